@@ -1,0 +1,3 @@
+from pagerace.cli.main import main
+
+main()

@@ -1,0 +1,3 @@
+"""pagerace.advisory."""
+
+__all__: list[str] = []

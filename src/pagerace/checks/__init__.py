@@ -1,0 +1,3 @@
+"""pagerace.checks."""
+
+__all__: list[str] = []

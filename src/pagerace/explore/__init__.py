@@ -1,0 +1,3 @@
+"""pagerace.explore."""
+
+__all__: list[str] = []

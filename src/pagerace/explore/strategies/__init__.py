@@ -1,0 +1,3 @@
+"""pagerace.explore.strategies."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pagerace.machine."""
+
+__all__: list[str] = []

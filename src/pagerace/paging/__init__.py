@@ -1,0 +1,3 @@
+"""pagerace.paging."""
+
+__all__: list[str] = []

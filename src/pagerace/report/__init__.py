@@ -1,0 +1,3 @@
+"""pagerace.report."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pagerace.scenario."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pagerace.xen."""
+
+__all__: list[str] = []
