@@ -75,6 +75,7 @@ class PhysicalMemory:
         self.entries = geometry.entries
         self.words: dict[int, list[int]] = {}  # every frame that has been a table
         self.level: dict[int, int] = {}  # live tables -> level
+        self.live: dict[int, list[int]] = {}  # live tables -> their words (same lists)
         self.gen: dict[int, int] = {}
         self.data: dict[int, dict[int, int]] = {}  # words stored into non-table frames
         self.free_list: list[int] = []
@@ -105,6 +106,7 @@ class PhysicalMemory:
             self.next_frame += 1
             self.words[frame] = [0] * self.entries
         self.level[frame] = level
+        self.live[frame] = self.words[frame]
         self.gen[frame] = self.gen.get(frame, 0) + 1
         return frame
 
@@ -122,6 +124,7 @@ class PhysicalMemory:
                 "bad-free", frame, f"frame {frame:#x} freed as an L{level} table but it is an L{live}"
             )
         del self.level[frame]
+        del self.live[frame]
         self.gen[frame] += 1
         self.free_list.append(frame)
 
@@ -178,6 +181,7 @@ class PhysicalMemory:
         other.entries = self.entries
         other.words = {f: w.copy() for f, w in self.words.items()}
         other.level = self.level.copy()
+        other.live = {f: other.words[f] for f in self.level}
         other.gen = self.gen.copy()
         other.data = {f: d.copy() for f, d in self.data.items()}
         other.free_list = self.free_list.copy()

@@ -1,0 +1,128 @@
+"""The direct machine: one CPU, every shared operation acts at once.
+
+Used for conformance, ``show``, scenario set-up and the serial-order oracle.  It
+has no events and no scheduler; a table reference is the plain frame number.  It
+still refuses what sequential Xen never does (a load or store through a pointer
+that is not a live page table, a double free) so a modelling error cannot pass
+silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pagerace.errors import XenBug
+from pagerace.paging.geometry import Geometry
+from pagerace.paging.memory import MemoryFault, PhysicalMemory
+from pagerace.paging.pte import ADDR_MASK
+
+__all__ = ["DirectMachine", "OpCounters"]
+
+
+class OpCounters:
+    """What one operation did: flush calls, allocations and frees."""
+
+    __slots__ = ("flushes", "pt_alloc", "pt_free")
+
+    def __init__(self) -> None:
+        self.flushes: list[tuple[int, int]] = []
+        self.pt_alloc = 0
+        self.pt_free = 0
+
+
+class DirectMachine:
+    """Sequential machine.  ``config`` is the Xen environment (opaque here)."""
+
+    def __init__(self, memory: PhysicalMemory, root: int, config: Any) -> None:
+        self.memory = memory
+        self.geometry: Geometry = memory.geometry
+        self.root = root
+        self.config = config
+        self.irqs_enabled = True
+        self.counters = OpCounters()
+        self._live = memory.live
+        self._locks: set[object] = set()
+
+    # -- memory ----------------------------------------------------------------
+    def load(self, ref: int, index: int, step: str) -> int:
+        try:
+            return self._live[ref][index]
+        except KeyError:
+            self._fault(ref, step, "load from")
+            raise  # pragma: no cover - _fault always raises
+
+    def store(self, ref: int, index: int, value: int, step: str) -> None:
+        try:
+            self._live[ref][index] = value
+        except KeyError:
+            self._fault(ref, step, "store to")
+            raise  # pragma: no cover
+
+    def _fault(self, frame: int, step: str, what: str) -> None:
+        kind = self.memory.kind(frame)
+        finding = "use-after-free" if kind.name == "FREE" else "wild-write"
+        raise MemoryFault(finding, frame, f"{step}: {what} frame {frame:#x}, which is {kind.value}")
+
+    @staticmethod
+    def ref(pte: int) -> int:
+        """``lNe_to_lN-1e``: the table a (possibly bogus) entry points at."""
+        return (pte & ADDR_MASK) >> 12
+
+    @staticmethod
+    def frame(ref: int) -> int:
+        return ref
+
+    def root_ref(self) -> int:
+        return self.root
+
+    # -- unpublished tables: private writes, no interleaving point -------------
+    def clear_page(self, ref: int) -> None:
+        self._live[ref][:] = [0] * self.geometry.entries
+
+    def init_entry(self, ref: int, index: int, value: int) -> None:
+        self._live[ref][index] = value
+
+    # -- allocation --------------------------------------------------------------
+    def alloc(self, level: int, step: str) -> int | None:
+        frame = self.memory.alloc(level)
+        if frame is not None:
+            self.counters.pt_alloc += 1
+        return frame
+
+    def free(self, ref: int, level: int, step: str) -> None:
+        self.memory.free(ref, level)
+        self.counters.pt_free += 1
+
+    # -- locks -------------------------------------------------------------------
+    def lock(self, name: object, step: str) -> None:
+        if name in self._locks:
+            raise XenBug(step, f"spin_lock({_lock_name(name)}) while already held: deadlock")
+        self._locks.add(name)
+
+    def unlock(self, name: object, step: str) -> None:
+        if name not in self._locks:
+            raise XenBug(step, f"unlock of {_lock_name(name)}, which is not held")
+        self._locks.discard(name)
+
+    def held_locks(self) -> frozenset[object]:
+        return frozenset(self._locks)
+
+    # -- flushes and BUGs ----------------------------------------------------------
+    def flush(self, va: int, flags: int, step: str) -> None:
+        self.counters.flushes.append((va, flags))
+
+    @staticmethod
+    def bug(step: str, message: str) -> None:
+        raise XenBug(step, message)
+
+    def begin_op(self, irqs: bool = True) -> OpCounters:
+        """Start counting for one operation; returns the fresh counters."""
+        self.irqs_enabled = irqs
+        self.counters = OpCounters()
+        return self.counters
+
+
+def _lock_name(name: object) -> str:
+    if isinstance(name, tuple) and name and name[0] == "l3t":
+        return f"l3t_lock(frame {name[1]:#x})"
+    return str(name)

@@ -1,0 +1,75 @@
+"""Locking disciplines: what distinguishes the modelled Xen versions.
+
+Both versions run the same functions.  The vulnerable one (``xen-4.14``) takes
+only ``map_pgdir_lock`` around table installs and coalesces; the fixed one
+(``xsa-345``, Xen commit 1ce75e99d7) additionally holds the lock of the L3 table
+page for each whole loop iteration of map_pages_to_xen and modify_xen_mappings
+(``L3T_LOCK`` / ``L3T_UNLOCK``, F 5116-5131).  A discipline is three hooks called
+where the fixed code has those macros; more disciplines (a global lock, finer
+locks) can be added here without touching the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MAP_PGDIR_LOCK", "VARIANTS", "LockingDiscipline", "L3TableLocking", "NoL3Locking"]
+
+MAP_PGDIR_LOCK = "map_pgdir_lock"
+
+
+class LockingDiscipline:
+    """Hooks at the loop top, after the L3 walk, and at the single exit ``out``."""
+
+    name = "abstract"
+    description = ""
+    # modify_xen_mappings: F's single-exit refactor returns -ENOMEM when
+    # virt_to_xen_l3e fails; V skips the 1 GiB as if it were not present.
+    enomem_on_failed_walk = False
+
+    def l3t_unlock(self, m: Any, current: Any) -> None:
+        """``L3T_UNLOCK(current_l3page)``: drop the previous iteration's lock."""
+        raise NotImplementedError
+
+    def l3t_lock(self, m: Any, p3_table: Any) -> Any:
+        """``current_l3page = virt_to_page(pl3e); L3T_LOCK(current_l3page)``."""
+        raise NotImplementedError
+
+
+class NoL3Locking(LockingDiscipline):
+    """Xen 4.14 and earlier: no per-L3-table lock."""
+
+    name = "xen-4.14"
+    description = "Xen 4.14 (vulnerable): map_pgdir_lock around installs and coalesces only"
+
+    def l3t_unlock(self, m: Any, current: Any) -> None:
+        return None
+
+    def l3t_lock(self, m: Any, p3_table: Any) -> Any:
+        return None
+
+
+class L3TableLocking(LockingDiscipline):
+    """The XSA-345 fix: ``l3t_lock`` of the L3 table page for each iteration."""
+
+    name = "xsa-345"
+    description = "XSA-345 fix (1ce75e99d7): per-L3-table lock held for each update step"
+    enomem_on_failed_walk = True
+
+    def l3t_unlock(self, m: Any, current: Any) -> None:
+        # L3T_UNLOCK: no-op for ZERO_BLOCK_PTR (None) or when not locking.
+        if current is not None:
+            m.unlock(current, "L3T_UNLOCK")
+
+    def l3t_lock(self, m: Any, p3_table: Any) -> Any:
+        if not m.config.locking:
+            return None
+        name = ("l3t", m.frame(p3_table))
+        m.lock(name, "L3T_LOCK")
+        return name
+
+
+VARIANTS: dict[str, LockingDiscipline] = {
+    NoL3Locking.name: NoL3Locking(),
+    L3TableLocking.name: L3TableLocking(),
+}
