@@ -28,6 +28,7 @@ overflow such as ``DIRECTMAP * 2`` is an error rather than a silent wrap-around.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 
@@ -61,7 +62,8 @@ class ExprError(PageraceInputError):
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The expression in double quotes, control characters escaped: one line."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def expression_names(geometry: Geometry | None = None) -> dict[str, int]:
@@ -248,7 +250,7 @@ class _Parser:
                 raise ExprError(self.text, close.pos, f"expected ')' but found {close.shown()}")
             self.depth -= 1
             return value
-        if tok.kind == _OP and tok.text == ")":
+        if tok.kind == _OP and tok.text == ")" and self.depth == 0:
             raise ExprError(self.text, tok.pos, "unbalanced ')' with no matching '('")
         raise ExprError(
             self.text, tok.pos, f"expected a number, a name or '(' but found {tok.shown()}"

@@ -375,7 +375,7 @@ class _Loader:
         if mfn != INVALID_MFN and mfn + nr > TABLE_FRAME_BASE:
             raise self.fail(
                 f"{key}.mfn",
-                f"frames {mfn:#x}..{mfn + nr - 1:#x} (mfn + nr) reach {TABLE_FRAME_BASE:#x},"
+                f"mfn {mfn:#x} + nr {nr} = {mfn + nr:#x} exceeds {TABLE_FRAME_BASE:#x},"
                 " where the model's page-table frames start; data frames must lie below it"
                 " (or use INVALID_MFN)",
             )
