@@ -111,10 +111,12 @@ def _int(item: dict[str, Any], key: str, where: str, default: int | None = None)
     return value
 
 
-def _defbool(parent: dict[str, Any], key: str, where: str) -> bool | None:
+def _defbool(parent: dict[str, Any], key: str, where: str, label: str) -> bool | None:
     value = parent.get(key, "<default>")
     if value not in _DEFBOOL:
-        raise _fail(where, key, f'expected "True", "False" or "<default>", got {value!r}')
+        raise _fail(
+            where, f"{label}.{key}", f'expected "True", "False" or "<default>", got {value!r}'
+        )
     return _DEFBOOL[value]
 
 
@@ -136,7 +138,7 @@ def _domain(entry: object, where: str) -> DomainFacts:
     dtype = c_info.get("type")
     if dtype is not None and dtype not in DOMAIN_TYPES:
         raise _fail(where, "c_info.type", f'expected "pv", "hvm" or "pvh", got {dtype!r}')
-    if dtype == "pv" and _defbool(c_info, "pvh", where):
+    if dtype == "pv" and _defbool(c_info, "pvh", where, "c_info"):
         dtype = "pvh"  # PVHv1 (libxl 4.4-4.9): type pv with c_info.pvh = True
     mode = c_info.get("passthrough")
     if mode is not None and mode not in PASSTHROUGH_MODES:
@@ -177,8 +179,8 @@ def _domain(entry: object, where: str) -> DomainFacts:
         pci=tuple(pci),
         iomem=tuple(iomem),
         ioports=tuple(ioports),
-        hap=_defbool(c_info, "hap", where),
+        hap=_defbool(c_info, "hap", where, "c_info"),
         passthrough_mode=mode,
-        stubdomain=bool(_defbool(b_info, "device_model_stubdomain", where)),
+        stubdomain=bool(_defbool(b_info, "device_model_stubdomain", where, "b_info")),
         source="xl list -l",
     )
