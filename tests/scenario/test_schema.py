@@ -623,3 +623,14 @@ def test_a_bad_explore_default_is_refused(line: str, expected: str) -> None:
 
 def test_a_scenario_is_a_scenario_dataclass() -> None:
     assert isinstance(parse_scenario(HEAD + ONE_CPU, "x.toml"), Scenario)
+
+
+def test_the_example_in_the_scenario_guide_parses() -> None:
+    guide = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+    text = guide.read_text()
+    start = text.index("```toml\n") + len("```toml\n")
+    sc = parse_scenario(text[start : text.index("```", start)], "guide.toml")
+    assert sc.explore == ExploreDefaults(strategy="dpor", preemption_bound=2)
+    assert sc.cpus[0][0].describe() == (
+        "map_pages_to_xen(0xffff830040a03000, mfn 0x40a03, 1, PAGE_HYPERVISOR_UC)"
+    )
