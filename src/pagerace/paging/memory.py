@@ -121,7 +121,9 @@ class PhysicalMemory:
             )
         if level is not None and live != level:
             raise MemoryFault(
-                "bad-free", frame, f"frame {frame:#x} freed as an L{level} table but it is an L{live}"
+                "bad-free",
+                frame,
+                f"frame {frame:#x} freed as an L{level} table but it is an L{live}",
             )
         del self.level[frame]
         del self.live[frame]
