@@ -242,6 +242,12 @@ def test_a_toml_syntax_error_in_a_value_gives_the_line_and_column() -> None:
     assert re.fullmatch(r"TOML syntax error: .+", err.reason)
 
 
+def test_a_toml_syntax_error_at_the_end_of_the_file_says_so() -> None:
+    assert message(HEAD + "x = [1,\n") == (
+        f"{FILE}: end of document: TOML syntax error: Invalid value"
+    )
+
+
 def test_a_missing_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
     with pytest.raises(ScenarioError) as info:
