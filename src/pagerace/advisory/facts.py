@@ -109,5 +109,5 @@ class DomainFacts:
         if self.passthrough_unknown:
             return "unknown"
         if self.passthrough:
-            return "host hardware (dom0)" if self.is_dom0 else "yes"
+            return "host I/O (dom0)" if self.is_dom0 else "yes"
         return "none"

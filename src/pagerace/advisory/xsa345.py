@@ -112,7 +112,7 @@ def domain_verdict(
     host: HostFacts, dom: DomainFacts, hv_vulnerable: bool, hv_reason: str
 ) -> DomainVerdict:
     paging, paging_why = paging_mode(host, dom)
-    prefix = f"{DOM0_NOTE}; " if dom.is_dom0 else ""
+    prefix = ""
     if dom.stub_of is not None:
         prefix = (
             f"(derived) device-model stub domain of {dom.stub_of}: a PV domain that libxl "
@@ -121,6 +121,8 @@ def domain_verdict(
         )
 
     def verdict(exposed: bool, why: str, unknowns: tuple[str, ...] = ()) -> DomainVerdict:
+        if dom.is_dom0:
+            why = (f"{DOM0_NOTE}; " if exposed else "dom0 (trusted, but counted): ") + why
         return DomainVerdict(dom, paging, exposed, prefix + why, unknowns)
 
     if not hv_vulnerable:
