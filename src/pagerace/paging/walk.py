@@ -74,9 +74,9 @@ class Translation:
     path: tuple[WalkStep, ...]
 
     @property
-    def entry(self) -> int:
-        """The leaf entry."""
-        return self.path[-1].entry
+    def entry(self) -> int | None:
+        """The leaf entry (None for a TLB hit, which has no path)."""
+        return self.path[-1].entry if self.path else None
 
 
 @dataclass(frozen=True, slots=True)
