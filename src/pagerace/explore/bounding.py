@@ -1,0 +1,117 @@
+"""Wrappers that add bounds and budgets to any strategy.
+
+* ``PreemptionBound(inner, k)``: once an execution has made ``k`` preemptions (a switch
+  away from a thread that could have gone on), only the running thread may be chosen
+  while it is runnable.  ``cut`` records whether this ever excluded a choice.
+* ``IterativeBound(make_inner)``: bounds 0, 1, 2, ... with a fresh inner strategy each;
+  moves to the next bound only when the current one is exhausted and cut something, so
+  the first finding has the fewest preemptions that any finding needs.
+* ``Budget(inner, max_executions, time_limit)``: stops handing out executions when the
+  budget is spent (``exhausted``).  It is the only place that reads the clock.
+
+None of them is known to the runtime, which sees only ``Strategy``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pagerace.explore.events import TraceEvent
+from pagerace.explore.execution import Chooser, Execution
+from pagerace.explore.strategies.base import Strategy
+
+__all__ = ["Budget", "IterativeBound", "PreemptionBound"]
+
+
+class PreemptionBound:
+    """At most ``bound`` preemptions per execution."""
+
+    def __init__(self, inner: Strategy, bound: int) -> None:
+        self.inner = inner
+        self.bound = bound
+        self.cut = False
+        self.complete = inner.complete
+        self._choose_inner: Chooser | None = None
+
+    def begin(self) -> Chooser | None:
+        chooser = self.inner.begin()
+        if chooser is None:
+            return None
+        self._choose_inner = chooser
+        return self._choose
+
+    def _choose(
+        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+    ) -> int:
+        assert self._choose_inner is not None
+        if pre >= self.bound and len(enabled) > 1 and current in enabled:
+            self.cut = True
+            return self._choose_inner([current], pending, current, pre)
+        return self._choose_inner(enabled, pending, current, pre)
+
+    def end(self, execution: Execution) -> None:
+        self.inner.end(execution)
+
+
+class IterativeBound:
+    """Preemption bounds 0, 1, 2, ... until a bound cuts nothing (or the caller stops)."""
+
+    def __init__(self, make_inner: Callable[[], Strategy]) -> None:
+        self.make_inner = make_inner
+        self.current = PreemptionBound(make_inner(), 0)
+        self.complete = self.current.complete
+
+    @property
+    def bound(self) -> int:
+        return self.current.bound
+
+    @property
+    def cut(self) -> bool:
+        return self.current.cut
+
+    def begin(self) -> Chooser | None:
+        while True:
+            chooser = self.current.begin()
+            if chooser is not None:
+                return chooser
+            if not self.current.cut:
+                return None
+            self.current = PreemptionBound(self.make_inner(), self.current.bound + 1)
+
+    def end(self, execution: Execution) -> None:
+        self.current.end(execution)
+
+
+class Budget:
+    """Stops after ``max_executions`` executions or ``time_limit`` seconds."""
+
+    def __init__(
+        self, inner: Strategy, max_executions: int | None, time_limit: float | None
+    ) -> None:
+        self.inner = inner
+        self.max_executions = max_executions
+        self.time_limit = time_limit
+        self.complete = inner.complete
+        self.exhausted = False
+        self.executions = 0
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Seconds since the budget was created."""
+        return time.perf_counter() - self._start
+
+    def begin(self) -> Chooser | None:
+        if self.max_executions is not None and self.executions >= self.max_executions:
+            self.exhausted = True
+            return None
+        if self.time_limit is not None and self.elapsed() >= self.time_limit:
+            self.exhausted = True
+            return None
+        chooser = self.inner.begin()
+        if chooser is not None:
+            self.executions += 1
+        return chooser
+
+    def end(self, execution: Execution) -> None:
+        self.inner.end(execution)

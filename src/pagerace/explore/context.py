@@ -1,0 +1,207 @@
+"""The facade model code sees: ``ctx`` with cells, locks, events, notes and failures.
+
+``program(ctx)`` is called once per execution and returns ``(thread_bodies, check)``.
+Everything a thread shares with others goes through ``ctx.event`` (cells and locks use
+it too), which is the one choke point where the explorer takes a scheduling decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+from pagerace.errors import PageraceInputError
+from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Footprint, TraceEvent
+from pagerace.explore.execution import Execution, FailSignal
+
+__all__ = ["Cell", "Context", "Lock"]
+
+
+class Context:
+    """Handed to ``program(ctx)``; see the module docstring of ``pagerace.explore``."""
+
+    __slots__ = ("_ex", "_locks")
+
+    def __init__(self) -> None:
+        self._ex: Execution | None = None
+        self._locks: dict[Hashable, Lock] = {}
+
+    def _begin(self, ex: Execution) -> None:
+        self._ex = ex
+        self._locks = {}
+
+    @property
+    def thread(self) -> int:
+        """Id (0-based) of the running thread; -1 in ``program`` and in ``check``."""
+        ex = self._ex
+        return ex.running if ex is not None else -1
+
+    @property
+    def nthreads(self) -> int:
+        """Number of threads of this execution (0 while ``program`` runs)."""
+        ex = self._ex
+        return ex.nthreads if ex is not None else 0
+
+    # -- shared state ------------------------------------------------------------
+
+    def cell(self, name: str, init: Any = None) -> Cell:
+        """A shared variable with ``load``/``store``/``cas`` (events) and ``peek``."""
+        return Cell(self, name, init)
+
+    def lock(self, name: Hashable) -> Lock:
+        """The lock called ``name`` (the same object for the same name in one run)."""
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = Lock(self, name)
+        return lock
+
+    # -- the low-level API -------------------------------------------------------
+
+    def event(
+        self, footprint: Footprint, label: str, detail: dict[str, Any] | None = None
+    ) -> TraceEvent:
+        """Announce the running thread's next event and return once it is chosen.
+
+        The caller then performs the effect in plain Python; nothing else runs until
+        its next ``event``/lock call or until it finishes.  The returned record is in
+        the trace; the caller may set or update its ``detail``.
+        """
+        ex = self._ex
+        tid = ex.running if ex is not None else -1
+        if tid < 0 or ex is None:
+            raise PageraceInputError("ctx.event: must be called from a thread body")
+        ev = TraceEvent(tid, -1, label, footprint, detail)
+        ex.announce(tid, ev)
+        return ev
+
+    def note(self, label: str, detail: dict[str, Any] | None = None) -> TraceEvent:
+        """Append a trace record without a scheduling point (empty footprint)."""
+        ex = self._ex
+        if ex is None:
+            raise PageraceInputError("ctx.note: no execution is running")
+        ev = TraceEvent(ex.running, len(ex.trace), label, (), detail, NOTE)
+        ex.trace.append(ev)
+        return ev
+
+    def fail(
+        self,
+        kind: str,
+        message: str,
+        key: Hashable | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """End the current execution with a finding of ``kind`` (never returns)."""
+        raise FailSignal(kind, message, key, detail)
+
+    def check(self, cond: object, message: str, key: Hashable | None = None) -> None:
+        """``fail("assert", message)`` when ``cond`` is false; the message is part of
+        the finding's key, so keep values out of it (or pass ``key=``)."""
+        if not cond:
+            raise FailSignal("assert", message, key if key is not None else ("assert", message))
+
+
+class Cell:
+    """A shared variable; ``load``/``store``/``cas`` are events, ``peek`` is not.
+
+    Outside thread bodies (in ``program`` or ``check``) the operations act at once.
+    """
+
+    __slots__ = ("_ctx", "_load_fp", "_load_label", "_store_fp", "_store_label", "name", "value")
+
+    def __init__(self, ctx: Context, name: str, init: Any) -> None:
+        self._ctx = ctx
+        self.name = name
+        self.value = init
+        key = ("cell", name)
+        self._load_fp: Footprint = ((key, False),)
+        self._store_fp: Footprint = ((key, True),)
+        self._load_label = f"load {name}"
+        self._store_label = f"store {name}"
+
+    def _announce(self, footprint: Footprint, label: str) -> TraceEvent | None:
+        ex = self._ctx._ex
+        if ex is None or ex.running < 0:
+            return None
+        tid = ex.running
+        ev = TraceEvent(tid, -1, label, footprint)
+        ex.announce(tid, ev)
+        return ev
+
+    def load(self) -> Any:
+        ev = self._announce(self._load_fp, self._load_label)
+        value = self.value
+        if ev is not None:
+            ev.detail = {"value": value}
+        return value
+
+    def store(self, value: Any) -> None:
+        ev = self._announce(self._store_fp, self._store_label)
+        self.value = value
+        if ev is not None:
+            ev.detail = {"value": value}
+
+    def cas(self, expected: Any, new: Any) -> bool:
+        """Compare-and-swap (one write event); returns whether it stored ``new``."""
+        ev = self._announce(self._store_fp, f"cas {self.name}")
+        old = self.value
+        ok = old == expected
+        if ok:
+            self.value = new
+        if ev is not None:
+            ev.detail = {"old": old, "new": new, "ok": ok}
+        return ok
+
+    def peek(self) -> Any:
+        """The value, without an event (for checks and assertions)."""
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Cell({self.name!r}, {self.value!r})"
+
+
+class Lock:
+    """A non-reentrant lock; a thread waiting for it is not runnable."""
+
+    __slots__ = ("_acquire_label", "_ctx", "_footprint", "_release_label", "holder", "name")
+
+    def __init__(self, ctx: Context, name: Hashable) -> None:
+        self._ctx = ctx
+        self.name = name
+        self.holder = -1
+        self._footprint: Footprint = ((("lock", name), True),)
+        self._acquire_label = f"acquire {name}"
+        self._release_label = f"release {name}"
+
+    def acquire(self, label: str | None = None) -> None:
+        ex = self._ctx._ex
+        tid = ex.running if ex is not None else -1
+        if tid < 0 or ex is None:
+            raise PageraceInputError(f"lock {self.name!r}: acquire outside a thread body")
+        ev = TraceEvent(tid, -1, label or self._acquire_label, self._footprint, None, ACQUIRE)
+        ex.acquiring[tid] = self
+        ex.announce(tid, ev)
+
+    def release(self, label: str | None = None) -> None:
+        ex = self._ctx._ex
+        tid = ex.running if ex is not None else -1
+        if tid < 0 or ex is None:
+            raise PageraceInputError(f"lock {self.name!r}: release outside a thread body")
+        if self.holder != tid:
+            raise RuntimeError(
+                f"thread {tid} releases lock {self.name!r} held by "
+                f"{'nobody' if self.holder < 0 else self.holder}"
+            )
+        ev = TraceEvent(tid, -1, label or self._release_label, self._footprint, None, RELEASE)
+        ex.releasing[tid] = self
+        ex.announce(tid, ev)
+
+    def __enter__(self) -> Lock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    @property
+    def held(self) -> bool:
+        return self.holder >= 0

@@ -1,0 +1,86 @@
+"""Events: what a thread announces, what the trace records, and when two events depend.
+
+A footprint is a small tuple of ``(key, is_write)`` pairs; a key is any hashable value.
+Two events of different threads are *dependent* iff they share a key that at least one
+of them writes.  Lock acquire and release of lock ``L`` both write the key
+``("lock", L)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+__all__ = [
+    "ACQUIRE",
+    "EVENT",
+    "NOTE",
+    "RELEASE",
+    "Footprint",
+    "TraceEvent",
+    "dependent",
+]
+
+Footprint = tuple[tuple[Hashable, bool], ...]
+
+#: Kinds of trace records (``TraceEvent.kind``).
+EVENT = "event"
+ACQUIRE = "acquire"
+RELEASE = "release"
+NOTE = "note"
+
+
+class TraceEvent:
+    """One record of an execution's trace.
+
+    ``thread`` (0-based), ``index`` (position in the execution's trace, -1 while the
+    event is only announced), ``label`` (short step name such as ``"M7.3"``),
+    ``footprint``, ``detail`` (a dict or None; the model may set it after performing
+    the effect) and ``kind`` (``"event"``, ``"acquire"``, ``"release"`` or ``"note"``;
+    notes are not scheduling points and have an empty footprint).
+    """
+
+    __slots__ = ("detail", "footprint", "index", "kind", "label", "thread")
+
+    def __init__(
+        self,
+        thread: int,
+        index: int,
+        label: str,
+        footprint: Footprint,
+        detail: dict[str, Any] | None = None,
+        kind: str = EVENT,
+    ) -> None:
+        self.thread = thread
+        self.index = index
+        self.label = label
+        self.footprint = footprint
+        self.detail = detail
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        extra = f", detail={self.detail!r}" if self.detail else ""
+        return (
+            f"TraceEvent(thread={self.thread}, index={self.index}, label={self.label!r}, "
+            f"kind={self.kind!r}{extra})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (footprint keys as their ``repr``) for reports and JSON."""
+        return {
+            "thread": self.thread,
+            "index": self.index,
+            "label": self.label,
+            "kind": self.kind,
+            "footprint": [[repr(key), is_write] for key, is_write in self.footprint],
+            "detail": self.detail,
+        }
+
+
+def dependent(a: Footprint, b: Footprint) -> bool:
+    """True iff the footprints share a key that at least one of them writes."""
+    for key_a, write_a in a:
+        for key_b, write_b in b:
+            if (write_a or write_b) and key_a == key_b:
+                return True
+    return False

@@ -1,0 +1,93 @@
+"""The exploration frontier: the search tree along the current path, as plain data.
+
+A ``Frontier`` is a list of ``Node``s, one per scheduling point of the current path.
+Node ``i`` describes the state before step ``i``: the threads that could be chosen
+(``enabled``, after any bound), the one chosen on the current path (``chosen``), the
+ones whose subtrees are finished (``done``), the ones still to try (``backtrack``, a
+superset of ``done`` and ``chosen``) and the sleep set (``sleep``).  Everything is ints
+and lists, so the frontier can be written to JSON and read back
+(``Frontier.to_json`` / ``Frontier.from_json``) -- the basis for checkpoint/resume and
+for splitting a search between processes.  Footprints are not stored: a strategy
+recomputes them by replaying the path, since the program is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Frontier", "Node"]
+
+
+@dataclass(slots=True)
+class Node:
+    """One scheduling point of the current path (see the module docstring)."""
+
+    enabled: list[int]
+    chosen: int
+    backtrack: list[int] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    sleep: list[int] = field(default_factory=list)
+
+    def to_data(self) -> list[Any]:
+        return [self.enabled, self.chosen, self.backtrack, self.done, self.sleep]
+
+    @classmethod
+    def from_data(cls, data: list[Any]) -> Node:
+        enabled, chosen, backtrack, done, sleep = data
+        return cls(list(enabled), int(chosen), list(backtrack), list(done), list(sleep))
+
+
+class Frontier:
+    """The nodes of the current path, with the choice of the next branch."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: list[Node] | None = None) -> None:
+        self.nodes: list[Node] = nodes if nodes is not None else []
+
+    def next_branch(self, candidates: str) -> int | None:
+        """Move to the next unexplored branch; return its depth, or None when done.
+
+        ``candidates`` is ``"enabled"`` (every enabled thread is a branch: DFS) or
+        ``"backtrack"`` (the backtrack set minus sleep and done: DPOR).  The deepest node
+        with a branch left is kept, its ``chosen`` moved to ``done``, and the nodes below
+        it dropped.
+        """
+        nodes = self.nodes
+        while nodes:
+            node = nodes[-1]
+            pool = node.enabled if candidates == "enabled" else node.backtrack
+            for tid in sorted(pool):
+                if (
+                    tid != node.chosen
+                    and tid not in node.done
+                    and tid not in node.sleep
+                    and tid in node.enabled
+                ):
+                    node.done.append(node.chosen)
+                    node.chosen = tid
+                    return len(nodes) - 1
+            nodes.pop()
+        return None
+
+    def to_data(self) -> list[Any]:
+        return [node.to_data() for node in self.nodes]
+
+    @classmethod
+    def from_data(cls, data: list[Any]) -> Frontier:
+        return cls([Node.from_data(item) for item in data])
+
+    def to_json(self) -> str:
+        return json.dumps({"frontier": 1, "nodes": self.to_data()}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Frontier:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("frontier") != 1:
+            raise ValueError("frontier: not a version-1 frontier document")
+        return cls.from_data(data["nodes"])
+
+    def __len__(self) -> int:
+        return len(self.nodes)

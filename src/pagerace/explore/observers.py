@@ -1,0 +1,66 @@
+"""Observers: the only way information leaves the explorer while it runs.
+
+An observer is any object that implements some of these methods; missing ones are
+skipped at no cost (they are looked up once per ``explore`` call):
+
+* ``on_start(info: ExploreInfo)`` -- once, before the first execution;
+* ``on_execution(record: ExecutionRecord)`` -- after every execution that was not
+  abandoned as redundant, with its schedule and trace (costs a schedule string per
+  execution; define it only when needed, e.g. for a JSON writer or tests);
+* ``on_execution_end(execution_index: int, stats_so_far: Stats)`` -- after every
+  execution; called every time, so keep it cheap (a progress bar should redraw once per
+  batch, e.g. ``if execution_index % 1000 == 0``); building ``stats_so_far`` costs
+  about a microsecond and happens only when some observer defines this method;
+* ``on_finding(finding: Finding)`` -- for each new distinct finding;
+* ``on_end(result: Result)`` -- once, with the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pagerace.explore.events import TraceEvent
+
+__all__ = ["ExecutionRecord", "ExploreInfo", "Observers"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExploreInfo:
+    """The options of an exploration, given to ``on_start``."""
+
+    strategy: str
+    preemption_bound: int | str | None
+    max_executions: int | None
+    time_limit: float | None
+    seed: int
+    keep_going: bool
+    count_traces: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One execution, given to ``on_execution``; ``outcome`` is ``"done"``,
+    ``"deadlock"`` or ``"failed"``."""
+
+    index: int
+    schedule: str
+    outcome: str
+    trace: tuple[TraceEvent, ...]
+    preemptions: int
+
+
+class Observers:
+    """The bound hook methods of a list of observers, resolved once."""
+
+    __slots__ = ("on_end", "on_execution", "on_execution_end", "on_finding", "on_start")
+
+    def __init__(self, observers: list[Any] | tuple[Any, ...]) -> None:
+        def hooks(name: str) -> list[Any]:
+            return [getattr(o, name) for o in observers if callable(getattr(o, name, None))]
+
+        self.on_start = hooks("on_start")
+        self.on_execution = hooks("on_execution")
+        self.on_execution_end = hooks("on_execution_end")
+        self.on_finding = hooks("on_finding")
+        self.on_end = hooks("on_end")

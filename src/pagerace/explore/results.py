@@ -1,0 +1,82 @@
+"""Frozen results of an exploration: ``Status``, ``Finding``, ``Stats``, ``Result``."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from pagerace.explore.events import TraceEvent
+
+__all__ = ["Finding", "Result", "Stats", "Status"]
+
+
+class Status(enum.StrEnum):
+    """``clean``: the search space within the bounds was explored completely and
+    nothing was found; ``found``: at least one finding; ``incomplete``: a budget
+    stopped the search, or the strategy (random, pct) cannot prove completeness."""
+
+    CLEAN = "clean"
+    FOUND = "found"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem found in one execution, with the schedule that replays it.
+
+    ``key`` is its identity: ``keep_going`` lists each key once.  The default key is
+    ``(kind, label)`` where ``label`` is the label of the last event performed by the
+    thread where it happened (``"check"`` for the check function; for deadlocks the
+    labels of the blocked events; exceptions add the exception type; ``ctx.check``
+    adds the message).
+    """
+
+    kind: str
+    message: str
+    schedule: str
+    preemptions: int
+    trace: tuple[TraceEvent, ...]
+    key: Hashable
+    thread: int | None = None
+    detail: dict[str, Any] | None = None
+
+    def replay_hint(self) -> str:
+        """The call that replays this finding."""
+        return f'explore(program, strategy="replay", schedule="{self.schedule}")'
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counters of one exploration.
+
+    ``cut_executions`` are executions abandoned as redundant (sleep-set blocked, DPOR);
+    ``bound_cut`` tells whether the preemption bound excluded any choice (so ``clean``
+    holds only within the bound); ``preemption_bound`` is the bound in force at the end
+    (the last K of iterative bounding); ``traces`` is set with ``count_traces=True``.
+    """
+
+    executions: int
+    events: int
+    cut_executions: int
+    seconds: float
+    executions_per_second: float
+    max_depth: int
+    bound_cut: bool
+    preemption_bound: int | None
+    traces: int | None
+    findings: int
+    deadlocks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What ``explore`` returns."""
+
+    status: Status
+    executions: int
+    traces: int | None
+    findings: tuple[Finding, ...]
+    stats: Stats
+    strategy: str = "dpor"

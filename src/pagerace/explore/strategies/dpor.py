@@ -1,0 +1,232 @@
+"""``dpor``: source-DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014).
+
+Explores at least one execution of every Mazurkiewicz trace of the program (two
+executions are equivalent when they order every pair of dependent events alike), and
+few more.  The search state is a ``Frontier``: per scheduling point the backtrack set,
+the threads done and the sleep set.
+
+* Sleep sets are computed online: after step i (thread p, footprint f), the sleep set
+  of node i+1 keeps the threads of ``sleep(i) + done(i)`` whose pending event is
+  independent of f.  A step where every enabled thread sleeps ends the execution as
+  redundant (``CUT``, counted in ``Stats.cut_executions``).
+* Races are found after each execution, for the events past the point where it left
+  the previous one.  Happens-before is tracked with vector clocks; event ``e`` (thread
+  q) and a later ``e'`` (thread p != q) are in a race when they are dependent and no
+  other event lies between them in happens-before.  For the race, ``v`` is the events
+  after ``e`` that do not happen after it, followed by ``e'``; if no initial of ``v``
+  (a thread whose first event in ``v`` has no happens-before predecessor in ``v``) is
+  in the backtrack or sleep set of the node before ``e``, the smallest one is added.
+* Locks: a race between a release of L and a later acquire of L cannot be reversed
+  (the acquirer is blocked until the release), so it is reversed at the releasing
+  thread's acquire instead: the race is taken between the two acquires.
+* An initial that the node cannot schedule (a preemption bound filtered it out) is
+  added at the nearest earlier node that can, a conservative step in the spirit of
+  bounded POR (Coons, Musuvathi, McKinley, OOPSLA 2013).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from pagerace.errors import PageraceInputError
+from pagerace.explore.events import ACQUIRE, RELEASE, Footprint, TraceEvent, dependent
+from pagerace.explore.execution import CUT, Chooser, Execution
+from pagerace.explore.frontier import Frontier, Node
+from pagerace.explore.strategies.dfs import nondeterminism_message
+
+__all__ = ["DporStrategy"]
+
+
+class DporStrategy:
+    """Source-DPOR with sleep sets."""
+
+    complete = True
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self._started = False
+        self._step = 0
+        self._start = 0
+        self._last_footprint: Footprint = ()
+        self._error: str | None = None
+
+    # -- one execution -----------------------------------------------------------
+
+    def begin(self) -> Chooser | None:
+        if self._started:
+            depth = self.frontier.next_branch("backtrack")
+            if depth is None:
+                return None
+            self._start = depth
+        self._started = True
+        self._step = 0
+        return self._choose
+
+    def _choose(
+        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+    ) -> int:
+        step = self._step
+        self._step = step + 1
+        nodes = self.frontier.nodes
+        if step < len(nodes):
+            tid = nodes[step].chosen
+            if tid not in enabled:
+                self._error = nondeterminism_message(step, tid, enabled)
+                return CUT
+        else:
+            sleep = self._sleep_after(nodes[step - 1], pending) if step else []
+            awake = [t for t in enabled if t not in sleep] if sleep else enabled
+            if not awake:
+                return CUT
+            tid = current if current in awake else awake[0]
+            nodes.append(Node(list(enabled), tid, [tid], [], sleep))
+        ev = pending[tid]
+        assert ev is not None
+        self._last_footprint = ev.footprint
+        return tid
+
+    def _sleep_after(self, prev: Node, pending: list[TraceEvent | None]) -> list[int]:
+        """Sleep set of the node after ``prev``, whose chosen event had the footprint
+        ``self._last_footprint``."""
+        candidates = prev.sleep + prev.done
+        if not candidates:
+            return []
+        footprint = self._last_footprint
+        sleep = []
+        for tid in candidates:
+            ev = pending[tid]
+            if ev is not None and not dependent(ev.footprint, footprint):
+                sleep.append(tid)
+        return sorted(sleep)
+
+    def end(self, execution: Execution) -> None:
+        if self._error is not None:
+            raise PageraceInputError(self._error)
+        self._find_races(execution.steps, execution.nthreads)
+
+    # -- races -------------------------------------------------------------------
+
+    def _find_races(self, steps: list[TraceEvent], n: int) -> None:
+        start = self._start
+        clocks: list[list[int]] = []
+        seen: list[list[int]] = []
+        counts = [0] * n
+        last_step = [-1] * n
+        last: dict[Hashable, list[int]] = {}  # key -> last read per thread + last write
+        for i, ev in enumerate(steps):
+            p = ev.thread
+            footprint = ev.footprint
+            cand = [-1] * n
+            for key, is_write in footprint:
+                acc = last.get(key)
+                if acc is None:
+                    continue
+                for q in range(n):
+                    if q != p:
+                        s = acc[n + q]
+                        if is_write and acc[q] > s:
+                            s = acc[q]
+                        if s > cand[q]:
+                            cand[q] = s
+            prev = last_step[p]
+            clock = clocks[prev][:] if prev >= 0 else [0] * n
+            for q in range(n):
+                s = cand[q]
+                if s >= 0:
+                    other = clocks[s]
+                    for u in range(n):
+                        if other[u] > clock[u]:
+                            clock[u] = other[u]
+            counts[p] += 1
+            clock[p] = counts[p]
+            clocks.append(clock)
+            seen.append(counts[:])
+            if i >= start:
+                for q in range(n):
+                    s = cand[q]
+                    if s < 0:
+                        continue
+                    local = clocks[s][q]
+                    if prev >= 0 and clocks[prev][q] >= local:
+                        continue
+                    if any(
+                        r != q and cand[r] >= 0 and clocks[cand[r]][q] >= local for r in range(n)
+                    ):
+                        continue
+                    self._reverse(steps, clocks, seen, last_step[p], s, i, n)
+            for key, is_write in footprint:
+                acc = last.get(key)
+                if acc is None:
+                    acc = last[key] = [-1] * (2 * n)
+                acc[(n if is_write else 0) + p] = i
+            last_step[p] = i
+
+    def _reverse(
+        self,
+        steps: list[TraceEvent],
+        clocks: list[list[int]],
+        seen: list[list[int]],
+        prev: int,
+        s: int,
+        i: int,
+        n: int,
+    ) -> None:
+        """Schedule the reversal of the race between steps ``s`` and ``i``."""
+        first = steps[s]
+        second = steps[i]
+        redirected = first.kind is RELEASE and second.kind is ACQUIRE
+        if redirected:
+            q = first.thread
+            j = s - 1
+            while j >= 0 and not (
+                steps[j].thread == q
+                and steps[j].kind is ACQUIRE
+                and steps[j].footprint == first.footprint
+            ):
+                j -= 1
+            if j < 0:
+                return
+            s = j
+            local = clocks[s][q]
+            if prev > s and clocks[prev][q] >= local:
+                return  # the acquirer depends on the critical section: not this race
+        q = steps[s].thread
+        local = clocks[s][q]
+        base = seen[s]
+        initials: list[int] = []
+        present: set[int] = set()
+        for j in range(s + 1, i):
+            t = steps[j].thread
+            if t in present:
+                continue
+            cj = clocks[j]
+            if cj[q] >= local:
+                continue  # happens after steps[s]: not in v
+            present.add(t)
+            if all(cj[u] <= base[u] for u in range(n) if u != t):
+                initials.append(t)
+        p = second.thread
+        if p not in present:
+            ci = clocks[i]
+            if redirected or all(ci[u] <= base[u] for u in range(n) if u != p):
+                initials.append(p)
+        if initials:
+            self._add_backtrack(s, initials)
+
+    def _add_backtrack(self, s: int, initials: list[int]) -> None:
+        nodes = self.frontier.nodes
+        node = nodes[s]
+        for t in initials:
+            if t in node.backtrack or t in node.sleep:
+                return
+        for t in sorted(initials):
+            if t in node.enabled:
+                node.backtrack.append(t)
+                return
+        for j in range(s - 1, -1, -1):
+            ancestor = nodes[j]
+            for t in sorted(initials):
+                if t in ancestor.enabled:
+                    if t not in ancestor.backtrack:
+                        ancestor.backtrack.append(t)
+                    return
