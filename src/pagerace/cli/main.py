@@ -61,7 +61,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="pagerace", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="pagerace", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -75,3 +75,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)
+    # without standalone mode, click returns ctx.exit(n)'s status as a value
+    sys.exit(rc if isinstance(rc, int) else 0)

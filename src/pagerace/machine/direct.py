@@ -33,6 +33,8 @@ class OpCounters:
 class DirectMachine:
     """Sequential machine.  ``config`` is the Xen environment (opaque here)."""
 
+    sequential = True  # one CPU: the model may take sequentially-equivalent shortcuts
+
     def __init__(self, memory: PhysicalMemory, root: int, config: Any) -> None:
         self.memory = memory
         self.geometry: Geometry = memory.geometry
@@ -62,6 +64,14 @@ class DirectMachine:
         kind = self.memory.kind(frame)
         finding = "use-after-free" if kind.name == "FREE" else "wild-write"
         raise MemoryFault(finding, frame, f"{step}: {what} frame {frame:#x}, which is {kind.value}")
+
+    def scan(self, ref: int, step: str) -> list[int]:
+        """Every entry of a table, loaded in index order (one load each)."""
+        try:
+            return self._live[ref].copy()
+        except KeyError:
+            self._fault(ref, step, "scan of")
+            raise  # pragma: no cover
 
     @staticmethod
     def ref(pte: int) -> int:
