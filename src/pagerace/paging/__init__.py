@@ -17,6 +17,7 @@ from pagerace.paging.dump import (
     expand_leaves,
     expand_nonpresent,
     expand_tables,
+    flush_stride,
 )
 from pagerace.paging.flush import (
     FLUSH_CACHE,
@@ -187,6 +188,7 @@ __all__ = [
     "expand_tables",
     "flag_word_names",
     "flush_order",
+    "flush_stride",
     "get_pte_flags",
     "hypervisor_flags",
     "is_leaf_entry",

@@ -45,6 +45,7 @@ __all__ = [
     "expand_leaves",
     "expand_nonpresent",
     "expand_tables",
+    "flush_stride",
 ]
 
 _PRESENT = 0x1
