@@ -1,3 +1,42 @@
-"""pagerace.checks."""
+"""pagerace.checks: the oracles that judge an execution at quiescence.
 
-__all__: list[str] = []
+Memory-safety findings (use-after-free, double-free, bad-free, wild-write, bug) are
+raised by the explored machine as they happen; these modules look at what an
+execution leaves behind: dangling and torn entries and leaks (memory_safety), the
+final translation against every serial order (final_state), and stale TLB entries
+(tlb).
+"""
+
+from pagerace.checks.final_state import (
+    Translation,
+    acceptable_translations,
+    serial_orders,
+    translation_of,
+)
+from pagerace.checks.memory_safety import Problem, graph_problems, leaked_tables
+from pagerace.checks.tlb import stale_tlb_problems
+
+FINDING_KINDS = (
+    "use-after-free",
+    "double-free",
+    "bad-free",
+    "bug",
+    "wild-write",
+    "torn-entry",
+    "deadlock",
+    "leak",
+    "lost-update",
+    "stale-tlb",
+)
+
+__all__ = [
+    "FINDING_KINDS",
+    "Problem",
+    "Translation",
+    "acceptable_translations",
+    "graph_problems",
+    "leaked_tables",
+    "serial_orders",
+    "stale_tlb_problems",
+    "translation_of",
+]

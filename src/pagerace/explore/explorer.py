@@ -44,6 +44,7 @@ def explore(
     schedule: str | Schedule | None = None,
     pct_depth: int = 3,
     observers: Sequence[Any] = (),
+    stop_when: Callable[[Sequence[Finding]], bool] | None = None,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
     docs/explorer.md).  Bad arguments raise ``PageraceInputError`` (a ``ValueError``)."""
@@ -150,7 +151,7 @@ def explore(
                     findings.append(finding)
                     for hook in hooks.on_finding:
                         hook(finding)
-                stop = not keep_going
+                stop = not keep_going or (stop_when is not None and stop_when(findings))
             if hooks.on_execution_end:
                 so_far = stats()
                 for hook in hooks.on_execution_end:

@@ -57,6 +57,18 @@ class TLB:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def copy(self) -> TLB:
+        """An independent copy (each execution starts from the set-up's TLBs)."""
+        other = TLB(self.geometry, strict_global=self.strict_global)
+        other.entries = dict(self.entries)
+        other.psc = dict(self.psc)
+        other.flushes, other.tlb_flushes, other.cache_flushes = (
+            self.flushes,
+            self.tlb_flushes,
+            self.cache_flushes,
+        )
+        return other
+
     def __repr__(self) -> str:
         return f"TLB({len(self.entries)} entries, {len(self.psc)} PSC entries)"
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from pagerace.paging.pte import _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX_BIT, _PAGE_PRESENT, _PAGE_RW
-from pagerace.paging.pte import hypervisor_flags
+from pagerace.paging.pte import (
+    _PAGE_ACCESSED,
+    _PAGE_DIRTY,
+    _PAGE_NX_BIT,
+    _PAGE_PRESENT,
+    _PAGE_RW,
+    hypervisor_flags,
+)
 from pagerace.xen.variants import VARIANTS, LockingDiscipline
 
 __all__ = ["SystemState", "XenConfig"]

@@ -20,6 +20,7 @@ from pagerace.paging.flush import (
     FLUSH_VA_VALID,
 )
 from pagerace.paging.pte import (
+    __PAGE_HYPERVISOR,
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
     _PAGE_GLOBAL,
@@ -30,7 +31,6 @@ from pagerace.paging.pte import (
     MAP_SMALL_PAGES,
     MASK64,
     PAGE_CACHE_ATTRS,
-    __PAGE_HYPERVISOR,
     l1f_to_lNf,
     lNf_to_l1f,
     mk_pte,
@@ -282,14 +282,11 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                     continue
                 l1t = m.ref(ol2e)
                 base_mfn = pte_pfn(m.load(l1t, 0, "M8.2")) & ~(entries - 1)
-                i = 0
-                while i < entries:
-                    if (
-                        pte_pfn(m.load(l1t, i, "M8.3")) != base_mfn + i
-                        or pte_flags(m.load(l1t, i, "M8.3")) != flags
-                    ):
+                for i, l1e in enumerate(m.scan(l1t, "M8.3")):
+                    if pte_pfn(l1e) != base_mfn + i or pte_flags(l1e) != flags:
                         break
-                    i += 1
+                else:
+                    i = entries
                 if i == entries:
                     m.store(t2, i2, mk_pte(base_mfn, l1f_to_lNf(flags)), "M8.4")
                     if locking:
@@ -332,14 +329,11 @@ def _check_l3(
     order = g.bits
     lnf = l1f_to_lNf(flags)
     entries = g.entries
-    i = 0
-    while i < entries:
-        if (
-            pte_pfn(m.load(l2t, i, "M9.3")) != base_mfn + (i << order)
-            or pte_flags(m.load(l2t, i, "M9.3")) != lnf
-        ):
+    for i, l2e in enumerate(m.scan(l2t, "M9.3")):
+        if pte_pfn(l2e) != base_mfn + (i << order) or pte_flags(l2e) != lnf:
             break
-        i += 1
+    else:
+        i = entries
     if i == entries:
         m.store(t3, i3, mk_pte(base_mfn, lnf), "M9.4")
         if locking:

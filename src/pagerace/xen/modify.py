@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from pagerace.paging.flush import FLUSH_TLB_GLOBAL
-from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, __PAGE_HYPERVISOR, mk_pte, pte_flags, pte_pfn
+from pagerace.paging.pte import (
+    __PAGE_HYPERVISOR,
+    _PAGE_PRESENT,
+    _PAGE_PSE,
+    mk_pte,
+    pte_flags,
+    pte_pfn,
+)
 from pagerace.xen.map_pages import ENOMEM
 from pagerace.xen.pagetable import alloc_xen_pagetable, free_xen_pagetable, virt_to_xen_l3e
 from pagerace.xen.variants import MAP_PGDIR_LOCK
@@ -172,10 +179,8 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
                 continue
             else:
                 l1t = m.ref(m.load(t2, i2, "X5.7"))
-                i = 0
-                while i < entries and m.load(l1t, i, "X5.7") == 0:
-                    i += 1
-                if i == entries:
+                # raw 64-bit values, not the present bit: INVALID_MFN entries count
+                if not any(m.scan(l1t, "X5.7")):
                     # Empty: zap the L2E and free the L1 page.
                     m.store(t2, i2, 0, "X5.8")
                     if locking:
@@ -197,10 +202,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
                 m.unlock(MAP_PGDIR_LOCK, "X6.1")
             continue
         l2t = m.ref(m.load(t3, i3, "X6.2"))
-        i = 0
-        while i < entries and m.load(l2t, i, "X6.2") == 0:
-            i += 1
-        if i == entries:
+        if not any(m.scan(l2t, "X6.2")):
             # Empty: zap the L3E and free the L2 page.
             m.store(t3, i3, 0, "X6.3")
             if locking:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, __PAGE_HYPERVISOR, mk_pte
+from pagerace.paging.pte import __PAGE_HYPERVISOR, _PAGE_PRESENT, _PAGE_PSE, mk_pte
 from pagerace.xen.variants import MAP_PGDIR_LOCK
 
 __all__ = [

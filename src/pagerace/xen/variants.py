@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MAP_PGDIR_LOCK", "VARIANTS", "LockingDiscipline", "L3TableLocking", "NoL3Locking"]
+__all__ = ["MAP_PGDIR_LOCK", "VARIANTS", "L3TableLocking", "LockingDiscipline", "NoL3Locking"]
 
 MAP_PGDIR_LOCK = "map_pgdir_lock"
 

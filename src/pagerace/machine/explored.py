@@ -1,0 +1,324 @@
+"""The explored machine: each simulated CPU announces every shared operation.
+
+One ``World`` per execution holds the shared hardware (physical memory, the root
+table, each CPU's TLB); one ``ExploredCPU`` per simulated CPU is the ``m`` the Xen
+model runs against.  Every load, store, scan, allocation, free, lock, flush and
+hardware walk becomes an explorer event with a footprint:
+
+==========================  ============================================
+operation                   footprint
+==========================  ============================================
+load / scan of (f, i)       read pte(f, i) [each i for a scan]; read frame(f)
+store to (f, i)             write pte(f, i); read frame(f)
+alloc                       write heap
+free f                      write heap; write frame(f)
+lock / unlock L             write ("lock", L)  (the explorer's locks)
+flush                       write tlb(c) for every CPU c it reaches
+hardware walk (access)      read pte of each entry on the path; write tlb(self)
+==========================  ============================================
+
+A table reference is a ``TableRef(frame, generation)`` taken when the pointer is
+made (``m.ref(entry)``); using it after the frame was freed, or freed and reused, is
+a ``use-after-free`` finding.  Oracles that need the whole state run at quiescence
+(pagerace.checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pagerace.paging.geometry import Geometry
+from pagerace.paging.memory import FrameKind, PhysicalMemory, TableRef
+from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK, describe_pte
+from pagerace.paging.tlb import TLB
+from pagerace.paging.walk import Fault, Translation, translate
+
+__all__ = ["ExploredCPU", "World", "frame_key", "pte_key"]
+
+HEAP_KEY = -1
+_LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
+
+
+def pte_key(frame: int, index: int) -> int:
+    return (frame << 10) | index
+
+
+def frame_key(frame: int) -> int:
+    return (frame << 10) | 0x3FF
+
+
+def tlb_key(cpu: int) -> int:
+    return -2 - cpu
+
+
+class World:
+    """The shared hardware of one execution."""
+
+    def __init__(
+        self,
+        ctx: Any,
+        memory: PhysicalMemory,
+        root: int,
+        config: Any,
+        tlbs: list[TLB],
+        *,
+        fine_scans: bool = False,
+    ) -> None:
+        self.ctx = ctx
+        self.memory = memory
+        self.geometry: Geometry = memory.geometry
+        self.root = root
+        self.config = config
+        self.tlbs = tlbs
+        self.fine_scans = fine_scans
+        self.ncpus = len(tlbs)
+        self.all_tlb_footprint = tuple((tlb_key(c), True) for c in range(self.ncpus))
+        self._load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+        self._store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+
+    def load_footprint(self, frame: int, index: int) -> tuple[tuple[int, bool], ...]:
+        k = (frame << 10) | index
+        fp = self._load_fp.get(k)
+        if fp is None:
+            fp = self._load_fp[k] = ((k, False), ((frame << 10) | 0x3FF, False))
+        return fp
+
+    def store_footprint(self, frame: int, index: int) -> tuple[tuple[int, bool], ...]:
+        k = (frame << 10) | index
+        fp = self._store_fp.get(k)
+        if fp is None:
+            fp = self._store_fp[k] = ((k, True), ((frame << 10) | 0x3FF, False))
+        return fp
+
+
+class ExploredCPU:
+    """The machine ``m`` of one simulated CPU (same interface as DirectMachine)."""
+
+    sequential = False
+
+    def __init__(self, world: World, cpu: int) -> None:
+        self.world = world
+        self.cpu = cpu
+        self.ctx = world.ctx
+        self.memory = world.memory
+        self.geometry = world.geometry
+        self.config = world.config
+        self.root = world.root
+        self.irqs_enabled = True
+        self.held: set[Any] = set()
+        self.function = ""  # the Xen function being run, for traces
+
+    # -- references -----------------------------------------------------------------
+    def ref(self, pte: int) -> TableRef:
+        frame = (pte & ADDR_MASK) >> 12
+        return TableRef(frame, self.memory.gen.get(frame, 0))
+
+    @staticmethod
+    def frame(ref: TableRef) -> int:
+        return ref.frame
+
+    def root_ref(self) -> TableRef:
+        return TableRef(self.root, self.memory.gen[self.root])
+
+    def _check_ref(self, ref: TableRef, step: str, what: str) -> None:
+        memory = self.memory
+        frame = ref.frame
+        if frame in memory.words and (
+            frame not in memory.level or memory.gen[frame] != ref.gen
+        ):
+            now = "free" if frame not in memory.level else "reused as an L%d table" % memory.level[frame]
+            self.ctx.fail(
+                "use-after-free",
+                f"CPU{self.cpu} {step}: {what} frame {frame:#x}, freed since the pointer was"
+                f" made (now {now})",
+                key=("use-after-free", step),
+            )
+
+    def _detail(self, ev: Any, op: str, frame: int, index: int, **more: Any) -> None:
+        memory = self.memory
+        d = {
+            "op": op,
+            "frame": frame,
+            "index": index,
+            "gen": memory.gen.get(frame, 0),
+            "level": memory.level.get(frame),
+            "state": memory.kind(frame).value,
+            "function": self.function,
+        }
+        d.update(more)
+        ev.detail = d
+
+    # -- memory ------------------------------------------------------------------------
+    def load(self, ref: TableRef, index: int, step: str) -> int:
+        frame = ref.frame
+        ev = self.ctx.event(self.world.load_footprint(frame, index), step)
+        self._check_ref(ref, step, "load from")
+        value = self.memory.read(frame, index)
+        self._detail(ev, "load", frame, index, value=value)
+        return value
+
+    def scan(self, ref: TableRef, step: str) -> list[int]:
+        """All entries of a table in index order: one event (or one per entry)."""
+        frame = ref.frame
+        n = self.geometry.entries
+        if self.world.fine_scans:
+            return [self.load(ref, i, step) for i in range(n)]
+        fp = tuple((pte_key(frame, i), False) for i in range(n)) + ((frame_key(frame), False),)
+        ev = self.ctx.event(fp, step)
+        self._check_ref(ref, step, "scan of")
+        values = [self.memory.read(frame, i) for i in range(n)]
+        self._detail(ev, "scan", frame, -1, values=values)
+        return values
+
+    def store(self, ref: TableRef, index: int, value: int, step: str) -> None:
+        frame = ref.frame
+        ev = self.ctx.event(self.world.store_footprint(frame, index), step)
+        self._check_ref(ref, step, "store to")
+        memory = self.memory
+        kind = memory.kind(frame)
+        if kind is FrameKind.DATA or kind is FrameKind.LOWMEM0:
+            self.ctx.fail(
+                "wild-write",
+                f"CPU{self.cpu} {step}: store of {value:#018x} into {kind.value} frame"
+                f" {frame:#x} (entry {index}) through a bogus pointer",
+                key=("wild-write", step),
+            )
+        old = memory.read(frame, index)
+        memory.write(frame, index, value)
+        self._detail(ev, "store", frame, index, old=old, new=value)
+        level = memory.level.get(frame)
+        if level is not None and level > 1 and value & _PAGE_PRESENT and not (
+            level in (2, 3) and value & _PAGE_PSE
+        ):
+            child = (value & ADDR_MASK) >> 12
+            ckind = memory.kind(child)
+            if ckind is FrameKind.DATA or ckind is FrameKind.LOWMEM0:
+                self.ctx.fail(
+                    "torn-entry",
+                    f"CPU{self.cpu} {step}: L{level} entry {index} of frame {frame:#x} now"
+                    f" points at {ckind.value} frame {child:#x} as if it were a table"
+                    f" ({describe_pte(value, level)})",
+                    key=("torn-entry", step),
+                )
+
+    # -- unpublished tables: private writes -----------------------------------------------
+    def clear_page(self, ref: TableRef) -> None:
+        words = self.memory.words[ref.frame]
+        words[:] = [0] * len(words)
+
+    def init_entry(self, ref: TableRef, index: int, value: int) -> None:
+        self.memory.words[ref.frame][index] = value
+
+    # -- allocation -----------------------------------------------------------------------
+    def alloc(self, level: int, step: str) -> TableRef | None:
+        ev = self.ctx.event(((HEAP_KEY, True),), step)
+        frame = self.memory.alloc(level)
+        if frame is None:
+            ev.detail = {"op": "alloc", "level": level, "frame": None, "function": self.function}
+            return None
+        ref = TableRef(frame, self.memory.gen[frame])
+        self._detail(ev, "alloc", frame, -1)
+        return ref
+
+    def free(self, ref: TableRef, level: int, step: str) -> None:
+        frame = ref.frame
+        ev = self.ctx.event(((HEAP_KEY, True), (frame_key(frame), True)), step)
+        memory = self.memory
+        live = memory.level.get(frame)
+        if frame in memory.words and (live is None or memory.gen[frame] != ref.gen):
+            self.ctx.fail(
+                "double-free",
+                f"CPU{self.cpu} {step}: free of frame {frame:#x} (an L{level} table),"
+                f" which was already freed"
+                + ("" if live is None else f" and is now reused as an L{live} table"),
+                key=("double-free", step),
+            )
+        if live is None:
+            self.ctx.fail(
+                "bad-free",
+                f"CPU{self.cpu} {step}: free of frame {frame:#x} as an L{level} table,"
+                f" but it is {memory.kind(frame).value}",
+                key=("bad-free", step),
+            )
+        if live != level:
+            self.ctx.fail(
+                "bad-free",
+                f"CPU{self.cpu} {step}: free of frame {frame:#x} as an L{level} table,"
+                f" but it is an L{live} table",
+                key=("bad-free", step),
+            )
+        self._detail(ev, "free", frame, -1)
+        memory.free(frame, level)
+
+    # -- locks ------------------------------------------------------------------------------
+    def lock(self, name: Any, step: str) -> None:
+        if name in self.held:
+            self.ctx.fail(
+                "deadlock",
+                f"CPU{self.cpu} {step}: spin_lock({_lock_text(name)}) while already holding it",
+                key=("deadlock", step),
+            )
+        self.ctx.lock(name).acquire(label=step)
+        self.held.add(name)
+
+    def unlock(self, name: Any, step: str) -> None:
+        if name not in self.held:
+            self.ctx.fail(
+                "bug",
+                f"CPU{self.cpu} {step}: BUG: unlock of {_lock_text(name)}, which it does not hold",
+                key=("bug", step),
+            )
+        self.ctx.lock(name).release(label=step)
+        self.held.discard(name)
+
+    # -- flushes and BUGs ----------------------------------------------------------------------
+    def flush(self, va: int, flags: int, step: str) -> None:
+        world = self.world
+        if self.irqs_enabled:
+            ev = self.ctx.event(world.all_tlb_footprint, step)
+            for tlb in world.tlbs:
+                tlb.flush(va, flags)
+            cpus = list(range(world.ncpus))
+        else:
+            ev = self.ctx.event(((tlb_key(self.cpu), True),), step)
+            world.tlbs[self.cpu].flush(va, flags)
+            cpus = [self.cpu]
+        ev.detail = {"op": "flush", "va": va, "flags": flags, "cpus": cpus, "function": self.function}
+
+    def bug(self, step: str, message: str) -> None:
+        self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
+
+    # -- the hardware ------------------------------------------------------------------------------
+    def access(self, va: int) -> Translation | Fault:
+        """A read through ``va``: a page walk, atomic like hardware's, filling the TLB.
+
+        The walk is announced with the entries of the path as it stands; if another
+        CPU changed the path before this CPU was scheduled, the walk is announced again
+        along the new path, so its footprint always names what it read.
+        """
+        world = self.world
+        memory, root, g, page1gb = self.memory, self.root, self.geometry, self.config.page1gb
+        path = translate(memory, root, g, va, page1gb=page1gb).path
+        while True:
+            fp = tuple((pte_key(s.frame, s.offset), False) for s in path)
+            ev = self.ctx.event((*fp, (tlb_key(self.cpu), True)), "HW")
+            result = translate(memory, root, g, va, page1gb=page1gb)
+            if [(s.frame, s.offset) for s in result.path] == [(s.frame, s.offset) for s in path]:
+                break
+            ev.detail = {"op": "walk-retry", "va": va, "function": "hardware walk"}
+            path = result.path
+        world.tlbs[self.cpu].fill(va, result)
+        detail: dict[str, Any] = {"op": "access", "va": va, "level": result.level,
+                                  "function": "hardware walk"}
+        if isinstance(result, Translation):
+            detail.update(mfn=result.mfn, flags=result.flags)
+        else:
+            detail["fault"] = result.reason
+        ev.detail = detail
+        return result
+
+
+def _lock_text(name: Any) -> str:
+    if isinstance(name, tuple) and name and name[0] == "l3t":
+        return f"l3t_lock(frame {name[1]:#x})"
+    return str(name)

@@ -1,0 +1,311 @@
+"""Run a scenario: set up the state, explore the CPUs' interleavings, judge.
+
+This joins the layers: the scenario gives the set-up and each CPU's operations;
+the sequential model applies the set-up once and computes what every serial order
+of the operations would leave; each execution of the explorer then starts from a
+copy of the set-up state, runs the Xen model on explored CPUs, and ends with the
+quiescence oracles.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pagerace.checks import (
+    Translation,
+    acceptable_translations,
+    graph_problems,
+    leaked_tables,
+    stale_tlb_problems,
+    translation_of,
+)
+from pagerace.errors import PageraceInputError, XenBug
+from pagerace.explore import Finding, Result, explore
+from pagerace.machine.direct import DirectMachine
+from pagerace.machine.explored import ExploredCPU, World
+from pagerace.paging.dump import dump_state
+from pagerace.paging.geometry import Geometry
+from pagerace.paging.memory import MemoryFault, PhysicalMemory
+from pagerace.paging.tlb import TLB
+from pagerace.paging.walk import translate
+from pagerace.scenario import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp, Scenario
+from pagerace.xen.config import XenConfig
+from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
+from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
+
+__all__ = ["Prepared", "RunOptions", "ScenarioRun", "prepare", "replay_scenario", "run_scenario"]
+
+FUNCTIONS = {
+    MapOp: "map_pages_to_xen",
+    PopulateOp: "populate_pt_range",
+    ModifyOp: "modify_xen_mappings",
+    DestroyOp: "destroy_xen_mappings",
+    AccessOp: "hardware walk",
+}
+
+
+def call_op(m: Any, op: Op) -> int | None:
+    """Run one scenario operation on machine ``m``; the Xen function's rc."""
+    if isinstance(op, MapOp):
+        return map_pages_to_xen(m, op.virt, op.mfn, op.nr, op.xen_flags)
+    if isinstance(op, PopulateOp):
+        return populate_pt_range(m, op.virt, op.nr)
+    if isinstance(op, ModifyOp):
+        return modify_xen_mappings(m, op.s, op.e, op.xen_nf)
+    if isinstance(op, DestroyOp):
+        return destroy_xen_mappings(m, op.s, op.e)
+    raise TypeError(f"not a Xen operation: {op!r}")  # pragma: no cover
+
+
+@dataclass
+class Prepared:
+    """What every execution of a scenario starts from."""
+
+    scenario: Scenario
+    variant: str
+    geometry: Geometry
+    config: XenConfig
+    memory: PhysicalMemory  # after the set-up; cloned for each execution
+    root: int
+    tlbs: list[TLB]
+    acceptable: set[Translation] | None  # None: no serial order runs to completion
+
+    @property
+    def ncpus(self) -> int:
+        return len(self.scenario.cpus)
+
+
+def _direct(memory: PhysicalMemory, root: int, config: XenConfig) -> DirectMachine:
+    return DirectMachine(memory, root, config)
+
+
+def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
+    """Apply the set-up on one CPU and compute the serial orders' translations."""
+    variant = variant or scenario.variant
+    geometry = scenario.geometry
+    try:
+        config = XenConfig(variant=variant, page1gb=scenario.page1gb)
+    except ValueError as exc:
+        raise PageraceInputError(f"--variant: {exc}") from None
+    memory = PhysicalMemory(geometry)
+    root = memory.alloc(4)
+    assert root is not None
+    ncpus = len(scenario.cpus)
+    tlbs = [TLB(geometry) for _ in range(ncpus)]
+    m = _direct(memory, root, config)
+    for i, op in enumerate(scenario.setup):
+        if isinstance(op, AccessOp):
+            result = translate(memory, root, geometry, op.virt, page1gb=config.page1gb)
+            for tlb in tlbs:
+                tlb.fill(op.virt, result)
+            continue
+        m.begin_op(op.irqs)
+        try:
+            rc = call_op(m, op)
+        except (XenBug, MemoryFault) as exc:
+            raise PageraceInputError(
+                f"{scenario.source}: setup[{i}]: {op.describe()} fails sequentially: {exc}"
+            ) from None
+        if rc != 0:
+            raise PageraceInputError(
+                f"{scenario.source}: setup[{i}]: {op.describe()} returned {rc}"
+            )
+    prepared = Prepared(scenario, variant, geometry, config, memory, root, tlbs, None)
+    prepared.acceptable = acceptable_translations(
+        [sum(not isinstance(op, AccessOp) for op in ops) for ops in scenario.cpus],
+        lambda order: _serial_translation(prepared, order),
+    )
+    return prepared
+
+
+def _serial_translation(p: Prepared, order: tuple[int, ...]) -> Translation | None:
+    memory = p.memory.clone()
+    m = _direct(memory, p.root, p.config)
+    queues = [[op for op in ops if not isinstance(op, AccessOp)] for ops in p.scenario.cpus]
+    position = [0] * len(queues)
+    try:
+        for cpu in order:
+            op = queues[cpu][position[cpu]]
+            position[cpu] += 1
+            m.begin_op(op.irqs)
+            call_op(m, op)
+    except (XenBug, MemoryFault):
+        return None
+    return translation_of(dump_state(memory, p.root, p.geometry), p.geometry)
+
+
+def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], Any]:
+    """The explorer program: one thread per CPU, oracles at quiescence."""
+    scenario = p.scenario
+
+    def program(ctx: Any) -> tuple[list[Callable[[], None]], Callable[[], None]]:
+        memory = p.memory.clone()
+        tlbs = [tlb.copy() for tlb in p.tlbs]
+        world = World(ctx, memory, p.root, p.config, tlbs, fine_scans=fine_scans)
+
+        def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
+            m = ExploredCPU(world, cpu)
+
+            def run() -> None:
+                for op in ops:
+                    if isinstance(op, AccessOp):
+                        m.access(op.virt)
+                        continue
+                    m.function = FUNCTIONS[type(op)]
+                    m.irqs_enabled = op.irqs
+                    ctx.note("call", {"op": "call", "function": m.function, "text": op.describe()})
+                    rc = call_op(m, op)
+                    ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
+                    m.irqs_enabled = True
+
+            return run
+
+        def check() -> None:
+            g = p.geometry
+            for problem in graph_problems(memory, p.root, g):
+                ctx.fail(problem.kind, problem.message, key=(problem.kind, "quiescence"))
+            leaked = leaked_tables(memory, p.root, g)
+            if leaked:
+                text = ", ".join(f"L{lvl} table {f:#x}" for f, lvl in leaked)
+                ctx.fail("leak", f"at quiescence, unreachable page tables: {text}",
+                         key=("leak", "quiescence"))
+            if p.acceptable:
+                now = translation_of(dump_state(memory, p.root, g), g)
+                if now not in p.acceptable:
+                    ctx.fail(
+                        "lost-update",
+                        "the final translation equals the result of no serial order of the"
+                        f" CPUs' operations ({len(p.acceptable)} serial result"
+                        f"{'s' if len(p.acceptable) != 1 else ''} differ)"
+                        + _translation_diff(now, p.acceptable),
+                        key=("lost-update", "quiescence"),
+                    )
+            stale = stale_tlb_problems(world.tlbs, memory, p.root, g, p.config.page1gb)
+            if stale:
+                ctx.fail("stale-tlb", "; ".join(stale[:3])
+                         + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else ""),
+                         key=("stale-tlb", "quiescence"))
+
+        return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
+
+    return program
+
+
+def _translation_diff(now: Translation, acceptable: set[Translation]) -> str:
+    best = min(acceptable, key=lambda t: len(set(t) ^ set(now)))
+    extra = sorted(set(now) - set(best))
+    missing = sorted(set(best) - set(now))
+    parts = []
+    if missing:
+        va, n, mfn, fl = missing[0]
+        parts.append(f"expected {n} page(s) at {va:#x} -> mfn {mfn:#x} flags {fl:#x}")
+    if extra:
+        va, n, mfn, fl = extra[0]
+        parts.append(f"found {n} page(s) at {va:#x} -> mfn {mfn:#x} flags {fl:#x}")
+    return ": " + "; ".join(parts) if parts else ""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    strategy: str = "dpor"
+    preemption_bound: int | str | None = "iterative"
+    max_executions: int | None = None
+    time_limit: float | None = None
+    seed: int = 0
+    keep_going: bool = False
+    fine_scans: bool = False
+    pct_depth: int = 3
+
+
+@dataclass
+class ScenarioRun:
+    """A finished run: the explorer's result with what it ran on."""
+
+    scenario: Scenario
+    variant: str
+    options: RunOptions
+    result: Result
+    prepared: Prepared
+    seconds: float
+    expected: tuple[str, ...] | None = None
+    observers: list[Any] = field(default_factory=list)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.result.findings
+
+    @property
+    def kinds(self) -> list[str]:
+        seen: list[str] = []
+        for f in self.result.findings:
+            if f.kind not in seen:
+                seen.append(f.kind)
+        return seen
+
+    @property
+    def meets_expectation(self) -> bool | None:
+        if self.expected is None:
+            return None
+        if not self.expected:
+            return self.result.status.value == "clean"
+        return all(k in self.kinds for k in self.expected)
+
+
+def run_scenario(
+    scenario: Scenario,
+    options: RunOptions = RunOptions(),
+    *,
+    variant: str | None = None,
+    observers: Sequence[Any] = (),
+    until_expected: bool = False,
+) -> ScenarioRun:
+    """Explore a scenario.  With ``until_expected`` the run goes on past the first
+    finding until every kind ``[expect]`` names for the variant has been found."""
+    start = time.perf_counter()
+    p = prepare(scenario, variant)
+    expected = scenario.expected(p.variant)
+    keep_going = options.keep_going
+    stop_when = None
+    if until_expected and expected:
+        keep_going = True
+        want = set(expected)
+
+        def stop_when(findings: Sequence[Finding]) -> bool:
+            return want <= {f.kind for f in findings}
+
+    result = explore(
+        build_program(p, fine_scans=options.fine_scans),
+        strategy=options.strategy,
+        preemption_bound=options.preemption_bound
+        if options.strategy in ("dpor", "dfs")
+        else None,
+        max_executions=options.max_executions,
+        time_limit=options.time_limit,
+        seed=options.seed,
+        keep_going=keep_going,
+        pct_depth=options.pct_depth,
+        observers=observers,
+        stop_when=stop_when,
+    )
+    return ScenarioRun(
+        scenario, p.variant, options, result, p, time.perf_counter() - start, expected
+    )
+
+
+def replay_scenario(
+    scenario: Scenario, schedule: str, *, variant: str | None = None, fine_scans: bool = False
+) -> ScenarioRun:
+    """Re-run exactly one schedule."""
+    start = time.perf_counter()
+    p = prepare(scenario, variant)
+    result = explore(
+        build_program(p, fine_scans=fine_scans), strategy="replay", schedule=schedule
+    )
+    options = RunOptions(strategy="replay", preemption_bound=None, fine_scans=fine_scans)
+    return ScenarioRun(
+        scenario, p.variant, options, result, p, time.perf_counter() - start,
+        scenario.expected(p.variant),
+    )
