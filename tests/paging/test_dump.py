@@ -356,3 +356,13 @@ def test_encoding_then_expanding_random_ascending_leaves_is_the_identity(
 )
 def test_encoding_then_expanding_flush_calls_is_the_identity(calls: list[tuple[int, int]]) -> None:
     assert expand_flushes(encode_flushes(calls)) == [list(c) for c in calls]
+
+
+def test_a_word_wider_than_64_bits_falls_back_to_the_per_entry_loop() -> None:
+    tree = Tree(G8)
+    words = [((0x100 + k) << 12) | PH for k in range(8)]
+    words[5] |= 1 << 64  # only a model bug could store this; the dump must not crash
+    _fill_l1(tree, 0, words)
+    dump = dump_state(tree.memory, tree.root, G8)
+    assert dump.leaves == [[0, 1, 0x100, PH, 8]]
+    assert dump == _naive_dump(tree.memory, tree.root, G8)

@@ -15,9 +15,13 @@ FLAGS_MASK_64`` and ``va`` canonical.  Element k of a run is the first element w
 when the next element has the same level and flags/raw and the formula's values.
 
 Runs are built while walking, never by expanding and re-encoding.  An L1 table is
-first tested in bulk (one list comparison against a ``range``, or ``list.count``)
-for the common cases "512 consecutive leaves" and "512 identical non-present
-entries"; only mixed tables fall back to a per-entry loop.
+first tested in bulk for the common cases "512 consecutive leaves" and "512
+identical non-present entries"; only mixed tables fall back to a per-entry loop.
+The first test reads the table as one integer (``array('Q')``, 64 bits
+a lane) and compares it with ``first * ONES + STEPS``: the lanes of ``ONES`` are 1 and
+those of ``STEPS`` are k * 4096, so it equals the table exactly when entry k is
+``first + k * 4096`` (no lane carries, as the frame number is checked not to spill
+out of the address field).  This avoids making 512 big Python ints per table.
 
 ``expand_*`` and ``encode_*`` convert between runs and element lists; flushes use
 ``[va, flush_flags, count]`` with stride ``0x1000 << (order - 1)`` (order = the low
@@ -26,8 +30,11 @@ byte of the flags, stride 0 when it is 0).
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import repeat
 
 from pagerace.paging.geometry import PAGE_SHIFT, Geometry
@@ -49,6 +56,7 @@ __all__ = [
 ]
 
 _PRESENT = 0x1
+_BYTEORDER = sys.byteorder  # array("Q") lanes are native-endian
 _PSE = 0x80
 _GEOMETRY_512 = Geometry(512)
 
@@ -71,11 +79,20 @@ class StateDump:
         }
 
 
+@cache
+def _lane_constants(entries: int) -> tuple[int, int]:
+    """(ONES, STEPS) for a table of ``entries`` 64-bit lanes (see the module doc)."""
+    ones = int.from_bytes(array("Q", [1] * entries).tobytes(), _BYTEORDER)
+    steps = int.from_bytes(
+        array("Q", range(0, entries << PAGE_SHIFT, 1 << PAGE_SHIFT)).tobytes(), _BYTEORDER
+    )
+    return ones, steps
+
+
 class _Dumper:
     """Builds the three run lists during one walk (mutable; frozen into a StateDump)."""
 
     __slots__ = (
-        "canonical",
         "entries",
         "leaf_flags",
         "leaf_level",
@@ -89,10 +106,12 @@ class _Dumper:
         "np_raw",
         "np_run",
         "np_va",
+        "ones",
         "pages",
         "root",
         "sign",
         "span",
+        "steps",
         "table_flags",
         "table_frames",
         "table_level",
@@ -111,6 +130,7 @@ class _Dumper:
         # canonical(va) = va | sign for the upper half at 512 entries, else va
         self.sign = ((1 << 64) - (1 << geometry.va_bits)) if geometry.entries == 512 else 0
         self.zero = [0] * geometry.entries
+        self.ones, self.steps = _lane_constants(geometry.entries)
         self.leaves: list[list[int]] = []
         self.tables: list[list[int]] = []
         self.nonpresent: list[list[int]] = []
@@ -198,6 +218,14 @@ class _Dumper:
             else:
                 self.leaf(va, level, (entry & ADDR_MASK) >> PAGE_SHIFT, entry & FLAGS_MASK_64, 1)
 
+    def contiguous(self, words: list[int], first: int) -> bool:
+        """Entry k is ``first + k * 4096`` for every k (one big-integer comparison)."""
+        try:
+            lanes = array("Q", words)
+        except OverflowError:  # a word outside 0..2**64-1: let the loop report it as is
+            return False
+        return int.from_bytes(lanes.tobytes(), _BYTEORDER) == first * self.ones + self.steps
+
     def walk_l1(self, frame: int, base: int) -> None:
         words = self.words(frame)
         n = self.entries
@@ -205,9 +233,7 @@ class _Dumper:
         if first & _PRESENT:
             # all present leaves with one flag word and consecutive frames?
             addr = first & ADDR_MASK
-            if addr + (n - 1) * 4096 <= ADDR_MASK and words == list(
-                range(first, first + n * 4096, 4096)
-            ):
+            if addr + ((n - 1) << PAGE_SHIFT) <= ADDR_MASK and self.contiguous(words, first):
                 self.leaf(self.canon(base), 1, addr >> PAGE_SHIFT, first & FLAGS_MASK_64, n)
                 return
         elif words.count(first) == n:
