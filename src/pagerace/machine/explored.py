@@ -141,7 +141,7 @@ class ExploredCPU:
             "frame": frame,
             "index": index,
             "gen": memory.gen.get(frame, 0),
-            "level": memory.level.get(frame),
+            "level": memory.level.get(frame) or memory.freed_level.get(frame),
             "state": memory.kind(frame).value,
             "function": self.function,
         }
@@ -152,9 +152,9 @@ class ExploredCPU:
     def load(self, ref: TableRef, index: int, step: str) -> int:
         frame = ref.frame
         ev = self.ctx.event(self.world.load_footprint(frame, index), step)
-        self._check_ref(ref, step, "load from")
         value = self.memory.read(frame, index)
         self._detail(ev, "load", frame, index, value=value)
+        self._check_ref(ref, step, "load from")
         return value
 
     def scan(self, ref: TableRef, step: str) -> list[int]:
@@ -165,16 +165,17 @@ class ExploredCPU:
             return [self.load(ref, i, step) for i in range(n)]
         fp = tuple((pte_key(frame, i), False) for i in range(n)) + ((frame_key(frame), False),)
         ev = self.ctx.event(fp, step)
-        self._check_ref(ref, step, "scan of")
         values = [self.memory.read(frame, i) for i in range(n)]
-        self._detail(ev, "scan", frame, -1, values=values)
+        self._detail(ev, "scan", frame, -1)
+        self._check_ref(ref, step, "scan of")
         return values
 
     def store(self, ref: TableRef, index: int, value: int, step: str) -> None:
         frame = ref.frame
         ev = self.ctx.event(self.world.store_footprint(frame, index), step)
-        self._check_ref(ref, step, "store to")
         memory = self.memory
+        self._detail(ev, "store", frame, index, old=memory.read(frame, index), new=value)
+        self._check_ref(ref, step, "store to")
         kind = memory.kind(frame)
         if kind is FrameKind.DATA or kind is FrameKind.LOWMEM0:
             self.ctx.fail(
@@ -183,15 +184,18 @@ class ExploredCPU:
                 f" {frame:#x} (entry {index}) through a bogus pointer",
                 key=("wild-write", step),
             )
-        old = memory.read(frame, index)
         memory.write(frame, index, value)
-        self._detail(ev, "store", frame, index, old=old, new=value)
         level = memory.level.get(frame)
         if level is not None and level > 1 and value & _PAGE_PRESENT and not (
             level in (2, 3) and value & _PAGE_PSE
         ):
             child = (value & ADDR_MASK) >> 12
             ckind = memory.kind(child)
+            if ckind is FrameKind.TABLE:
+                # publishing a table filled privately: record what it holds now
+                ev.detail["child"] = {
+                    i: e for i, e in enumerate(memory.words[child]) if e
+                }
             if ckind is FrameKind.DATA or ckind is FrameKind.LOWMEM0:
                 self.ctx.fail(
                     "torn-entry",
@@ -224,6 +228,8 @@ class ExploredCPU:
         frame = ref.frame
         ev = self.ctx.event(((HEAP_KEY, True), (frame_key(frame), True)), step)
         memory = self.memory
+        self._detail(ev, "free", frame, -1)
+        ev.detail["level"] = level
         live = memory.level.get(frame)
         if frame in memory.words and (live is None or memory.gen[frame] != ref.gen):
             self.ctx.fail(
@@ -247,7 +253,6 @@ class ExploredCPU:
                 f" but it is an L{live} table",
                 key=("bad-free", step),
             )
-        self._detail(ev, "free", frame, -1)
         memory.free(frame, level)
 
     # -- locks ------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ class PhysicalMemory:
         self.words: dict[int, list[int]] = {}  # every frame that has been a table
         self.level: dict[int, int] = {}  # live tables -> level
         self.live: dict[int, list[int]] = {}  # live tables -> their words (same lists)
+        self.freed_level: dict[int, int] = {}  # freed frames -> the level they last had
         self.gen: dict[int, int] = {}
         self.data: dict[int, dict[int, int]] = {}  # words stored into non-table frames
         self.free_list: list[int] = []
@@ -127,6 +128,7 @@ class PhysicalMemory:
             )
         del self.level[frame]
         del self.live[frame]
+        self.freed_level[frame] = live
         self.gen[frame] += 1
         self.free_list.append(frame)
 
@@ -184,6 +186,7 @@ class PhysicalMemory:
         other.words = {f: w.copy() for f, w in self.words.items()}
         other.level = self.level.copy()
         other.live = {f: other.words[f] for f in self.level}
+        other.freed_level = self.freed_level.copy()
         other.gen = self.gen.copy()
         other.data = {f: d.copy() for f, d in self.data.items()}
         other.free_list = self.free_list.copy()

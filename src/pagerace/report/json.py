@@ -1,0 +1,105 @@
+"""The machine-readable result of a run (ARCHITECTURE.md "Command line").
+
+Every 64-bit value is a hex string (JavaScript numbers cannot hold them); the
+initial page-table state and each step's effects are included so that a viewer
+can rebuild the state at any step (the HTML report does exactly that).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pagerace import __version__
+from pagerace.report.text import replay_command
+from pagerace.report.trace import hex64, trace_steps
+
+__all__ = ["result_dict", "write_json"]
+
+
+def _initial_state(prepared: Any) -> dict[str, Any]:
+    memory = prepared.memory
+    tables = {}
+    for frame, level in sorted(memory.level.items()):
+        tables[hex(frame)] = {
+            "level": level,
+            "gen": memory.gen.get(frame, 0),
+            "entries": {str(i): hex64(e) for i, e in enumerate(memory.words[frame]) if e},
+        }
+    tlbs = []
+    for tlb in prepared.tlbs:
+        tlbs.append([
+            {"va": hex64(e.va), "level": e.level, "mfn": hex(e.mfn), "flags": hex64(e.flags)}
+            for e in tlb.entries.values()
+        ])
+    return {"root": hex(prepared.root), "tables": tables, "tlbs": tlbs}
+
+
+def _steps_json(trace: Any) -> list[dict[str, Any]]:
+    steps = trace_steps(trace)
+    raw = {ev.index: ev for ev in trace}
+    for step in steps:
+        d = raw[step["index"]].detail or {}
+        child = d.get("child")
+        if child is not None:
+            step["child"] = {str(i): hex64(e) for i, e in child.items()}
+    return steps
+
+
+def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
+    """The JSON-ready dict of a ``ScenarioRun``."""
+    scenario = run.scenario
+    result = run.result
+    stats = result.stats
+    findings = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "kind": f.kind,
+            "message": f.message,
+            "step": f.key[1] if isinstance(f.key, tuple) and len(f.key) > 1 else None,
+            "cpu": f.thread,
+            "schedule": f.schedule,
+            "preemptions": f.preemptions,
+            "replay": replay_command(scenario.source, f.schedule, run.variant),
+        }
+        if with_trace:
+            item["trace"] = _steps_json(f.trace)
+        findings.append(item)
+    return {
+        "pagerace": __version__,
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "description": scenario.description,
+        "variant": run.variant,
+        "entries": scenario.entries,
+        "page1gb": scenario.page1gb,
+        "strategy": run.options.strategy,
+        "preemption_bound": run.options.preemption_bound,
+        "status": str(result.status),
+        "expected": list(run.expected) if run.expected is not None else None,
+        "meets_expectation": run.meets_expectation,
+        "cpus": [[op.describe() for op in ops] for ops in scenario.cpus],
+        "setup": [op.describe() for op in scenario.setup],
+        "stats": {
+            "executions": stats.executions,
+            "events": stats.events,
+            "seconds": round(run.seconds, 4),
+            "explore_seconds": round(stats.seconds, 4),
+            "executions_per_second": round(stats.executions_per_second, 1),
+            "cut_executions": stats.cut_executions,
+            "max_depth": stats.max_depth,
+            "bound_cut": stats.bound_cut,
+            "preemption_bound_reached": stats.preemption_bound,
+        },
+        "initial": _initial_state(run.prepared),
+        "findings": findings,
+    }
+
+
+def write_json(run: Any, path: str) -> None:
+    text = json.dumps(result_dict(run), indent=1)
+    if path == "-":
+        print(text)
+        return
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")

@@ -1,0 +1,173 @@
+"""A finding's trace as steps a hypervisor developer can read.
+
+``trace_steps`` turns the explorer's trace records (with the explored machine's
+details) into plain dicts: the CPU, the step label and Xen function, the operation,
+the entry touched (table level, frame, generation, index) with old and new values
+as hex strings and decoded, locks, allocations, frees, flushes, and where a CPU was
+preempted.  The text, JSON and HTML reports are all made from these dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pagerace.paging.flush import describe_flush
+from pagerace.paging.pte import describe_pte
+
+__all__ = ["function_of", "hex64", "preemption_points", "trace_steps"]
+
+_FUNCTION_BY_PREFIX = (
+    ("V3", "virt_to_xen_l3e"),
+    ("V2", "virt_to_xen_l2e"),
+    ("V1", "virt_to_xen_l1e"),
+    ("M", "map_pages_to_xen"),
+    ("X", "modify_xen_mappings"),
+    ("HW", "hardware walk"),
+)
+
+
+def function_of(step: str, fallback: str = "") -> str:
+    """The Xen function a step label belongs to (V2.4 -> virt_to_xen_l2e)."""
+    for prefix, name in _FUNCTION_BY_PREFIX:
+        if step.startswith(prefix):
+            return name
+    return fallback
+
+
+def hex64(value: int | None) -> str | None:
+    return None if value is None else f"{value:#018x}"
+
+
+def preemption_points(trace: Sequence[Any]) -> set[int]:
+    """Indices of scheduling events where the CPU changed although the previous one
+    could have gone on (it had more to do and was not waiting for a lock)."""
+    holders: dict[Any, int] = {}
+    points: set[int] = set()
+    last_event_of: dict[int, int] = {}
+    events = [ev for ev in trace if ev.kind != "note"]
+    for k, ev in enumerate(events):
+        last_event_of[ev.thread] = k
+    prev = None
+    for k, ev in enumerate(events):
+        if prev is not None and ev.thread != prev and last_event_of.get(prev, -1) > k:
+            # did the previous CPU's next event wait for a lock held by someone else?
+            nxt = next(e for e in events[k:] if e.thread == prev)
+            waiting = False
+            if nxt.kind == "acquire":
+                name = nxt.footprint[0][0]
+                waiting = holders.get(name, prev) != prev
+            if not waiting:
+                points.add(ev.index)
+        if ev.kind == "acquire":
+            holders[ev.footprint[0][0]] = ev.thread
+        elif ev.kind == "release":
+            holders.pop(ev.footprint[0][0], None)
+        prev = ev.thread
+    return points
+
+
+def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[str, Any]]:
+    """Readable steps of a trace, in execution order."""
+    preempted = preemption_points(trace)
+    steps: list[dict[str, Any]] = []
+    function = {}
+    for ev in trace:
+        d = ev.detail or {}
+        op = d.get("op", ev.kind)
+        cpu = ev.thread
+        if op == "call":
+            function[cpu] = d.get("function", "")
+        fn = function_of(ev.label) or d.get("function") or function.get(cpu, "")
+        if ev.label in ("L3T_LOCK", "L3T_UNLOCK") or ev.kind in ("acquire", "release"):
+            fn = function.get(cpu, fn)
+        step: dict[str, Any] = {
+            "index": ev.index,
+            "cpu": cpu,
+            "step": ev.label if op not in ("call", "return") else "",
+            "function": fn,
+            "op": op,
+            "preempted": ev.index in preempted,
+        }
+        if ev.kind in ("acquire", "release"):
+            name = ev.footprint[0][0][1]
+            step["op"] = "lock" if ev.kind == "acquire" else "unlock"
+            step["lock"] = _lock_name(name)
+            step["text"] = f"{'spin_lock' if ev.kind == 'acquire' else 'spin_unlock'}({step['lock']})"
+        elif op in ("load", "store", "scan"):
+            level = d.get("level")
+            entry_level = level
+            step.update(
+                frame=hex(d["frame"]),
+                gen=d.get("gen"),
+                table_level=level,
+                frame_state=d.get("state"),
+                entry=d.get("index"),
+            )
+            where = _where(d)
+            if op == "load":
+                step["value"] = hex64(d["value"])
+                step["decoded"] = describe_pte(d["value"], entry_level or 1)
+                step["text"] = f"read {where} = {step['decoded']}"
+            elif op == "store":
+                step["old"] = hex64(d["old"])
+                step["new"] = hex64(d["new"])
+                step["decoded_old"] = describe_pte(d["old"], entry_level or 1)
+                step["decoded_new"] = describe_pte(d["new"], entry_level or 1)
+                step["text"] = f"write {where}: {step['decoded_old']} -> {step['decoded_new']}"
+            else:
+                step["text"] = f"read all entries of {_table(d)}"
+        elif op == "alloc":
+            if d.get("frame") is None:
+                step["text"] = f"alloc_xen_pagetable() for an L{d.get('level')} table: NULL"
+            else:
+                step.update(frame=hex(d["frame"]), gen=d.get("gen"), table_level=d.get("level"))
+                step["text"] = f"alloc_xen_pagetable() = frame {d['frame']:#x} (L{d.get('level')} table)"
+        elif op == "free":
+            step.update(frame=hex(d["frame"]), gen=d.get("gen"), table_level=d.get("level"))
+            step["text"] = f"free_xen_pagetable(frame {d['frame']:#x}, L{d.get('level')} table)"
+        elif op == "flush":
+            step.update(va=hex64(d["va"]), flags=d["flags"], cpus=d.get("cpus"))
+            step["text"] = describe_flush(d["va"], d["flags"]) + (
+                "" if len(d.get("cpus") or ()) != 1 else f" (local to CPU{d['cpus'][0]}: IRQs off)"
+            )
+        elif op == "access":
+            step["va"] = hex64(d["va"])
+            if "fault" in d:
+                step["text"] = f"CPU reads {d['va']:#x}: page fault ({d['fault']}) at L{d['level']}"
+            else:
+                step.update(mfn=hex(d["mfn"]), level=d["level"])
+                step["text"] = (
+                    f"CPU reads {d['va']:#x}: walk gives mfn {d['mfn']:#x} (L{d['level']} leaf),"
+                    " cached in its TLB"
+                )
+        elif op == "walk-retry":
+            step["text"] = f"walk of {d['va']:#x} restarted: the path changed"
+        elif op == "call":
+            step["text"] = d.get("text", "")
+        elif op == "return":
+            step["rc"] = d.get("rc")
+            step["text"] = f"{d.get('function')} returns {d.get('rc')}"
+        else:
+            step["text"] = ev.label
+        steps.append(step)
+    return steps
+
+
+def _lock_name(name: Any) -> str:
+    if isinstance(name, tuple) and name and name[0] == "l3t":
+        return f"l3t_lock(frame {name[1]:#x})"
+    return str(name)
+
+
+def _table(d: dict[str, Any]) -> str:
+    level = d.get("level")
+    state = d.get("state")
+    gen = d.get("gen")
+    what = f"L{level} table" if level else f"{state} frame"
+    extra = f", freed" if state == "free" else ""
+    return f"{what} {d['frame']:#x} (gen {gen}{extra})"
+
+
+def _where(d: dict[str, Any]) -> str:
+    return f"entry {d['index']} of {_table(d)}"
