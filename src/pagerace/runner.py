@@ -29,6 +29,7 @@ from pagerace.machine.explored import ExploredCPU, World
 from pagerace.paging.dump import dump_state
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
+from pagerace.paging.pte import describe_flags, get_pte_flags
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import translate
 from pagerace.scenario import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp, Scenario
@@ -178,8 +179,8 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     ctx.fail(
                         "lost-update",
                         "the final translation equals the result of no serial order of the"
-                        f" CPUs' operations ({len(p.acceptable)} serial result"
-                        f"{'s' if len(p.acceptable) != 1 else ''} differ)"
+                        f" CPUs' operations (compared with {len(p.acceptable)} distinct serial"
+                        f" result{'s' if len(p.acceptable) != 1 else ''})"
                         + _translation_diff(now, p.acceptable),
                         key=("lost-update", "quiescence"),
                     )
@@ -199,17 +200,23 @@ def _translation_diff(now: Translation, acceptable: set[Translation]) -> str:
     extra = sorted(set(now) - set(best))
     missing = sorted(set(best) - set(now))
     parts = []
-    if missing:
-        va, n, mfn, fl = missing[0]
-        parts.append(f"expected {n} page(s) at {va:#x} -> mfn {mfn:#x} flags {fl:#x}")
-    if extra:
-        va, n, mfn, fl = extra[0]
-        parts.append(f"found {n} page(s) at {va:#x} -> mfn {mfn:#x} flags {fl:#x}")
+    for what, runs in (("a serial order gives", missing), ("this run left", extra)):
+        if runs:
+            va, n, mfn, fl = runs[0]
+            parts.append(
+                f"{what} {n} page{'s' if n != 1 else ''} at {va:#x} -> mfn {mfn:#x}"
+                f" {describe_flags(get_pte_flags(fl))}"
+            )
     return ": " + "; ".join(parts) if parts else ""
 
 
 @dataclass(frozen=True)
 class RunOptions:
+    """How to explore.  ``preemption_bound``: an int K explores with iterative
+    bounding 0, 1, ..., K (the first counterexample has the fewest preemptions and a
+    clean result is complete within K); ``"iterative"`` has no cap; None explores
+    without any bound."""
+
     strategy: str = "dpor"
     preemption_bound: int | str | None = "iterative"
     max_executions: int | None = None
@@ -276,12 +283,13 @@ def run_scenario(
         def stop_when(findings: Sequence[Finding]) -> bool:
             return want <= {f.kind for f in findings}
 
+    bound = options.preemption_bound if options.strategy in ("dpor", "dfs") else None
     result = explore(
         build_program(p, fine_scans=options.fine_scans),
         strategy=options.strategy,
-        preemption_bound=options.preemption_bound
-        if options.strategy in ("dpor", "dfs")
-        else None,
+        # K means iterative bounding 0..K: fewest preemptions first, complete within K
+        preemption_bound="iterative" if bound is not None else None,
+        max_preemption_bound=bound if isinstance(bound, int) else None,
         max_executions=options.max_executions,
         time_limit=options.time_limit,
         seed=options.seed,

@@ -3,7 +3,8 @@
 * ``PreemptionBound(inner, k)``: once an execution has made ``k`` preemptions (a switch
   away from a thread that could have gone on), only the running thread may be chosen
   while it is runnable.  ``cut`` records whether this ever excluded a choice.
-* ``IterativeBound(make_inner)``: bounds 0, 1, 2, ... with a fresh inner strategy each;
+* ``IterativeBound(make_inner, max_bound=None)``: bounds 0, 1, 2, ... (up to
+  ``max_bound``) with a fresh inner strategy each;
   moves to the next bound only when the current one is exhausted and cut something, so
   the first finding has the fewest preemptions that any finding needs.
 * ``Budget(inner, max_executions, time_limit)``: stops handing out executions when the
@@ -57,8 +58,9 @@ class PreemptionBound:
 class IterativeBound:
     """Preemption bounds 0, 1, 2, ... until a bound cuts nothing (or the caller stops)."""
 
-    def __init__(self, make_inner: Callable[[], Strategy]) -> None:
+    def __init__(self, make_inner: Callable[[], Strategy], max_bound: int | None = None) -> None:
         self.make_inner = make_inner
+        self.max_bound = max_bound
         self.current = PreemptionBound(make_inner(), 0)
         self.complete = self.current.complete
 
@@ -77,6 +79,8 @@ class IterativeBound:
                 return chooser
             if not self.current.cut:
                 return None
+            if self.max_bound is not None and self.current.bound >= self.max_bound:
+                return None  # complete within the largest bound asked for
             self.current = PreemptionBound(self.make_inner(), self.current.bound + 1)
 
     def end(self, execution: Execution) -> None:

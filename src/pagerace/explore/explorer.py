@@ -45,9 +45,14 @@ def explore(
     pct_depth: int = 3,
     observers: Sequence[Any] = (),
     stop_when: Callable[[Sequence[Finding]], bool] | None = None,
+    max_preemption_bound: int | None = None,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
-    docs/explorer.md).  Bad arguments raise ``PageraceInputError`` (a ``ValueError``)."""
+    docs/explorer.md).  Bad arguments raise ``PageraceInputError`` (a ``ValueError``).
+
+    ``stop_when(findings)``, with ``keep_going``, ends the search once it returns true;
+    ``max_preemption_bound`` caps iterative bounding (bounds 0..K: the first finding
+    still has the fewest preemptions, and a clean result is complete within K)."""
     parsed = _validate(
         program, strategy, preemption_bound, max_executions, time_limit, seed, schedule, pct_depth
     )
@@ -69,7 +74,7 @@ def explore(
     bounded: PreemptionBound | IterativeBound | None = None
     inner: Strategy
     if preemption_bound == "iterative":
-        inner = bounded = IterativeBound(make_inner)
+        inner = bounded = IterativeBound(make_inner, max_preemption_bound)
     elif isinstance(preemption_bound, int):
         inner = bounded = PreemptionBound(make_inner(), preemption_bound)
     else:

@@ -1,0 +1,35 @@
+"""Options and helpers shared by the commands that take a scenario."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["bundled_scenarios", "load", "scenario_argument", "variant_option"]
+
+scenario_argument = click.argument("scenario", metavar="SCENARIO")
+variant_option = click.option(
+    "--variant", metavar="V", default=None,
+    help="Override the scenario's variant: xen-4.14 (vulnerable) or xsa-345 (fixed).",
+)
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Name -> path of the scenarios shipped with pagerace."""
+    folder = resources.files("pagerace") / "data" / "scenarios"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+
+
+def load(name_or_path: str) -> Any:
+    """A scenario file, or the name of a bundled scenario."""
+    from pagerace.scenario import load_scenario
+
+    path = Path(name_or_path)
+    if not path.exists():
+        bundled = bundled_scenarios()
+        if name_or_path in bundled:
+            return load_scenario(bundled[name_or_path])
+    return load_scenario(name_or_path)

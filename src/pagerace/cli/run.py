@@ -1,0 +1,269 @@
+"""``pagerace run``, ``replay`` and ``xsa345``: explore scenarios and report."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from pagerace.cli.options import scenario_argument, variant_option
+
+__all__ = ["replay", "run", "xsa345"]
+
+EXIT = {"clean": 0, "found": 1, "incomplete": 3}
+
+
+def _bound(value: str | None) -> int | str | None:
+    if value is None:
+        return "default"
+    if value in ("none", "iterative"):
+        return None if value == "none" else "iterative"
+    try:
+        k = int(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: must be a whole number >= 0, 'iterative' or 'none'"
+        ) from None
+    if k < 0:
+        raise click.BadParameter(f"{value!r}: must be >= 0")
+    return k
+
+
+def _options(sc: Any, strategy: str | None, bound: int | str | None, max_executions: int | None,
+             time_limit: float | None, seed: int | None, keep_going: bool, fine_scans: bool,
+             pct_depth: int) -> Any:
+    from pagerace.runner import RunOptions
+
+    d = sc.explore
+    if bound == "default":
+        bound = d.preemption_bound if d.preemption_bound is not None else "iterative"
+    return RunOptions(
+        strategy=strategy or d.strategy or "dpor",
+        preemption_bound=bound,
+        max_executions=max_executions if max_executions is not None else d.max_executions,
+        time_limit=time_limit if time_limit is not None else d.time_limit,
+        seed=seed if seed is not None else (d.seed or 0),
+        keep_going=keep_going,
+        fine_scans=fine_scans,
+        pct_depth=pct_depth,
+    )
+
+
+def _bound_text(run: Any) -> str:
+    b = run.options.preemption_bound
+    if run.options.strategy not in ("dpor", "dfs"):
+        return f"seed {run.options.seed}"
+    if b is None:
+        return "no preemption bound"
+    if b == "iterative":
+        return "iterative preemption bounding"
+    return f"preemption bound {b}"
+
+
+def _summary(run: Any) -> list[str]:
+    r = run.result
+    status = str(r.status)
+    kinds = ", ".join(run.kinds)
+    lines = [
+        f"{run.scenario.name} on {run.variant}: {status}"
+        + (f" ({kinds})" if kinds else "")
+        + f" after {r.executions:,} execution{'s' if r.executions != 1 else ''}"
+        f" in {run.seconds:.2f} s ({run.options.strategy}, {_bound_text(run)})"
+    ]
+    if run.expected is not None:
+        want = ", ".join(run.expected) if run.expected else "clean"
+        lines.append(f"expected: {want} -- {'met' if run.meets_expectation else 'NOT met'}")
+    return lines
+
+
+def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
+    from pagerace.report.text import format_counterexample, replay_command
+
+    for line in _summary(run):
+        click.echo(line)
+    findings = run.findings
+    for k, f in enumerate(findings):
+        click.echo("")
+        if k == 0 or all_traces:
+            for line in format_counterexample(
+                f, source=run.scenario.source, variant=run.variant, ncpus=len(run.scenario.cpus)
+            ):
+                click.echo(line)
+        else:
+            click.echo(f"{f.kind}: {f.message}")
+            click.echo(f"  {f.preemptions} preemptions; replay: "
+                       f"{replay_command(run.scenario.source, f.schedule, run.variant)}")
+    if json_path or html_path:
+        from pagerace.report.json import result_dict, write_json
+
+        if json_path:
+            write_json(run, json_path)
+        if html_path:
+            from pagerace.report.html import write_html
+
+            write_html(result_dict(run), html_path)
+            click.echo(f"\nHTML report: {html_path}", err=True)
+
+
+@click.command()
+@scenario_argument
+@variant_option
+@click.option("--strategy", type=click.Choice(["dpor", "dfs", "random", "pct"]), default=None,
+              help="Search strategy (default: the scenario's, else dpor).")
+@click.option("--preemption-bound", "bound", metavar="K|iterative|none", default=None,
+              help="dpor/dfs: explore with preemption bounds 0, 1, ..., K so that the first "
+              "counterexample has the fewest preemptions; 'iterative' has no cap, 'none' no "
+              "bounding (default: the scenario's, else iterative).")
+@click.option("--max-executions", type=click.IntRange(min=1), default=None, metavar="N")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="S", help="Seconds.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="random/pct seed.")
+@click.option("--pct-depth", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--keep-going", is_flag=True,
+              help="Collect every distinct finding instead of stopping at the first.")
+@click.option("--until-expected", is_flag=True,
+              help="Go on past the first finding until every kind [expect] names is found.")
+@click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
+@click.option("--fine-scans", is_flag=True,
+              help="Make each load of a 512-entry scan (M2.3, M8.3, X5.7 ...) its own event.")
+@click.option("--json", "json_path", metavar="FILE", default=None,
+              help="Write the result as JSON ('-' for stdout).")
+@click.option("--html", "html_path", metavar="FILE", default=None,
+              help="Write a self-contained HTML report.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(scenario: str, variant: str | None, strategy: str | None, bound: str | None,
+        max_executions: int | None, time_limit: float | None, seed: int | None, pct_depth: int,
+        keep_going: bool, until_expected: bool, all_traces: bool, fine_scans: bool,
+        json_path: str | None, html_path: str | None, quiet: bool) -> None:
+    """Explore how the scenario's CPUs interleave and report what goes wrong.
+
+    Exit status: 0 clean, 1 found, 2 bad input, 3 incomplete (budget spent).
+    """
+    from pagerace.cli.options import load
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+
+    sc = load(scenario)
+    options = _options(sc, strategy, _bound(bound), max_executions, time_limit, seed,
+                       keep_going, fine_scans, pct_depth)
+    progress = ProgressObserver(sc.name, enabled=False if quiet else None)
+    try:
+        result = run_scenario(sc, options, variant=variant, observers=[progress],
+                              until_expected=until_expected)
+    finally:
+        progress.close()
+    if json_path == "-":
+        from pagerace.report.json import write_json
+
+        write_json(result, "-")
+    else:
+        _emit(result, all_traces, json_path, html_path)
+    sys.exit(EXIT[str(result.result.status)])
+
+
+@click.command()
+@scenario_argument
+@click.argument("schedule")
+@variant_option
+@click.option("--fine-scans", is_flag=True, help="As for run: the schedule must match.")
+@click.option("--json", "json_path", metavar="FILE", default=None)
+@click.option("--html", "html_path", metavar="FILE", default=None)
+def replay(scenario: str, schedule: str, variant: str | None, fine_scans: bool,
+           json_path: str | None, html_path: str | None) -> None:
+    """Re-run one SCHEDULE (as printed by run) and print its full trace.
+
+    Exit status: 0 the execution is clean, 1 it shows a finding, 2 bad input.
+    """
+    from pagerace.cli.options import load
+    from pagerace.report.text import format_counterexample
+    from pagerace.report.trace import trace_steps
+    from pagerace.runner import replay_scenario
+
+    sc = load(scenario)
+    result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
+    if result.findings:
+        _emit(result, True, json_path, html_path)
+        sys.exit(1)
+    click.echo(f"{sc.name} on {result.variant}: schedule {schedule} runs to the end, no finding")
+    if json_path or html_path:
+        _emit(result, True, json_path, html_path)
+    del trace_steps, format_counterexample
+    sys.exit(0)
+
+
+@click.command()
+@click.option("--geometry", type=click.Choice(["all", "512", "small"]), default="all",
+              show_default=True, help="Which bundled scenarios: 512 entries, 8 entries, or both.")
+@click.option("--json", "json_path", metavar="FILE", default=None,
+              help="Write every run's result as a JSON list.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
+    """The advisory's races on both variants: a table of findings and times.
+
+    Runs each bundled XSA-345 scenario on xen-4.14 (vulnerable) and xsa-345 (fixed),
+    then prints the shortest counterexample in full.  Exit status 0 when every
+    scenario's [expect] holds.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from pagerace.cli.options import bundled_scenarios
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.report.json import result_dict
+    from pagerace.report.text import format_counterexample
+    from pagerace.runner import run_scenario
+    from pagerace.scenario import load_scenario
+
+    names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
+    if geometry == "512":
+        names = [n for n in names if not n.endswith("-small")]
+    elif geometry == "small":
+        names = [n for n in names if n.endswith("-small")]
+    runs = []
+    for name in names:
+        sc = load_scenario(bundled_scenarios()[name])
+        for variant in ("xen-4.14", "xsa-345"):
+            options = _options(sc, None, "default", None, None, None, False, False, 3)
+            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
+            try:
+                runs.append(run_scenario(sc, options, variant=variant, observers=[progress],
+                                         until_expected=True))
+            finally:
+                progress.close()
+    table = Table(title="XSA-345 under pagerace", title_justify="left")
+    for col in ("scenario", "variant", "result", "finding", "executions", "seconds",
+                "preemptions", "expected"):
+        table.add_column(col, justify="right" if col in ("executions", "seconds",
+                                                         "preemptions") else "left")
+    for r in runs:
+        first = {}
+        for f in r.findings:
+            first.setdefault(f.kind, f)
+        shown = [k for k in (r.expected or ())] or list(first)
+        kinds = ", ".join(k for k in shown if k in first) or "-"
+        pre = ", ".join(str(first[k].preemptions) for k in shown if k in first) or "-"
+        table.add_row(r.scenario.name, r.variant, str(r.result.status), kinds,
+                      f"{r.result.executions:,}", f"{r.seconds:.2f}", pre,
+                      "met" if r.meets_expectation else "NOT MET")
+    console = Console(width=120)
+    console.print(table)
+    candidates = [(len(f.trace), r, f) for r in runs for f in r.findings
+                  if r.expected and f.kind in r.expected]
+    if candidates:
+        _, r, f = min(candidates, key=lambda c: c[0])
+        click.echo(f"\nShortest counterexample: {r.scenario.name} on {r.variant}\n")
+        for line in format_counterexample(f, source=r.scenario.name, variant=r.variant,
+                                          ncpus=len(r.scenario.cpus)):
+            click.echo(line)
+    if json_path:
+        text = json.dumps([result_dict(r) for r in runs], indent=1)
+        if json_path == "-":
+            click.echo(text)
+        else:
+            with open(json_path, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+    ok = all(r.meets_expectation for r in runs)
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,54 @@
+"""``pagerace show SCENARIO``: the page-table tree a scenario sets up."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pagerace.cli.options import scenario_argument, variant_option
+
+__all__ = ["show"]
+
+
+@click.command()
+@scenario_argument
+@variant_option
+@click.option("--serial", is_flag=True,
+              help="Also run each CPU's operations, CPU by CPU, on one CPU and show the result.")
+def show(scenario: str, variant: str | None, serial: bool) -> None:
+    """Apply the set-up (and with --serial each CPU's ops in order) and print the tree.
+
+    SCENARIO is a scenario file, or the name of a bundled one (see `pagerace xsa345`).
+    """
+    from pagerace.cli.options import load
+    from pagerace.errors import PageraceInputError, XenBug
+    from pagerace.machine.direct import DirectMachine
+    from pagerace.paging.memory import MemoryFault
+    from pagerace.report.tree import format_tree
+    from pagerace.runner import call_op, prepare
+    from pagerace.scenario import AccessOp
+
+    sc = load(scenario)
+    p = prepare(sc, variant)
+    click.echo(f"{sc.name} ({sc.source}): {p.variant}, {sc.entries} entries per table,"
+               f" page1gb={'yes' if sc.page1gb else 'no'}")
+    if sc.description:
+        click.echo(sc.description)
+    click.echo("")
+    if serial:
+        m = DirectMachine(p.memory, p.root, p.config)
+        for cpu, ops in enumerate(sc.cpus):
+            for op in ops:
+                if isinstance(op, AccessOp):
+                    continue
+                m.begin_op(op.irqs)
+                try:
+                    rc = call_op(m, op)
+                except (XenBug, MemoryFault) as exc:
+                    raise PageraceInputError(f"CPU{cpu}: {op.describe()}: {exc}") from None
+                click.echo(f"CPU{cpu}: {op.describe()} = {rc}")
+        click.echo("")
+    for line in format_tree(p.memory, p.root, p.geometry):
+        click.echo(line)
+    sys.exit(0)
