@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,5 +32,6 @@ def load(name_or_path: str) -> Any:
     if not path.exists():
         bundled = bundled_scenarios()
         if name_or_path in bundled:
-            return load_scenario(bundled[name_or_path])
+            # named by its name, so that replay commands work from any directory
+            return dataclasses.replace(load_scenario(bundled[name_or_path]), source=name_or_path)
     return load_scenario(name_or_path)

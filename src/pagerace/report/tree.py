@@ -75,7 +75,7 @@ def _table(
                 target = f"mfn {child:#x}..{child + (count - 1) * pages:#x}"
             lines.append(
                 f"{prefix}{branch}{idx} {va:#x} {count if count > 1 else ''}"
-                f"{' x ' if count > 1 else ''}{_size(level, g)} leaf{'s' if count > 1 else ''}"
+                f"{' x ' if count > 1 else ''}{_size(level, g)} {'leaves' if count > 1 else 'leaf'}"
                 f" {target}  {flags}"
             )
         else:

@@ -1,0 +1,136 @@
+"""``pagerace run``, ``replay``, ``show`` and ``xsa345`` from the outside."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios"
+
+
+def pagerace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pagerace", *args],
+        capture_output=True, text=True, check=False, cwd=cwd,
+    )
+
+
+def test_run_reports_the_use_after_free_with_a_trace_and_exits_1() -> None:
+    p = pagerace("run", str(SCENARIOS / "xsa345-r1-small.toml"))
+    assert p.returncode == 1, p.stderr
+    out = p.stdout
+    assert out.startswith("xsa345-r1-small on xen-4.14: found (use-after-free)")
+    assert "expected: use-after-free -- met" in out
+    assert "--- preemption: CPU0 -> CPU1 ---" in out
+    assert "M9.6      map_pages_to_xen     free_xen_pagetable(frame" in out
+    assert "!!  use-after-free: CPU0" in out
+    assert re.search(r"replay: pagerace replay \S+xsa345-r1-small.toml v1:\S+ --variant xen-4.14", out)
+
+
+def test_the_printed_replay_command_reproduces_the_finding() -> None:
+    p = pagerace("run", "xsa345-r2a-small", "--until-expected")
+    replays = re.findall(r"replay: pagerace replay (\S+) (\S+) --variant (\S+)", p.stdout)
+    assert replays
+    name, schedule, variant = replays[0]
+    q = pagerace("replay", name, schedule, "--variant", variant)
+    assert q.returncode == 1
+    first = p.stdout.split("\n\n")[1].splitlines()[0]
+    assert q.stdout.split("\n\n")[1].splitlines()[0] == first
+
+
+def test_run_on_the_fixed_variant_is_clean_and_exits_0() -> None:
+    p = pagerace("run", "xsa345-r1-small", "--variant", "xsa-345", "--preemption-bound", "none")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "on xsa-345: clean" in p.stdout
+    assert "expected: clean -- met" in p.stdout
+
+
+def test_a_spent_budget_is_incomplete_and_exits_3() -> None:
+    p = pagerace("run", "xsa345-r1-small", "--variant", "xsa-345", "--preemption-bound", "none",
+                 "--max-executions", "1")
+    assert p.returncode == 3, p.stdout
+    assert "incomplete" in p.stdout
+
+
+def test_json_result_has_the_documented_fields(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    p = pagerace("run", "xsa345-r1-small", "--json", str(out))
+    assert p.returncode == 1
+    d = json.loads(out.read_text())
+    assert d["pagerace"] and d["scenario"] == "xsa345-r1-small"
+    assert d["variant"] == "xen-4.14" and d["strategy"] == "dpor" and d["status"] == "found"
+    assert d["stats"]["executions"] >= 1 and d["stats"]["events"] > 0
+    f = d["findings"][0]
+    assert f["kind"] == "use-after-free" and f["schedule"].startswith("v1:")
+    assert f["preemptions"] == 1
+    last = f["trace"][-1]
+    assert last["cpu"] == 0 and last["step"] == "M6.9" and last["frame_state"] == "free"
+    assert all(isinstance(s["cpu"], int) and "text" in s for s in f["trace"])
+
+
+def test_keep_going_lists_each_distinct_finding_once() -> None:
+    p = pagerace("run", "xsa345-r1-small", "--keep-going", "--preemption-bound", "none")
+    heads = [ln.split(":")[0] + ":" + ln.split(":")[1] for ln in p.stdout.splitlines()
+             if re.match(r"^(use-after-free|bug|leak|lost-update): CPU|^leak:", ln)]
+    assert len(heads) == len(set(heads))
+    assert "leak" in p.stdout.splitlines()[0]
+
+
+def test_show_prints_the_tree_after_the_setup_and_serially_after_the_ops() -> None:
+    p = pagerace("show", "xsa345-r1")
+    assert p.returncode == 0
+    assert "L3[0] 0xffff830000000000 1G leaf mfn 0x0" in p.stdout
+    assert "L1[3] 0xffff830040a03000 4K leaf mfn 0x40a03  P|RW|PWT|PCD|A|D|G|NX" in p.stdout
+    q = pagerace("show", "xsa345-r1", "--serial")
+    assert "CPU1: map_pages_to_xen(0xffff830040a03000" in q.stdout
+    # CPU0 shattered region 2; CPU1's restore coalesced region 5 back into a 2M leaf
+    assert "L2[2] 0xffff830040400000 -> L1 table" in q.stdout
+    assert "L2[3..511] 0xffff830040600000 509 x 2M leaves mfn 0x40600..0x7fe00" in q.stdout
+
+
+def test_xsa345_meets_every_expectation_and_exits_0() -> None:
+    p = pagerace("xsa345", "--geometry", "small")
+    assert p.returncode == 0, p.stdout
+    assert p.stdout.count("met") >= 6 and "NOT MET" not in p.stdout
+    assert "Shortest counterexample:" in p.stdout
+
+
+BAD = [
+    ('name = "x"\n', "variant"),
+    ('name = "x"\nvariant = "xen-4.14"\nbogus = 1\n[[cpus]]\nops=[{op="access",virt="DIRECTMAP"}]\n',
+     "bogus"),
+    ('name = "x"\nvariant = "xen-4.14"\n[[cpus]]\nops=[{op="map",virt="DIRECTMAP+1",mfn=0,nr=1,'
+     'flags="PAGE_HYPERVISOR"}]\n', "aligned"),
+    ('name = "x"\nvariant = "xen-4.14"\n[[cpus]]\nops=[{op="map",virt="NOPE",mfn=0,nr=1,'
+     'flags="PAGE_HYPERVISOR"}]\n', "unknown name NOPE"),
+    ("name = [", "TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), BAD)
+def test_a_bad_scenario_gets_one_line_naming_the_file_and_exit_2(
+    tmp_path: Path, text: str, needle: str
+) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    p = pagerace("run", str(f))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr
+    assert "bad.toml" in lines[0] and needle in lines[0]
+
+
+def test_bad_cli_arguments_exit_2_with_one_line() -> None:
+    for args in (["run", "xsa345-r1-small", "--preemption-bound", "-1"],
+                 ["run", "xsa345-r1-small", "--strategy", "bfs"],
+                 ["run", "xsa345-r1-small", "--variant", "xen-9"],
+                 ["replay", "xsa345-r1-small", "not-a-schedule"],
+                 ["run", "no-such-scenario"]):
+        p = pagerace(*args)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert "Traceback" not in p.stderr

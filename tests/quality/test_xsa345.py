@@ -1,0 +1,87 @@
+"""The advisory's races are found on Xen 4.14 and ruled out on the fixed code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pagerace.runner import RunOptions, run_scenario
+from pagerace.scenario import load_scenario
+
+SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios"
+RACES = {"xsa345-r1": "use-after-free", "xsa345-r1b": "bug", "xsa345-r2a": "double-free"}
+
+
+def scenario(name: str):  # type: ignore[no-untyped-def]
+    return load_scenario(SCENARIOS / f"{name}.toml")
+
+
+@pytest.mark.parametrize("suffix", ["", "-small"], ids=["512-entries", "8-entries"])
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_each_race_is_found_on_xen_4_14_with_at_most_two_preemptions(race: str, suffix: str) -> None:
+    sc = scenario(race + suffix)
+    run = run_scenario(sc, RunOptions(preemption_bound=2), variant="xen-4.14", until_expected=True)
+    kind = RACES[race]
+    found = [f for f in run.findings if f.kind == kind]
+    assert found, f"{race}{suffix}: expected {kind}, found {run.kinds}"
+    assert found[0].preemptions <= 2
+    assert run.meets_expectation
+
+
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_the_fixed_code_is_clean_without_any_preemption_bound_at_8_entries(race: str) -> None:
+    run = run_scenario(
+        scenario(race + "-small"), RunOptions(preemption_bound=None), variant="xsa-345"
+    )
+    assert str(run.result.status) == "clean", [f.message for f in run.findings]
+    assert run.findings == ()
+
+
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_the_fixed_code_is_clean_within_two_preemptions_at_512_entries(race: str) -> None:
+    run = run_scenario(scenario(race), RunOptions(preemption_bound=2), variant="xsa-345")
+    assert str(run.result.status) == "clean", [f.message for f in run.findings]
+
+
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_every_finding_replays_to_the_same_finding(race: str) -> None:
+    from pagerace.runner import replay_scenario
+
+    sc = scenario(race + "-small")
+    run = run_scenario(sc, RunOptions(preemption_bound=None, keep_going=True))
+    assert run.findings
+    for f in run.findings:
+        again = replay_scenario(sc, f.schedule)
+        assert [(g.kind, g.message) for g in again.findings] == [(f.kind, f.message)]
+
+
+def test_the_vulnerable_r1_race_also_loses_the_uncached_request_and_leaks_a_table() -> None:
+    run = run_scenario(
+        scenario("xsa345-r1-small"), RunOptions(preemption_bound=None, keep_going=True)
+    )
+    assert {"use-after-free", "leak", "bug"} <= set(run.kinds)
+
+
+def test_r1b_also_shows_the_write_into_a_data_frame_and_the_lost_mapping() -> None:
+    run = run_scenario(
+        scenario("xsa345-r1b-small"), RunOptions(preemption_bound=None, keep_going=True)
+    )
+    assert {"wild-write", "lost-update", "bug", "use-after-free"} <= set(run.kinds)
+
+
+def test_a_flush_with_interrupts_off_leaves_another_cpu_with_a_stale_tlb_on_both_variants() -> None:
+    sc = scenario("irqs-off-local-flush-small")
+    for variant in ("xen-4.14", "xsa-345"):
+        run = run_scenario(sc, RunOptions(), variant=variant)
+        assert run.kinds == ["stale-tlb"]
+    # with interrupts on the same operation flushes every CPU: clean
+    import dataclasses
+
+    from pagerace.scenario import ModifyOp
+
+    op = sc.cpus[0][0]
+    assert isinstance(op, ModifyOp)
+    fixed = dataclasses.replace(sc, cpus=((dataclasses.replace(op, irqs=True),), sc.cpus[1]))
+    run = run_scenario(fixed, RunOptions())
+    assert str(run.result.status) == "clean"
