@@ -480,3 +480,31 @@ def test_a_1g_map_with_map_small_pages_at_512_entries_writes_one_run_of_262144_l
     assert d.nonpresent == []
     assert d.live_pt == 514
     assert time.perf_counter() - start < 10  # typically well under a second
+
+
+# -- the flush_flags accumulator at the edges ------------------------------------------------------
+
+
+def test_va_valid_follows_the_current_virt_across_the_directmap_boundaries() -> None:
+    # flush_flags() tests the loop's current virt against [DIRECTMAP_VIRT_START,
+    # HYPERVISOR_VIRT_END); at 8 entries that window is L4 slot 4, [0x800000, 0xa00000).
+    end = 0xA00000
+    for first in (DM - PAGE, end - PAGE):
+        hv = new()
+        hv.map(first, MFN + 1, 2, PH)  # one 4K leaf on each side of the boundary
+        r = hv.map(first, 0x9001, 2, UC)
+        inside = first + PAGE if first < DM else first
+        outside = first if first < DM else first + PAGE
+        m7 = TLB | ORDER(0) | GLOBAL | CACHE
+        assert sorted(r.flushes) == sorted([(inside, m7 | VA_VALID), (outside, m7)])
+        assert (r.pt_alloc, r.pt_free) == (0, 0)
+
+
+def test_a_non_present_1g_map_accumulates_no_cache_flags_and_leaves_an_entry_without_pse() -> None:
+    hv = new()
+    hv.map(DM, MFN, 64, UC)
+    # flags = 0: CACHE is only added when the new flags are present; only the old
+    # leaf's G counts.  l1f_to_lNf(0) = 0 (PSE only for present flags), so M2.1
+    # writes mk(MFN, 0): non-present, with an address.
+    assert hv.map(DM, MFN, 64, 0) == result("map", ((DM, TLB | ORDER(6) | GLOBAL),))
+    assert state(hv) == expect([], [L4_TABLE], live_pt=1, nonpresent=[(DM, 3, MFN << 12, 1)])
