@@ -61,7 +61,7 @@ def explore(
 
     def make_inner() -> Strategy:
         if strategy == "dpor":
-            return DporStrategy()
+            return DporStrategy(bounded=preemption_bound is not None)
         if strategy == "dfs":
             return DfsStrategy()
         if strategy == "random":

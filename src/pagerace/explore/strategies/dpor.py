@@ -42,7 +42,8 @@ class DporStrategy:
 
     complete = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, bounded: bool = False) -> None:
+        self.bounded = bounded
         self.frontier = Frontier()
         self._started = False
         self._step = 0
@@ -74,7 +75,7 @@ class DporStrategy:
                 self._error = nondeterminism_message(step, tid, enabled)
                 return CUT
         else:
-            sleep = self._sleep_after(nodes[step - 1], pending) if step else []
+            sleep = self._sleep_after(nodes[step - 1], pending) if step and not self.bounded else []
             awake = [t for t in enabled if t not in sleep] if sleep else enabled
             if not awake:
                 return CUT
@@ -216,6 +217,9 @@ class DporStrategy:
     def _add_backtrack(self, s: int, initials: list[int]) -> None:
         nodes = self.frontier.nodes
         node = nodes[s]
+        if self.bounded:
+            self._add_bounded(s, initials)
+            return
         for t in initials:
             if t in node.backtrack or t in node.sleep:
                 return
@@ -230,3 +234,18 @@ class DporStrategy:
                     if t not in ancestor.backtrack:
                         ancestor.backtrack.append(t)
                     return
+
+    def _add_bounded(self, s: int, initials: list[int]) -> None:
+        """Bounded POR: add the initial where it can be scheduled, and also at every
+        earlier context switch, where scheduling it costs no extra preemption."""
+        nodes = self.frontier.nodes
+        for j in range(s, -1, -1):
+            if j != s and j > 0 and nodes[j].chosen == nodes[j - 1].chosen:
+                continue
+            node = nodes[j]
+            if any(t in node.backtrack for t in initials):
+                continue
+            for t in sorted(initials):
+                if t in node.enabled:
+                    node.backtrack.append(t)
+                    break

@@ -1,0 +1,117 @@
+"""Small programs for the explorer's tests (litmus tests and friends)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pagerace.explore import Context, canonical_form
+
+Program = Callable[[Context], Any]
+
+
+def locked_increments(nthreads: int, increments: int) -> Program:
+    """Each thread increments one counter ``increments`` times under one lock."""
+
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+        lock = ctx.lock("L")
+
+        def worker() -> None:
+            for _ in range(increments):
+                with lock:
+                    x.store(x.load() + 1)
+
+        def check() -> None:
+            ctx.check(x.peek() == nthreads * increments, "lost increment")
+
+        return [worker] * nthreads, check
+
+    return program
+
+
+def racy_increments(nthreads: int = 2) -> Program:
+    """``x.store(x.load() + 1)`` in each thread, without a lock."""
+
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+
+        def worker() -> None:
+            x.store(x.load() + 1)
+
+        def check() -> None:
+            ctx.check(x.peek() == nthreads, "lost increment")
+
+        return [worker] * nthreads, check
+
+    return program
+
+
+def own_cells(nthreads: int = 2, accesses: int = 2) -> Program:
+    """Each thread writes and reads only its own cell."""
+
+    def program(ctx: Context) -> Any:
+        cells = [ctx.cell(f"c{t}", 0) for t in range(nthreads)]
+
+        def body(t: int) -> Callable[[], None]:
+            def run() -> None:
+                cell = cells[t]
+                for _ in range(accesses):
+                    cell.store(cell.load() + 1)
+
+            return run
+
+        return [body(t) for t in range(nthreads)], None
+
+    return program
+
+
+def dining_philosophers(n: int = 3) -> Program:
+    """Philosopher i takes fork i, then fork i+1 (mod n): can deadlock."""
+
+    def program(ctx: Context) -> Any:
+        forks = [ctx.lock(f"fork{i}") for i in range(n)]
+        meals = ctx.cell("meals", 0)
+
+        def philosopher(i: int) -> Callable[[], None]:
+            def run() -> None:
+                with forks[i], forks[(i + 1) % n]:
+                    meals.store(meals.load() + 1)
+
+            return run
+
+        return [philosopher(i) for i in range(n)], None
+
+    return program
+
+
+def message_passing() -> Program:
+    """Writer: data, then flag.  Reader: when it sees the flag, data must be there."""
+
+    def program(ctx: Context) -> Any:
+        data = ctx.cell("data", 0)
+        flag = ctx.cell("flag", 0)
+
+        def writer() -> None:
+            data.store(42)
+            flag.store(1)
+
+        def reader() -> None:
+            if flag.load() == 1:
+                ctx.check(data.load() == 42, "reader saw the flag but not the data")
+
+        return [writer, reader], None
+
+    return program
+
+
+class TraceForms:
+    """Observer collecting the canonical forms and schedules of executions."""
+
+    def __init__(self) -> None:
+        self.forms: set[object] = set()
+        self.schedules: list[str] = []
+
+    def on_execution(self, record: Any) -> None:
+        self.forms.add(canonical_form(record.trace))
+        self.schedules.append(record.schedule)
