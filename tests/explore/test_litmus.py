@@ -53,7 +53,7 @@ def test_dfs_sees_exactly_the_expected_number_of_traces(
 def test_dpor_reaches_every_trace_that_dfs_reaches(
     name: str, program: Any, traces: int, status: Status, kind: str | None
 ) -> None:
-    dfs, dfs_forms = _run(program, "dfs")
+    _, dfs_forms = _run(program, "dfs")
     dpor, dpor_forms = _run(program, "dpor")
     assert dpor_forms.forms == dfs_forms.forms
     assert dpor.traces == traces

@@ -45,7 +45,9 @@ FINDING_PROGRAMS = [
 
 
 @pytest.mark.parametrize("strategy", ["dpor", "dfs", "random", "pct"])
-@pytest.mark.parametrize(("name", "program"), FINDING_PROGRAMS, ids=[n for n, _ in FINDING_PROGRAMS])
+@pytest.mark.parametrize(
+    ("name", "program"), FINDING_PROGRAMS, ids=[n for n, _ in FINDING_PROGRAMS]
+)
 def test_replaying_a_findings_schedule_reproduces_the_same_finding(
     strategy: str, name: str, program: Any
 ) -> None:
