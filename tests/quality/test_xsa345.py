@@ -38,9 +38,14 @@ def test_the_fixed_code_is_clean_without_any_preemption_bound_at_8_entries(race:
     assert run.findings == ()
 
 
+@pytest.mark.parametrize("bound", [2, None], ids=["bound-2", "unbounded"])
+@pytest.mark.parametrize("fine_scans", [False, True], ids=["coarse-scans", "fine-scans"])
 @pytest.mark.parametrize("race", sorted(RACES))
-def test_the_fixed_code_is_clean_within_two_preemptions_at_512_entries(race: str) -> None:
-    run = run_scenario(scenario(race), RunOptions(preemption_bound=2), variant="xsa-345")
+def test_the_fixed_code_is_clean_at_512_entries(race: str, fine_scans: bool, bound: int | None) -> None:
+    run = run_scenario(
+        scenario(race), RunOptions(preemption_bound=bound, fine_scans=fine_scans),
+        variant="xsa-345",
+    )
     assert str(run.result.status) == "clean", [f.message for f in run.findings]
 
 
