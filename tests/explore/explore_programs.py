@@ -115,3 +115,26 @@ class TraceForms:
     def on_execution(self, record: Any) -> None:
         self.forms.add(canonical_form(record.trace))
         self.schedules.append(record.schedule)
+
+
+def generated_program(spec: list[Any]) -> Any:
+    def program(ctx: Context) -> Any:
+        cells = {name: ctx.cell(name, 0) for name in "abc"}
+        locks = {name: ctx.lock(name) for name in "LM"}
+
+        def run(ops: list[Any], tid: int) -> None:
+            for op in ops:
+                if op[0] == "r":
+                    cells[op[1]].load()
+                elif op[0] == "w":
+                    cells[op[1]].store(tid)
+                else:
+                    with locks[op[1]]:
+                        run(op[2], tid)
+
+        def body(tid: int) -> Any:
+            return lambda: run(spec[tid], tid)
+
+        return [body(t) for t in range(len(spec))], None
+
+    return program

@@ -6,9 +6,9 @@ import random
 from typing import Any
 
 import pytest
-from explore_programs import TraceForms
+from explore_programs import TraceForms, generated_program
 
-from pagerace.explore import Context, explore
+from pagerace.explore import explore
 
 Ops = list[Any]
 
@@ -23,29 +23,6 @@ def _ops(rng: random.Random, nested: bool) -> Ops:
     return ops
 
 
-def _program(spec: list[Ops]) -> Any:
-    def program(ctx: Context) -> Any:
-        cells = {name: ctx.cell(name, 0) for name in "abc"}
-        locks = {name: ctx.lock(name) for name in "LM"}
-
-        def run(ops: Ops, tid: int) -> None:
-            for op in ops:
-                if op[0] == "r":
-                    cells[op[1]].load()
-                elif op[0] == "w":
-                    cells[op[1]].store(tid)
-                else:
-                    with locks[op[1]]:
-                        run(op[2], tid)
-
-        def body(tid: int) -> Any:
-            return lambda: run(spec[tid], tid)
-
-        return [body(t) for t in range(len(spec))], None
-
-    return program
-
-
 def _spec(seed: int) -> list[Ops]:
     rng = random.Random(seed)
     return [_ops(rng, False) for _ in range(rng.randint(2, 3))]
@@ -53,7 +30,7 @@ def _spec(seed: int) -> list[Ops]:
 
 @pytest.mark.parametrize("seed", range(40))
 def test_dpor_reaches_the_traces_of_dfs_on_a_generated_program(seed: int) -> None:
-    program = _program(_spec(seed))
+    program = generated_program(_spec(seed))
     dfs_forms = TraceForms()
     dfs = explore(program, strategy="dfs", keep_going=True, observers=[dfs_forms],
                   max_executions=3000)

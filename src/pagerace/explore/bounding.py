@@ -106,15 +106,19 @@ class Budget:
         return time.perf_counter() - self._start
 
     def begin(self) -> Chooser | None:
-        if self.max_executions is not None and self.executions >= self.max_executions:
-            self.exhausted = True
-            return None
-        if self.time_limit is not None and self.elapsed() >= self.time_limit:
-            self.exhausted = True
-            return None
+        spent = (self.max_executions is not None and self.executions >= self.max_executions) or (
+            self.time_limit is not None and self.elapsed() >= self.time_limit
+        )
         chooser = self.inner.begin()
-        if chooser is not None:
-            self.executions += 1
+        if chooser is None:
+            return None
+        if spent:
+            # Something is left to explore: the budget, not the search, ends here.  The
+            # inner strategy has already moved to that branch, so a resumed search
+            # starts there.
+            self.exhausted = True
+            return None
+        self.executions += 1
         return chooser
 
     def end(self, execution: Execution) -> None:
