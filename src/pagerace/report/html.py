@@ -53,6 +53,7 @@ def _asset(name: str) -> str:
 def render_html(result: dict[str, Any]) -> str:
     """The report page for one JSON result (``pagerace.report.json.result_dict``)."""
     title = f"pagerace: {result.get('scenario', '')} ({result.get('variant', '')})"
+    title = title.replace("\u2028", " ").replace("\u2029", " ")  # line separators: spaces
     return _PAGE.format(
         title=html.escape(title),
         css=_asset("report.css"),

@@ -1,5 +1,5 @@
 /* pagerace HTML report: the whole view is built from the JSON result embedded in
- * <script type="application/json" id="pagerace-data"> (pagerace.report.json).
+ * the page's application/json script element "pagerace-data" (report/json.py).
  * Data is only ever set as text (textContent), never parsed as markup.
  */
 (function () {
@@ -240,9 +240,13 @@
       var m = /^([a-z_0-9]+)\((0x[0-9a-f]+)/i.exec(text || "");
       if (!m) return;
       var va = BigInt(m[2]);
-      if (seen.has(va)) return;
+      if (seen.has(va)) {
+        var known = out.filter(function (o) { return o.va === va; })[0];
+        if (known.what.indexOf(who + ": ") < 0) known.what += "; " + who + ": " + text;
+        return;
+      }
       seen.add(va);
-      out.push({va: va, who: who, what: text});
+      out.push({va: va, what: who + ": " + text});
     }
     (DATA.cpus || []).forEach(function (ops, c) {
       ops.forEach(function (text) { addVa(text, "CPU" + c); });
@@ -672,7 +676,7 @@
 
   function walkView(state, target) {
     var box = el("div", "walk");
-    add(box, add(el("div", "walk-head"), el("code", "va", hex(target.va)), el("span", "who", target.who + ": " + target.what)));
+    add(box, add(el("div", "walk-head"), el("code", "va", hex(target.va)), el("span", "who", target.what)));
     var rows = walk(state, target.va);
     var ol = el("ol", "walk-path");
     rows.forEach(function (r) {
@@ -722,7 +726,7 @@
     return box;
   }
 
-  function tlbView(state) {
+  function tlbView(state, targets) {
     var box = el("div", "tlbs");
     state.tlbs.forEach(function (tlb, c) {
       var d = el("div", "tlb");
@@ -730,10 +734,19 @@
       if (!tlb.length) add(d, el("span", "muted", " empty"));
       var ul = el("ul", "tlb-list");
       tlb.forEach(function (e) {
-        var now = translate(state, e.va);
+        // stale: a fresh walk of the span's first page, or of an address the CPUs
+        // touch inside the span, gives another frame or other attributes
         var attrs = function (lvl, f) { return lvl > 1 ? f & ~0x80n : f; };
-        var stale = !now || now.mfn !== e.mfn ||
-          (e.flags !== null && attrs(now.level, now.flags) !== attrs(e.level, e.flags));
+        var end = e.va + span(e.level);
+        var probes = [e.va].concat(targets.map(function (t) { return t.va; }).filter(function (va) {
+          return va > e.va && va < end;
+        }));
+        var stale = probes.some(function (va) {
+          var now = translate(state, va);
+          var want = e.mfn + ((va - e.va) >> 12n);
+          return !now || now.mfn !== want ||
+            (e.flags !== null && attrs(now.level, now.flags) !== attrs(e.level, e.flags));
+        });
         var li = el("li", "tlb-entry" + (stale ? " stale" : ""));
         add(li, el("code", null, hex(e.va)), " " + sizeName(e.level) + " \u2192 mfn " + hex(e.mfn));
         if (e.flags !== null) add(li, " ", flagChips(decodePte(e.flags | (e.level > 1 ? 0x80n : 0n), e.level), e.level));
@@ -822,7 +835,7 @@
 
     sec = el("section", "sec");
     add(sec, el("h3", null, "TLBs"));
-    add(sec, tlbView(state));
+    add(sec, tlbView(state, targets));
     add(panel, sec);
   }
 
