@@ -391,6 +391,9 @@
           el("span", "finding-msg", f.message));
       li.title = f.message;
       li.addEventListener("click", function () { selectFinding(i); });
+      li.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); ev.stopPropagation(); selectFinding(i); }
+      });
       add(ul, li);
     });
     add(nav, ul);
