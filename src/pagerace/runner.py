@@ -9,6 +9,7 @@ quiescence oracles.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -115,11 +116,26 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
                 f"{scenario.source}: setup[{i}]: {op.describe()} returned {rc}"
             )
     prepared = Prepared(scenario, variant, geometry, config, memory, root, tlbs, None)
-    prepared.acceptable = acceptable_translations(
-        [sum(not isinstance(op, AccessOp) for op in ops) for ops in scenario.cpus],
-        lambda order: _serial_translation(prepared, order),
-    )
+    program = [sum(not isinstance(op, AccessOp) for op in ops) for ops in scenario.cpus]
+    if count_serial_orders(program) <= MAX_SERIAL_ORDERS:
+        prepared.acceptable = acceptable_translations(
+            program, lambda order: _serial_translation(prepared, order)
+        )
     return prepared
+
+
+# The lost-update oracle runs every serial order once, sequentially, before the
+# search; past this many orders it is left out (a scenario that large is better
+# split).
+MAX_SERIAL_ORDERS = 5040
+
+
+def count_serial_orders(program: Sequence[int]) -> int:
+    total, count = 0, 1
+    for n in program:
+        total += n
+        count *= math.comb(total, n)
+    return count
 
 
 def _serial_translation(p: Prepared, order: tuple[int, ...]) -> Translation | None:

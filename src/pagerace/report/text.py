@@ -39,7 +39,7 @@ def collapse(steps: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], int]
     # only loops are worth folding: short runs stay step by step
     folded: list[tuple[dict[str, Any], int]] = []
     for first, n in out:
-        if n >= 4:
+        if n >= 4 and n > len(first["step"].split("/")):  # a label repeats: a loop
             folded.append((first, n))
         else:
             start = steps.index(first) if first in steps else None

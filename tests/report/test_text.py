@@ -1,0 +1,63 @@
+"""Text counterexamples and trees read like the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pagerace.report.text import collapse, format_counterexample, replay_command
+from pagerace.report.trace import function_of, trace_steps
+from pagerace.runner import RunOptions, run_scenario
+from pagerace.scenario import load_scenario
+
+SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios"
+
+
+def r1(entries: str = "-small"):  # type: ignore[no-untyped-def]
+    sc = load_scenario(SCENARIOS / f"xsa345-r1{entries}.toml")
+    return sc, run_scenario(sc, RunOptions())
+
+
+def test_step_labels_map_to_their_xen_functions() -> None:
+    assert function_of("V3.1") == "virt_to_xen_l3e"
+    assert function_of("V2.4") == "virt_to_xen_l2e"
+    assert function_of("V1.5") == "virt_to_xen_l1e"
+    assert function_of("M9.6") == "map_pages_to_xen"
+    assert function_of("X5.8") == "modify_xen_mappings"
+    assert function_of("L3T_LOCK", "fallback") == "fallback"
+
+
+def test_the_r1_trace_shows_the_free_the_preemption_and_the_stale_load() -> None:
+    sc, run = r1()
+    f = run.findings[0]
+    steps = trace_steps(f.trace)
+    ops = [(s["cpu"], s["step"], s["op"]) for s in steps]
+    assert (1, "M9.6", "free") in ops and (1, "M8.6", "free") in ops
+    assert sum(s["preempted"] for s in steps) == f.preemptions == 1
+    last = steps[-1]
+    assert last["cpu"] == 0 and last["frame_state"] == "free" and last["gen"] == 2
+    free_t2 = next(s for s in steps if s["step"] == "M9.6")
+    assert free_t2["frame"] == last["frame"]
+    store = next(s for s in steps if s["step"] == "M9.4")
+    assert "1G" not in store["decoded_old"] and "P|RW|A|D|PSE|G|NX" in store["decoded_new"]
+
+
+def test_the_text_counterexample_names_every_cpu_step_and_the_replay_command() -> None:
+    sc, run = r1()
+    f = run.findings[0]
+    lines = format_counterexample(f, source="xsa345-r1-small", variant="xen-4.14", ncpus=2)
+    text = "\n".join(lines)
+    assert lines[0] == f"use-after-free: {f.message}"
+    assert "--- preemption: CPU0 -> CPU1 ---" in text
+    assert "CPU1 M9.4      map_pages_to_xen     write entry 1 of L3 table" in text
+    assert "CPU0 V2.4      virt_to_xen_l2e" in text
+    assert lines[-1] == "  replay: " + replay_command("xsa345-r1-small", f.schedule, "xen-4.14")
+
+
+def test_a_fill_loop_of_a_thousand_identical_loads_is_folded_into_one_line() -> None:
+    sc, run = r1("")
+    steps = trace_steps(run.findings[0].trace)
+    folded = collapse(steps)
+    assert len(steps) > 1000 and len(folded) < 100
+    fill = next((s, n) for s, n in folded if n > 1)
+    assert fill[0]["step"].startswith("M6.6/M6.7") and fill[1] >= 1024
+    assert sum(n for _, n in folded) == len(steps)
