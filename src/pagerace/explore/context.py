@@ -118,27 +118,33 @@ class Cell:
         self._load_label = f"load {name}"
         self._store_label = f"store {name}"
 
+    def load(self) -> Any:
+        ex = self._ctx._ex
+        if ex is None or ex.running < 0:
+            return self.value
+        ev = TraceEvent(ex.running, -1, self._load_label, self._load_fp)
+        ex.announce(ev.thread, ev)
+        value = self.value
+        ev.detail = {"value": value}
+        return value
+
+    def store(self, value: Any) -> None:
+        ex = self._ctx._ex
+        if ex is None or ex.running < 0:
+            self.value = value
+            return
+        ev = TraceEvent(ex.running, -1, self._store_label, self._store_fp)
+        ex.announce(ev.thread, ev)
+        self.value = value
+        ev.detail = {"value": value}
+
     def _announce(self, footprint: Footprint, label: str) -> TraceEvent | None:
         ex = self._ctx._ex
         if ex is None or ex.running < 0:
             return None
-        tid = ex.running
-        ev = TraceEvent(tid, -1, label, footprint)
-        ex.announce(tid, ev)
+        ev = TraceEvent(ex.running, -1, label, footprint)
+        ex.announce(ev.thread, ev)
         return ev
-
-    def load(self) -> Any:
-        ev = self._announce(self._load_fp, self._load_label)
-        value = self.value
-        if ev is not None:
-            ev.detail = {"value": value}
-        return value
-
-    def store(self, value: Any) -> None:
-        ev = self._announce(self._store_fp, self._store_label)
-        self.value = value
-        if ev is not None:
-            ev.detail = {"value": value}
 
     def cas(self, expected: Any, new: Any) -> bool:
         """Compare-and-swap (one write event); returns whether it stored ``new``."""

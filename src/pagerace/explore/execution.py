@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import threading
 import traceback
+from bisect import insort
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from pagerace.errors import ExecutionSignal, InternalError
-from pagerace.explore.events import ACQUIRE, RELEASE, TraceEvent
+from pagerace.explore.events import ACQUIRE, EVENT, RELEASE, TraceEvent
 
 if TYPE_CHECKING:
     from pagerace.explore.context import Lock
@@ -170,8 +171,10 @@ class Execution:
         "acquiring",
         "choose",
         "current",
+        "enabled",
         "failure",
         "greenlets",
+        "live",
         "main",
         "nthreads",
         "outcome",
@@ -192,6 +195,8 @@ class Execution:
         self.acquiring: list[Lock | None] = []
         self.releasing: list[Lock | None] = []
         self.greenlets: list[Any] = []
+        self.enabled: list[int] = []
+        self.live = 0
         self.trace: list[TraceEvent] = []
         self.steps: list[TraceEvent] = []
         self.current = -1
@@ -223,6 +228,7 @@ class Execution:
             self.starting = False
             self.running = -1
             if self.outcome is None:
+                self._start_enabled()
                 target = self._next()
                 if target is not main:
                     target.switch()
@@ -234,6 +240,20 @@ class Execution:
             pool.idle.extend(g for g in self.greenlets if g is not None)
         if self.outcome is None:
             raise InternalError("execution returned to the explorer without an outcome")
+
+    def _start_enabled(self) -> None:
+        """The runnable threads once every thread has announced its first event; from
+        then on ``enabled`` is kept up to date by announce, perform and finish."""
+        pending = self.pending
+        acquiring = self.acquiring
+        self.enabled = []
+        self.live = 0
+        for tid in range(self.nthreads):
+            if pending[tid] is not None:
+                self.live += 1
+                lock = acquiring[tid]
+                if lock is None or lock.holder < 0:
+                    self.enabled.append(tid)
 
     def _unwind_parked(self) -> None:
         if self.outcome is None:
@@ -249,40 +269,21 @@ class Execution:
     def _next(self) -> Any:
         """Decide who performs the next event, perform its bookkeeping, and return the
         greenlet to switch to (the main greenlet when the execution is over)."""
-        pending = self.pending
-        acquiring = self.acquiring
-        enabled = []
-        waiting = False
-        for tid in range(self.nthreads):
-            if pending[tid] is not None:
-                lock = acquiring[tid]
-                if lock is None or lock.holder < 0:
-                    enabled.append(tid)
-                else:
-                    waiting = True
+        enabled = self.enabled
         if not enabled:
-            self.outcome = "deadlock" if waiting else "done"
+            self.outcome = "deadlock" if self.live else "done"
             return self.main
         current = self.current
-        tid = self.choose(enabled, pending, current, self.preemptions)
+        tid = self.choose(enabled, self.pending, current, self.preemptions)
         if tid < 0:
             self.outcome = "cut"
             return self.main
         if tid != current and current in enabled:
             self.preemptions += 1
-        ev = pending[tid]
+        ev = self.pending[tid]
         assert ev is not None
-        kind = ev.kind
-        if kind is ACQUIRE:
-            lock = acquiring[tid]
-            assert lock is not None
-            lock.holder = tid
-            acquiring[tid] = None
-        elif kind is RELEASE:
-            lock = self.releasing[tid]
-            assert lock is not None
-            lock.holder = -1
-            self.releasing[tid] = None
+        if ev.kind is not EVENT:
+            self._perform_lock(tid, ev)
         trace = self.trace
         ev.index = len(trace)
         trace.append(ev)
@@ -290,6 +291,26 @@ class Execution:
         self.current = tid
         self.running = tid
         return self.greenlets[tid]
+
+    def _perform_lock(self, tid: int, ev: TraceEvent) -> None:
+        acquiring = self.acquiring
+        enabled = self.enabled
+        if ev.kind is ACQUIRE:
+            lock = acquiring[tid]
+            assert lock is not None
+            lock.holder = tid
+            acquiring[tid] = None
+            for other in range(self.nthreads):
+                if acquiring[other] is lock and other in enabled:
+                    enabled.remove(other)
+        elif ev.kind is RELEASE:
+            lock = self.releasing[tid]
+            assert lock is not None
+            lock.holder = -1
+            self.releasing[tid] = None
+            for other in range(self.nthreads):
+                if acquiring[other] is lock and other not in enabled:
+                    insort(enabled, other)
 
     # -- called from thread greenlets ------------------------------------------------
 
@@ -301,6 +322,10 @@ class Execution:
         if self.starting:
             self.main.switch()
             return
+        if ev.kind is ACQUIRE:
+            lock = self.acquiring[tid]
+            if lock is not None and lock.holder >= 0:
+                self.enabled.remove(tid)
         target = self._next()
         if target is not self.greenlets[tid]:
             target.switch()
@@ -309,6 +334,8 @@ class Execution:
         self.pending[tid] = None
         if self.outcome is not None or self.starting:
             return self.main
+        self.enabled.remove(tid)
+        self.live -= 1
         return self._next()
 
     def thread_unwound(self, tid: int) -> Any:

@@ -1,0 +1,157 @@
+"""Microbenchmarks of pagerace.explore (numbers, not pass/fail).
+
+Two programs, 2 threads x 25 accesses each (alternating load and store):
+``independent`` (each thread its own cell) and ``shared`` (both threads on two shared
+cells).  For each: executions per second of the explorer and the overhead ratio of one
+explored execution against running the same thread bodies directly (a direct-mode
+context whose cells are plain attributes, no explorer).
+
+Usage: .venv/bin/python bench/bench_explore.py [--repeat N] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pagerace.explore import explore
+
+ACCESSES = 25
+
+
+class _DirectCell:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def load(self) -> Any:
+        return self.value
+
+    def store(self, value: Any) -> None:
+        self.value = value
+
+
+class _DirectContext:
+    """What the model code would see in direct (sequential) mode."""
+
+    def cell(self, name: str, init: Any = None) -> _DirectCell:
+        return _DirectCell(init)
+
+
+def make_program(shared: bool) -> Callable[[Any], Any]:
+    def program(ctx: Any) -> Any:
+        if shared:
+            cells = [ctx.cell("a", 0), ctx.cell("b", 0)]
+        else:
+            cells = [ctx.cell("t0", 0), ctx.cell("t1", 0)]
+
+        def body(tid: int) -> Callable[[], None]:
+            def run() -> None:
+                for i in range(ACCESSES):
+                    cell = cells[i % 2] if shared else cells[tid]
+                    if i % 2:
+                        cell.store(i)
+                    else:
+                        cell.load()
+
+            return run
+
+        return [body(0), body(1)], None
+
+    return program
+
+
+def direct_seconds_per_execution(program: Callable[[Any], Any], n: int) -> float:
+    ctx = _DirectContext()
+    start = time.perf_counter()
+    for _ in range(n):
+        bodies, _check = program(ctx)
+        for body in bodies:
+            body()
+    return (time.perf_counter() - start) / n
+
+
+def sampled(program: Callable[[Any], Any], strategy: str, n: int) -> float:
+    """Executions per second of one explore call running n executions."""
+    result = explore(program, strategy=strategy, max_executions=n)
+    assert result.executions == n, result
+    return n / result.stats.seconds
+
+
+def repeated_calls(program: Callable[[Any], Any], n: int, **options: Any) -> float:
+    """Executions per second over n whole explore calls (each 1 execution here)."""
+    start = time.perf_counter()
+    executions = 0
+    for _ in range(n):
+        executions += explore(program, **options).executions
+    return executions / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--executions", type=int, default=20000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    n = args.executions
+
+    if args.profile:
+        program = make_program(False)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        explore(program, strategy="random", max_executions=n)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+        return
+
+    rows = []
+    for name, shared in (("independent", False), ("shared", True)):
+        program = make_program(shared)
+        direct = statistics.median(
+            direct_seconds_per_execution(program, n) for _ in range(args.repeat)
+        )
+        results: dict[str, float] = {}
+        for strategy in ("random", "pct"):
+            results[strategy] = statistics.median(
+                sampled(program, strategy, n) for _ in range(args.repeat)
+            )
+        first = explore(make_program(shared), strategy="dpor", max_executions=1)
+        schedule = None
+        if not shared:
+            results["dpor calls"] = statistics.median(
+                repeated_calls(program, n // 4) for _ in range(args.repeat)
+            )
+            results["replay calls"] = statistics.median(
+                repeated_calls(program, n // 4, strategy="replay", schedule=schedule or
+                               "v1:0x" + str(2 * ACCESSES // 2) + ".1x" + str(ACCESSES))
+                for _ in range(args.repeat)
+            )
+        else:
+            results["dpor"] = statistics.median(
+                sampled(program, "dpor", n) for _ in range(args.repeat)
+            )
+            results["dfs"] = statistics.median(
+                sampled(program, "dfs", n) for _ in range(args.repeat)
+            )
+        del first
+        rows.append((name, direct, results))
+
+    print(f"{ACCESSES} accesses x 2 threads; median of {args.repeat} runs of {n} executions")
+    for name, direct, results in rows:
+        print(f"\n{name}: direct run of the bodies {direct * 1e6:.1f} us/execution")
+        for label, rate in results.items():
+            per = 1 / rate
+            print(
+                f"  {label:13s} {rate:10,.0f} executions/s  {per * 1e6:6.1f} us/execution"
+                f"  overhead x{per / direct:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
