@@ -38,8 +38,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(f"load average: {os.getloadavg()[0]:.2f}")
-    print(f"{'scenario':<18} {'variant':<9} {'bound':<9} {'result':<8} {'finding':<15}"
-          f" {'execs':>7} {'events':>8} {'seconds':>8} {'execs/s':>8}")
+    print(
+        f"{'scenario':<18} {'variant':<9} {'bound':<9} {'result':<8} {'finding':<15}"
+        f" {'execs':>7} {'events':>8} {'seconds':>8} {'execs/s':>8}"
+    )
     for race in ("xsa345-r1", "xsa345-r1b", "xsa345-r2a"):
         for name in (race, race + "-small"):
             small = name.endswith("-small")
@@ -48,9 +50,11 @@ def main() -> None:
                 seconds, run = measure(name, variant, options, args.repeat)
                 r = run.result  # type: ignore[attr-defined]
                 kinds = ",".join(run.kinds) or "-"  # type: ignore[attr-defined]
-                print(f"{name:<18} {variant:<9} {bound!s:<9} {r.status!s:<8} {kinds:<15}"
-                      f" {r.executions:>7} {r.stats.events:>8} {seconds:>8.3f}"
-                      f" {r.executions / seconds:>8.0f}")
+                print(
+                    f"{name:<18} {variant:<9} {bound!s:<9} {r.status!s:<8} {kinds:<15}"
+                    f" {r.executions:>7} {r.stats.events:>8} {seconds:>8.3f}"
+                    f" {r.executions / seconds:>8.0f}"
+                )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,17 @@ ALLOWED: dict[str, set[str]] = {
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
     "report": {"paging"},
-    "cli": {"advisory", "checks", "explore", "machine", "paging", "report", "runner",
-            "scenario", "xen"},
+    "cli": {
+        "advisory",
+        "checks",
+        "explore",
+        "machine",
+        "paging",
+        "report",
+        "runner",
+        "scenario",
+        "xen",
+    },
 }
 
 

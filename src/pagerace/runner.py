@@ -187,8 +187,11 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             leaked = leaked_tables(memory, p.root, g)
             if leaked:
                 text = ", ".join(f"L{lvl} table {f:#x}" for f, lvl in leaked)
-                ctx.fail("leak", f"at quiescence, unreachable page tables: {text}",
-                         key=("leak", "quiescence"))
+                ctx.fail(
+                    "leak",
+                    f"at quiescence, unreachable page tables: {text}",
+                    key=("leak", "quiescence"),
+                )
             if p.acceptable:
                 now = translation_of(dump_state(memory, p.root, g), g)
                 if now not in p.acceptable:
@@ -202,9 +205,11 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     )
             stale = stale_tlb_problems(world.tlbs, memory, p.root, g, p.config.page1gb)
             if stale:
-                ctx.fail("stale-tlb", "; ".join(stale[:3])
-                         + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else ""),
-                         key=("stale-tlb", "quiescence"))
+                ctx.fail(
+                    "stale-tlb",
+                    "; ".join(stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else ""),
+                    key=("stale-tlb", "quiescence"),
+                )
 
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
 
@@ -325,11 +330,14 @@ def replay_scenario(
     """Re-run exactly one schedule."""
     start = time.perf_counter()
     p = prepare(scenario, variant)
-    result = explore(
-        build_program(p, fine_scans=fine_scans), strategy="replay", schedule=schedule
-    )
+    result = explore(build_program(p, fine_scans=fine_scans), strategy="replay", schedule=schedule)
     options = RunOptions(strategy="replay", preemption_bound=None, fine_scans=fine_scans)
     return ScenarioRun(
-        scenario, p.variant, options, result, p, time.perf_counter() - start,
+        scenario,
+        p.variant,
+        options,
+        result,
+        p,
+        time.perf_counter() - start,
         scenario.expected(p.variant),
     )

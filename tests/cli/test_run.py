@@ -16,7 +16,10 @@ SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios
 def pagerace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pagerace", *args],
-        capture_output=True, text=True, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -29,7 +32,9 @@ def test_run_reports_the_use_after_free_with_a_trace_and_exits_1() -> None:
     assert "--- preemption: CPU0 -> CPU1 ---" in out
     assert "M9.6      map_pages_to_xen     free_xen_pagetable(frame" in out
     assert "!!  use-after-free: CPU0" in out
-    assert re.search(r"replay: pagerace replay \S+xsa345-r1-small.toml v1:\S+ --variant xen-4.14", out)
+    assert re.search(
+        r"replay: pagerace replay \S+xsa345-r1-small.toml v1:\S+ --variant xen-4.14", out
+    )
 
 
 def test_the_printed_replay_command_reproduces_the_finding() -> None:
@@ -51,8 +56,16 @@ def test_run_on_the_fixed_variant_is_clean_and_exits_0() -> None:
 
 
 def test_a_spent_budget_is_incomplete_and_exits_3() -> None:
-    p = pagerace("run", "xsa345-r1-small", "--variant", "xsa-345", "--preemption-bound", "none",
-                 "--max-executions", "1")
+    p = pagerace(
+        "run",
+        "xsa345-r1-small",
+        "--variant",
+        "xsa-345",
+        "--preemption-bound",
+        "none",
+        "--max-executions",
+        "1",
+    )
     assert p.returncode == 3, p.stdout
     assert "incomplete" in p.stdout
 
@@ -75,8 +88,11 @@ def test_json_result_has_the_documented_fields(tmp_path: Path) -> None:
 
 def test_keep_going_lists_each_distinct_finding_once() -> None:
     p = pagerace("run", "xsa345-r1-small", "--keep-going", "--preemption-bound", "none")
-    heads = [ln.split(":")[0] + ":" + ln.split(":")[1] for ln in p.stdout.splitlines()
-             if re.match(r"^(use-after-free|bug|leak|lost-update): CPU|^leak:", ln)]
+    heads = [
+        ln.split(":")[0] + ":" + ln.split(":")[1]
+        for ln in p.stdout.splitlines()
+        if re.match(r"^(use-after-free|bug|leak|lost-update): CPU|^leak:", ln)
+    ]
     assert len(heads) == len(set(heads))
     assert "leak" in p.stdout.splitlines()[0]
 
@@ -102,12 +118,21 @@ def test_xsa345_meets_every_expectation_and_exits_0() -> None:
 
 BAD = [
     ('name = "x"\n', "variant"),
-    ('name = "x"\nvariant = "xen-4.14"\nbogus = 1\n[[cpus]]\nops=[{op="access",virt="DIRECTMAP"}]\n',
-     "bogus"),
-    ('name = "x"\nvariant = "xen-4.14"\n[[cpus]]\nops=[{op="map",virt="DIRECTMAP+1",mfn=0,nr=1,'
-     'flags="PAGE_HYPERVISOR"}]\n', "aligned"),
-    ('name = "x"\nvariant = "xen-4.14"\n[[cpus]]\nops=[{op="map",virt="NOPE",mfn=0,nr=1,'
-     'flags="PAGE_HYPERVISOR"}]\n', "unknown name NOPE"),
+    (
+        'name = "x"\nvariant = "xen-4.14"\nbogus = 1\n'
+        '[[cpus]]\nops=[{op="access",virt="DIRECTMAP"}]\n',
+        "bogus",
+    ),
+    (
+        'name = "x"\nvariant = "xen-4.14"\n[[cpus]]\nops=[{op="map",virt="DIRECTMAP+1",mfn=0,nr=1,'
+        'flags="PAGE_HYPERVISOR"}]\n',
+        "aligned",
+    ),
+    (
+        'name = "x"\nvariant = "xen-4.14"\n[[cpus]]\nops=[{op="map",virt="NOPE",mfn=0,nr=1,'
+        'flags="PAGE_HYPERVISOR"}]\n',
+        "unknown name NOPE",
+    ),
     ("name = [", "TOML"),
 ]
 
@@ -126,11 +151,13 @@ def test_a_bad_scenario_gets_one_line_naming_the_file_and_exit_2(
 
 
 def test_bad_cli_arguments_exit_2_with_one_line() -> None:
-    for args in (["run", "xsa345-r1-small", "--preemption-bound", "-1"],
-                 ["run", "xsa345-r1-small", "--strategy", "bfs"],
-                 ["run", "xsa345-r1-small", "--variant", "xen-9"],
-                 ["replay", "xsa345-r1-small", "not-a-schedule"],
-                 ["run", "no-such-scenario"]):
+    for args in (
+        ["run", "xsa345-r1-small", "--preemption-bound", "-1"],
+        ["run", "xsa345-r1-small", "--strategy", "bfs"],
+        ["run", "xsa345-r1-small", "--variant", "xen-9"],
+        ["replay", "xsa345-r1-small", "not-a-schedule"],
+        ["run", "no-such-scenario"],
+    ):
         p = pagerace(*args)
         assert p.returncode == 2, (args, p.stdout, p.stderr)
         assert "Traceback" not in p.stderr

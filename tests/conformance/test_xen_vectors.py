@@ -11,7 +11,9 @@ VECTORS = Path(__file__).parent / "xen-sequential.jsonl"
 
 def test_all_300_sequences_of_the_shared_vectors_match_xen_exactly() -> None:
     reports = list(check_file(str(VECTORS), jobs=2))
-    failures = [f"{r.id}: {m.op_index} {m.field}: {m.detail}" for r in reports for m in r.mismatches]
+    failures = [
+        f"{r.id}: {m.op_index} {m.field}: {m.detail}" for r in reports for m in r.mismatches
+    ]
     assert failures == []
     assert len(reports) == 300
     assert sum(r.ops for r in reports) == 3904

@@ -110,6 +110,7 @@ def test_footprints_make_different_entries_independent_and_a_free_conflict_with_
         def body(m: ExploredCPU, l3: int) -> None:
             m.load(m.ref(mk_pte(l3, 0x63)), i, "R")
             m.store(m.ref(mk_pte(l3, 0x63)), i, 2, "W")  # not present
+
         return body
 
     # two CPUs on different entries of one table: a single trace

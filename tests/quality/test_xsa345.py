@@ -19,7 +19,9 @@ def scenario(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("suffix", ["", "-small"], ids=["512-entries", "8-entries"])
 @pytest.mark.parametrize("race", sorted(RACES))
-def test_each_race_is_found_on_xen_4_14_with_at_most_two_preemptions(race: str, suffix: str) -> None:
+def test_each_race_is_found_on_xen_4_14_with_at_most_two_preemptions(
+    race: str, suffix: str
+) -> None:
     sc = scenario(race + suffix)
     run = run_scenario(sc, RunOptions(preemption_bound=2), variant="xen-4.14", until_expected=True)
     kind = RACES[race]
@@ -41,9 +43,12 @@ def test_the_fixed_code_is_clean_without_any_preemption_bound_at_8_entries(race:
 @pytest.mark.parametrize("bound", [2, None], ids=["bound-2", "unbounded"])
 @pytest.mark.parametrize("fine_scans", [False, True], ids=["coarse-scans", "fine-scans"])
 @pytest.mark.parametrize("race", sorted(RACES))
-def test_the_fixed_code_is_clean_at_512_entries(race: str, fine_scans: bool, bound: int | None) -> None:
+def test_the_fixed_code_is_clean_at_512_entries(
+    race: str, fine_scans: bool, bound: int | None
+) -> None:
     run = run_scenario(
-        scenario(race), RunOptions(preemption_bound=bound, fine_scans=fine_scans),
+        scenario(race),
+        RunOptions(preemption_bound=bound, fine_scans=fine_scans),
         variant="xsa-345",
     )
     assert str(run.result.status) == "clean", [f.message for f in run.findings]

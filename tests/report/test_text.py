@@ -27,7 +27,7 @@ def test_step_labels_map_to_their_xen_functions() -> None:
 
 
 def test_the_r1_trace_shows_the_free_the_preemption_and_the_stale_load() -> None:
-    sc, run = r1()
+    _sc, run = r1()
     f = run.findings[0]
     steps = trace_steps(f.trace)
     ops = [(s["cpu"], s["step"], s["op"]) for s in steps]
@@ -42,7 +42,7 @@ def test_the_r1_trace_shows_the_free_the_preemption_and_the_stale_load() -> None
 
 
 def test_the_text_counterexample_names_every_cpu_step_and_the_replay_command() -> None:
-    sc, run = r1()
+    _sc, run = r1()
     f = run.findings[0]
     lines = format_counterexample(f, source="xsa345-r1-small", variant="xen-4.14", ncpus=2)
     text = "\n".join(lines)
@@ -54,7 +54,7 @@ def test_the_text_counterexample_names_every_cpu_step_and_the_replay_command() -
 
 
 def test_a_fill_loop_of_a_thousand_identical_loads_is_folded_into_one_line() -> None:
-    sc, run = r1("")
+    _sc, run = r1("")
     steps = trace_steps(run.findings[0].trace)
     folded = collapse(steps)
     assert len(steps) > 1000 and len(folded) < 100

@@ -35,11 +35,7 @@ def translation_of(state: StateDump, geometry: Geometry) -> Translation:
         total = pages * count
         if runs:
             last = runs[-1]
-            if (
-                last[3] == f
-                and last[0] + (last[1] << 12) == va
-                and last[2] + last[1] == mfn
-            ):
+            if last[3] == f and last[0] + (last[1] << 12) == va and last[2] + last[1] == mfn:
                 last[1] += total
                 continue
         runs.append([va, total, mfn, f])

@@ -35,31 +35,38 @@ def graph_problems(memory: PhysicalMemory, root: int, geometry: Geometry) -> lis
         if kind is FrameKind.TABLE:
             live = memory.level[child]
             if live != item.level - 1:
-                problems.append(Problem(
-                    "torn-entry", "quiescence",
-                    f"L{item.level} entry for va {item.va:#x} points at frame {child:#x},"
-                    f" an L{live} table, where an L{item.level - 1} table belongs",
-                ))
+                problems.append(
+                    Problem(
+                        "torn-entry",
+                        "quiescence",
+                        f"L{item.level} entry for va {item.va:#x} points at frame {child:#x},"
+                        f" an L{live} table, where an L{item.level - 1} table belongs",
+                    )
+                )
             continue
         what = describe_pte(item.entry, item.level)
         if kind is FrameKind.FREE:
-            problems.append(Problem(
-                "use-after-free", "quiescence",
-                f"L{item.level} entry for va {item.va:#x} ({what}) still points at freed"
-                f" frame {child:#x}: the next walk reads a freed table",
-            ))
+            problems.append(
+                Problem(
+                    "use-after-free",
+                    "quiescence",
+                    f"L{item.level} entry for va {item.va:#x} ({what}) still points at freed"
+                    f" frame {child:#x}: the next walk reads a freed table",
+                )
+            )
         else:
-            problems.append(Problem(
-                "torn-entry", "quiescence",
-                f"L{item.level} entry for va {item.va:#x} ({what}) points at {kind.value}"
-                f" frame {child:#x} as if it were a table",
-            ))
+            problems.append(
+                Problem(
+                    "torn-entry",
+                    "quiescence",
+                    f"L{item.level} entry for va {item.va:#x} ({what}) points at {kind.value}"
+                    f" frame {child:#x} as if it were a table",
+                )
+            )
     return problems
 
 
-def leaked_tables(
-    memory: PhysicalMemory, root: int, geometry: Geometry
-) -> list[tuple[int, int]]:
+def leaked_tables(memory: PhysicalMemory, root: int, geometry: Geometry) -> list[tuple[int, int]]:
     """Live page-table frames (not the root) that no entry reaches: (frame, level)."""
     reached = {root}
     for item in walk_entries(memory, root, geometry):

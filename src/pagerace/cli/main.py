@@ -21,9 +21,17 @@ __all__ = ["cli", "main"]
 # command name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("pagerace.cli.run", "run", "Explore a scenario's interleavings and report findings."),
-    "replay": ("pagerace.cli.run", "replay", "Re-run one schedule of a scenario and print its trace."),
+    "replay": (
+        "pagerace.cli.run",
+        "replay",
+        "Re-run one schedule of a scenario and print its trace.",
+    ),
     "show": ("pagerace.cli.show", "show", "Print the page-table tree a scenario sets up."),
-    "conform": ("pagerace.cli.conform", "conform", "Replay Xen conformance vectors against the model."),
+    "conform": (
+        "pagerace.cli.conform",
+        "conform",
+        "Replay Xen conformance vectors against the model.",
+    ),
     "xsa345": ("pagerace.cli.run", "xsa345", "Run the advisory's races on both variants."),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
 }

@@ -13,7 +13,9 @@ __all__ = ["bundled_scenarios", "load", "scenario_argument", "variant_option"]
 
 scenario_argument = click.argument("scenario", metavar="SCENARIO")
 variant_option = click.option(
-    "--variant", metavar="V", default=None,
+    "--variant",
+    metavar="V",
+    default=None,
     help="Override the scenario's variant: xen-4.14 (vulnerable) or xsa-345 (fixed).",
 )
 

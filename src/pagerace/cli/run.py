@@ -30,9 +30,17 @@ def _bound(value: str | None) -> int | str | None:
     return k
 
 
-def _options(sc: Any, strategy: str | None, bound: int | str | None, max_executions: int | None,
-             time_limit: float | None, seed: int | None, keep_going: bool, fine_scans: bool,
-             pct_depth: int) -> Any:
+def _options(
+    sc: Any,
+    strategy: str | None,
+    bound: int | str | None,
+    max_executions: int | None,
+    time_limit: float | None,
+    seed: int | None,
+    keep_going: bool,
+    fine_scans: bool,
+    pct_depth: int,
+) -> Any:
     from pagerace.runner import RunOptions
 
     d = sc.explore
@@ -92,8 +100,10 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
                 click.echo(line)
         else:
             click.echo(f"{f.kind}: {f.message}")
-            click.echo(f"  {f.preemptions} preemptions; replay: "
-                       f"{replay_command(run.scenario.source, f.schedule, run.variant)}")
+            click.echo(
+                f"  {f.preemptions} preemptions; replay: "
+                f"{replay_command(run.scenario.source, f.schedule, run.variant)}"
+            )
     if json_path or html_path:
         from pagerace.report.json import result_dict, write_json
 
@@ -109,33 +119,75 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
 @click.command()
 @scenario_argument
 @variant_option
-@click.option("--strategy", type=click.Choice(["dpor", "dfs", "random", "pct"]), default=None,
-              help="Search strategy (default: the scenario's, else dpor).")
-@click.option("--preemption-bound", "bound", metavar="K|iterative|none", default=None,
-              help="dpor/dfs: explore with preemption bounds 0, 1, ..., K so that the first "
-              "counterexample has the fewest preemptions; 'iterative' has no cap, 'none' no "
-              "bounding (default: the scenario's, else iterative).")
+@click.option(
+    "--strategy",
+    type=click.Choice(["dpor", "dfs", "random", "pct"]),
+    default=None,
+    help="Search strategy (default: the scenario's, else dpor).",
+)
+@click.option(
+    "--preemption-bound",
+    "bound",
+    metavar="K|iterative|none",
+    default=None,
+    help="dpor/dfs: explore with preemption bounds 0, 1, ..., K so that the first "
+    "counterexample has the fewest preemptions; 'iterative' has no cap, 'none' no "
+    "bounding (default: the scenario's, else iterative).",
+)
 @click.option("--max-executions", type=click.IntRange(min=1), default=None, metavar="N")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="S", help="Seconds.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="S",
+    help="Seconds.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="random/pct seed.")
 @click.option("--pct-depth", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--keep-going", is_flag=True,
-              help="Collect every distinct finding instead of stopping at the first.")
-@click.option("--until-expected", is_flag=True,
-              help="Go on past the first finding until every kind [expect] names is found.")
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Collect every distinct finding instead of stopping at the first.",
+)
+@click.option(
+    "--until-expected",
+    is_flag=True,
+    help="Go on past the first finding until every kind [expect] names is found.",
+)
 @click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
-@click.option("--fine-scans", is_flag=True,
-              help="Make each load of a 512-entry scan (M2.3, M8.3, X5.7 ...) its own event.")
-@click.option("--json", "json_path", metavar="FILE", default=None,
-              help="Write the result as JSON ('-' for stdout).")
-@click.option("--html", "html_path", metavar="FILE", default=None,
-              help="Write a self-contained HTML report.")
+@click.option(
+    "--fine-scans",
+    is_flag=True,
+    help="Make each load of a 512-entry scan (M2.3, M8.3, X5.7 ...) its own event.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    metavar="FILE",
+    default=None,
+    help="Write the result as JSON ('-' for stdout).",
+)
+@click.option(
+    "--html", "html_path", metavar="FILE", default=None, help="Write a self-contained HTML report."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run(scenario: str, variant: str | None, strategy: str | None, bound: str | None,
-        max_executions: int | None, time_limit: float | None, seed: int | None, pct_depth: int,
-        keep_going: bool, until_expected: bool, all_traces: bool, fine_scans: bool,
-        json_path: str | None, html_path: str | None, quiet: bool) -> None:
+def run(
+    scenario: str,
+    variant: str | None,
+    strategy: str | None,
+    bound: str | None,
+    max_executions: int | None,
+    time_limit: float | None,
+    seed: int | None,
+    pct_depth: int,
+    keep_going: bool,
+    until_expected: bool,
+    all_traces: bool,
+    fine_scans: bool,
+    json_path: str | None,
+    html_path: str | None,
+    quiet: bool,
+) -> None:
     """Explore how the scenario's CPUs interleave and report what goes wrong.
 
     Exit status: 0 clean, 1 found, 2 bad input, 3 incomplete (budget spent).
@@ -145,12 +197,22 @@ def run(scenario: str, variant: str | None, strategy: str | None, bound: str | N
     from pagerace.runner import run_scenario
 
     sc = load(scenario)
-    options = _options(sc, strategy, _bound(bound), max_executions, time_limit, seed,
-                       keep_going, fine_scans, pct_depth)
+    options = _options(
+        sc,
+        strategy,
+        _bound(bound),
+        max_executions,
+        time_limit,
+        seed,
+        keep_going,
+        fine_scans,
+        pct_depth,
+    )
     progress = ProgressObserver(sc.name, enabled=False if quiet else None)
     try:
-        result = run_scenario(sc, options, variant=variant, observers=[progress],
-                              until_expected=until_expected)
+        result = run_scenario(
+            sc, options, variant=variant, observers=[progress], until_expected=until_expected
+        )
     finally:
         progress.close()
     if json_path == "-":
@@ -169,8 +231,14 @@ def run(scenario: str, variant: str | None, strategy: str | None, bound: str | N
 @click.option("--fine-scans", is_flag=True, help="As for run: the schedule must match.")
 @click.option("--json", "json_path", metavar="FILE", default=None)
 @click.option("--html", "html_path", metavar="FILE", default=None)
-def replay(scenario: str, schedule: str, variant: str | None, fine_scans: bool,
-           json_path: str | None, html_path: str | None) -> None:
+def replay(
+    scenario: str,
+    schedule: str,
+    variant: str | None,
+    fine_scans: bool,
+    json_path: str | None,
+    html_path: str | None,
+) -> None:
     """Re-run one SCHEDULE (as printed by run) and print its full trace.
 
     Exit status: 0 the execution is clean, 1 it shows a finding, 2 bad input.
@@ -193,10 +261,20 @@ def replay(scenario: str, schedule: str, variant: str | None, fine_scans: bool,
 
 
 @click.command()
-@click.option("--geometry", type=click.Choice(["all", "512", "small"]), default="all",
-              show_default=True, help="Which bundled scenarios: 512 entries, 8 entries, or both.")
-@click.option("--json", "json_path", metavar="FILE", default=None,
-              help="Write every run's result as a JSON list.")
+@click.option(
+    "--geometry",
+    type=click.Choice(["all", "512", "small"]),
+    default="all",
+    show_default=True,
+    help="Which bundled scenarios: 512 entries, 8 entries, or both.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    metavar="FILE",
+    default=None,
+    help="Write every run's result as a JSON list.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     """The advisory's races on both variants: a table of findings and times.
@@ -229,34 +307,58 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
             options = _options(sc, None, "default", None, None, None, False, False, 3)
             progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
             try:
-                runs.append(run_scenario(sc, options, variant=variant, observers=[progress],
-                                         until_expected=True))
+                runs.append(
+                    run_scenario(
+                        sc, options, variant=variant, observers=[progress], until_expected=True
+                    )
+                )
             finally:
                 progress.close()
     table = Table(title="XSA-345 under pagerace", title_justify="left")
-    for col in ("scenario", "variant", "result", "finding", "executions", "seconds",
-                "preemptions", "expected"):
-        table.add_column(col, justify="right" if col in ("executions", "seconds",
-                                                         "preemptions") else "left")
+    for col in (
+        "scenario",
+        "variant",
+        "result",
+        "finding",
+        "executions",
+        "seconds",
+        "preemptions",
+        "expected",
+    ):
+        table.add_column(
+            col, justify="right" if col in ("executions", "seconds", "preemptions") else "left"
+        )
     for r in runs:
-        first = {}
+        first: dict[str, Any] = {}
         for f in r.findings:
             first.setdefault(f.kind, f)
         shown = [k for k in (r.expected or ())] or list(first)
         kinds = ", ".join(k for k in shown if k in first) or "-"
         pre = ", ".join(str(first[k].preemptions) for k in shown if k in first) or "-"
-        table.add_row(r.scenario.name, r.variant, str(r.result.status), kinds,
-                      f"{r.result.executions:,}", f"{r.seconds:.2f}", pre,
-                      "met" if r.meets_expectation else "NOT MET")
+        table.add_row(
+            r.scenario.name,
+            r.variant,
+            str(r.result.status),
+            kinds,
+            f"{r.result.executions:,}",
+            f"{r.seconds:.2f}",
+            pre,
+            "met" if r.meets_expectation else "NOT MET",
+        )
     console = Console(width=120)
     console.print(table)
-    candidates = [(len(f.trace), r, f) for r in runs for f in r.findings
-                  if r.expected and f.kind in r.expected]
+    candidates = [
+        (len(f.trace), r, f)
+        for r in runs
+        for f in r.findings
+        if r.expected and f.kind in r.expected
+    ]
     if candidates:
         _, r, f = min(candidates, key=lambda c: c[0])
         click.echo(f"\nShortest counterexample: {r.scenario.name} on {r.variant}\n")
-        for line in format_counterexample(f, source=r.scenario.name, variant=r.variant,
-                                          ncpus=len(r.scenario.cpus)):
+        for line in format_counterexample(
+            f, source=r.scenario.name, variant=r.variant, ncpus=len(r.scenario.cpus)
+        ):
             click.echo(line)
     if json_path:
         text = json.dumps([result_dict(r) for r in runs], indent=1)

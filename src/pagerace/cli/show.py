@@ -14,8 +14,11 @@ __all__ = ["show"]
 @click.command()
 @scenario_argument
 @variant_option
-@click.option("--serial", is_flag=True,
-              help="Also run each CPU's operations, CPU by CPU, on one CPU and show the result.")
+@click.option(
+    "--serial",
+    is_flag=True,
+    help="Also run each CPU's operations, CPU by CPU, on one CPU and show the result.",
+)
 def show(scenario: str, variant: str | None, serial: bool) -> None:
     """Apply the set-up (and with --serial each CPU's ops in order) and print the tree.
 
@@ -31,8 +34,10 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
 
     sc = load(scenario)
     p = prepare(sc, variant)
-    click.echo(f"{sc.name} ({sc.source}): {p.variant}, {sc.entries} entries per table,"
-               f" page1gb={'yes' if sc.page1gb else 'no'}")
+    click.echo(
+        f"{sc.name} ({sc.source}): {p.variant}, {sc.entries} entries per table,"
+        f" page1gb={'yes' if sc.page1gb else 'no'}"
+    )
     if sc.description:
         click.echo(sc.description)
     click.echo("")

@@ -123,10 +123,12 @@ class ExploredCPU:
     def _check_ref(self, ref: TableRef, step: str, what: str) -> None:
         memory = self.memory
         frame = ref.frame
-        if frame in memory.words and (
-            frame not in memory.level or memory.gen[frame] != ref.gen
-        ):
-            now = "free" if frame not in memory.level else "reused as an L%d table" % memory.level[frame]
+        if frame in memory.words and (frame not in memory.level or memory.gen[frame] != ref.gen):
+            now = (
+                "free"
+                if frame not in memory.level
+                else f"reused as an L{memory.level[frame]} table"
+            )
             self.ctx.fail(
                 "use-after-free",
                 f"CPU{self.cpu} {step}: {what} frame {frame:#x}, freed since the pointer was"
@@ -163,7 +165,7 @@ class ExploredCPU:
         n = self.geometry.entries
         if self.world.fine_scans:
             return [self.load(ref, i, step) for i in range(n)]
-        fp = tuple((pte_key(frame, i), False) for i in range(n)) + ((frame_key(frame), False),)
+        fp = (*tuple((pte_key(frame, i), False) for i in range(n)), (frame_key(frame), False))
         ev = self.ctx.event(fp, step)
         values = [self.memory.read(frame, i) for i in range(n)]
         self._detail(ev, "scan", frame, -1)
@@ -186,16 +188,17 @@ class ExploredCPU:
             )
         memory.write(frame, index, value)
         level = memory.level.get(frame)
-        if level is not None and level > 1 and value & _PAGE_PRESENT and not (
-            level in (2, 3) and value & _PAGE_PSE
+        if (
+            level is not None
+            and level > 1
+            and value & _PAGE_PRESENT
+            and not (level in (2, 3) and value & _PAGE_PSE)
         ):
             child = (value & ADDR_MASK) >> 12
             ckind = memory.kind(child)
             if ckind is FrameKind.TABLE:
                 # publishing a table filled privately: record what it holds now
-                ev.detail["child"] = {
-                    i: e for i, e in enumerate(memory.words[child]) if e
-                }
+                ev.detail["child"] = {i: e for i, e in enumerate(memory.words[child]) if e}
             if ckind is FrameKind.DATA or ckind is FrameKind.LOWMEM0:
                 self.ctx.fail(
                     "torn-entry",
@@ -288,7 +291,13 @@ class ExploredCPU:
             ev = self.ctx.event(((tlb_key(self.cpu), True),), step)
             world.tlbs[self.cpu].flush(va, flags)
             cpus = [self.cpu]
-        ev.detail = {"op": "flush", "va": va, "flags": flags, "cpus": cpus, "function": self.function}
+        ev.detail = {
+            "op": "flush",
+            "va": va,
+            "flags": flags,
+            "cpus": cpus,
+            "function": self.function,
+        }
 
     def bug(self, step: str, message: str) -> None:
         self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
@@ -313,8 +322,12 @@ class ExploredCPU:
             ev.detail = {"op": "walk-retry", "va": va, "function": "hardware walk"}
             path = result.path
         world.tlbs[self.cpu].fill(va, result)
-        detail: dict[str, Any] = {"op": "access", "va": va, "level": result.level,
-                                  "function": "hardware walk"}
+        detail: dict[str, Any] = {
+            "op": "access",
+            "va": va,
+            "level": result.level,
+            "function": "hardware walk",
+        }
         if isinstance(result, Translation):
             detail.update(mfn=result.mfn, flags=result.flags)
         else:

@@ -28,10 +28,12 @@ def _initial_state(prepared: Any) -> dict[str, Any]:
         }
     tlbs = []
     for tlb in prepared.tlbs:
-        tlbs.append([
-            {"va": hex64(e.va), "level": e.level, "mfn": hex(e.mfn), "flags": hex64(e.flags)}
-            for e in tlb.entries.values()
-        ])
+        tlbs.append(
+            [
+                {"va": hex64(e.va), "level": e.level, "mfn": hex(e.mfn), "flags": hex64(e.flags)}
+                for e in tlb.entries.values()
+            ]
+        )
     return {"root": hex(prepared.root), "tables": tables, "tlbs": tlbs}
 
 

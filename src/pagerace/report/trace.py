@@ -93,7 +93,9 @@ def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[s
             name = ev.footprint[0][0][1]
             step["op"] = "lock" if ev.kind == "acquire" else "unlock"
             step["lock"] = _lock_name(name)
-            step["text"] = f"{'spin_lock' if ev.kind == 'acquire' else 'spin_unlock'}({step['lock']})"
+            step["text"] = (
+                f"{'spin_lock' if ev.kind == 'acquire' else 'spin_unlock'}({step['lock']})"
+            )
         elif op in ("load", "store", "scan"):
             level = d.get("level")
             entry_level = level
@@ -122,7 +124,9 @@ def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[s
                 step["text"] = f"alloc_xen_pagetable() for an L{d.get('level')} table: NULL"
             else:
                 step.update(frame=hex(d["frame"]), gen=d.get("gen"), table_level=d.get("level"))
-                step["text"] = f"alloc_xen_pagetable() = frame {d['frame']:#x} (L{d.get('level')} table)"
+                step["text"] = (
+                    f"alloc_xen_pagetable() = frame {d['frame']:#x} (L{d.get('level')} table)"
+                )
         elif op == "free":
             step.update(frame=hex(d["frame"]), gen=d.get("gen"), table_level=d.get("level"))
             step["text"] = f"free_xen_pagetable(frame {d['frame']:#x}, L{d.get('level')} table)"
@@ -165,7 +169,7 @@ def _table(d: dict[str, Any]) -> str:
     state = d.get("state")
     gen = d.get("gen")
     what = f"L{level} table" if level else f"{state} frame"
-    extra = f", freed" if state == "free" else ""
+    extra = ", freed" if state == "free" else ""
     return f"{what} {d['frame']:#x} (gen {gen}{extra})"
 
 

@@ -32,7 +32,12 @@ def format_tree(memory: PhysicalMemory, root: int, geometry: Geometry) -> list[s
 
 
 def _table(
-    memory: PhysicalMemory, frame: int, level: int, base: int, g: Geometry, prefix: str,
+    memory: PhysicalMemory,
+    frame: int,
+    level: int,
+    base: int,
+    g: Geometry,
+    prefix: str,
     lines: list[str],
 ) -> None:
     words = [memory.read(frame, i) for i in range(g.entries)]
@@ -47,8 +52,11 @@ def _table(
         j = i + 1
         if not is_table_entry(level, e):
             step = g.pages(level) << 12 if is_leaf_entry(level, e) else 0
-            while j < n and words[j] and words[j] == e + step * (j - i) and not is_table_entry(
-                level, words[j]
+            while (
+                j < n
+                and words[j]
+                and words[j] == e + step * (j - i)
+                and not is_table_entry(level, words[j])
             ):
                 j += 1
         groups.append((i, j - i))
@@ -63,10 +71,21 @@ def _table(
         flags = describe_flags(pte_flags(e), level)
         if is_table_entry(level, e):
             kind = memory.kind(child).value
-            what = f"L{level - 1} table {child:#x}" if kind == "table" else f"{kind} frame {child:#x} (!)"
+            what = (
+                f"L{level - 1} table {child:#x}"
+                if kind == "table"
+                else f"{kind} frame {child:#x} (!)"
+            )
             lines.append(f"{prefix}{branch}{idx} {va:#x} -> {what}  {flags}")
-            _table(memory, child, level - 1, base + i * g.span[level], g,
-                   prefix + ("   " if last else "│  "), lines)
+            _table(
+                memory,
+                child,
+                level - 1,
+                base + i * g.span[level],
+                g,
+                prefix + ("   " if last else "│  "),
+                lines,
+            )
         elif is_leaf_entry(level, e):
             pages = g.pages(level)
             if count == 1:
@@ -79,5 +98,7 @@ def _table(
                 f" {target}  {flags}"
             )
         else:
-            lines.append(f"{prefix}{branch}{idx} {va:#x} not present, raw {e:#018x}"
-                         + (f" (x{count})" if count > 1 else ""))
+            lines.append(
+                f"{prefix}{branch}{idx} {va:#x} not present, raw {e:#018x}"
+                + (f" (x{count})" if count > 1 else "")
+            )

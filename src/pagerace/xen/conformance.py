@@ -160,16 +160,16 @@ def parse_vector_line(text: str, where: str, variant: str | None = None) -> Vect
         for name in _RESULT_FIELDS:
             if name not in res:
                 raise _fail(where, f"{at}: missing field {name!r}")
-        if res["rc"] is not None and (isinstance(res["rc"], bool) or not isinstance(res["rc"], int)):
+        if res["rc"] is not None and (
+            isinstance(res["rc"], bool) or not isinstance(res["rc"], int)
+        ):
             raise _fail(where, f"{at}.rc must be an integer or null")
         for name in _INT_FIELDS[1:]:
             _u64(res[name], where, f"{at}.{name}")
         for name in _LIST_FIELDS:
             _run_list(res[name], where, name)
     chosen = variant or FILE_VARIANTS[obj["variant"]]
-    return VectorSequence(
-        seq_id, 0, chosen, obj["page1gb"], tuple(parsed_ops), tuple(results)
-    )
+    return VectorSequence(seq_id, 0, chosen, obj["page1gb"], tuple(parsed_ops), tuple(results))
 
 
 def iter_vector_file(path: str, variant: str | None = None) -> Iterator[VectorSequence]:
@@ -213,7 +213,9 @@ def check_sequence(seq: VectorSequence) -> SequenceReport:
         if result.error is not None or expected["error"] is not None:
             if result.error != expected["error"]:
                 mismatches.append(
-                    Mismatch(index, op.op, "error", f"model: {result.error}; Xen: {expected['error']}")
+                    Mismatch(
+                        index, op.op, "error", f"model: {result.error}; Xen: {expected['error']}"
+                    )
                 )
         state = hv.dump() if result.error is None else None
         got: dict[str, Any] = {
@@ -269,15 +271,15 @@ def _decode(name: str, element: Sequence[int]) -> str:
     va, level = element[0], element[1]
     where = f"va {va:#x} L{level}"
     if name == "leaves":
-        return f"[{where} leaf mfn {element[2]:#x} {describe_flags(get_pte_flags(element[3]), level)}]"
+        return (
+            f"[{where} leaf mfn {element[2]:#x} {describe_flags(get_pte_flags(element[3]), level)}]"
+        )
     if name == "tables":
         return f"[{where} table {describe_flags(get_pte_flags(element[2]), level)}]"
     return f"[{where} raw {element[2]:#018x}]"
 
 
-def check_file(
-    path: str, variant: str | None = None, jobs: int = 1
-) -> Iterator[SequenceReport]:
+def check_file(path: str, variant: str | None = None, jobs: int = 1) -> Iterator[SequenceReport]:
     """Reports for every sequence of ``path``, in file order.
 
     The whole file is validated before anything is replayed, so a malformed file

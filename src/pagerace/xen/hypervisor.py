@@ -13,6 +13,7 @@ unusable (Xen would have crashed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pagerace.errors import XenBug
@@ -81,7 +82,7 @@ class Hypervisor:
     def destroy(self, s: int, e: int, *, irqs: bool = True) -> OpResult:
         return self._run("destroy", irqs, lambda m: destroy_xen_mappings(m, s, e))
 
-    def _run(self, op: str, irqs: bool, call) -> OpResult:  # type: ignore[no-untyped-def]
+    def _run(self, op: str, irqs: bool, call: Callable[[DirectMachine], int]) -> OpResult:
         if self.crashed is not None:
             raise RuntimeError(f"the hypervisor crashed earlier ({self.crashed})")
         counters = self.machine.begin_op(irqs)

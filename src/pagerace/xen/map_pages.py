@@ -64,7 +64,7 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
     order = g.bits  # PAGETABLE_ORDER
     entries = g.entries
     imask = g.index_mask
-    sh1, sh2, sh3 = g.shift[1], g.shift[2], g.shift[3]
+    sh1, sh2, _sh3 = g.shift[1], g.shift[2], g.shift[3]
     l2_pages = g.l2_pages  # 1 << PAGETABLE_ORDER
     l3_pages = g.l3_pages  # 1 << (2 * PAGETABLE_ORDER)
     va_valid_lo, va_valid_hi = g.directmap, g.hypervisor_virt_end
@@ -133,11 +133,9 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
         # ---- M3: an existing 1 GiB superpage: skip, or shatter ---------------------
         if ol3e & _PAGE_PRESENT and ol3e & _PAGE_PSE:
             ff = FLUSH_TLB | FLUSH_ORDER(2 * order)
-            if (pte_pfn(ol3e) & ~(l3_pages - 1)) + (
-                ((virt >> sh2) & imask) << order
-            ) + ((virt >> sh1) & imask) == mfn and (
-                (lNf_to_l1f(pte_flags(ol3e)) ^ flags) & _NOT_AD
-            ) == 0:
+            if (pte_pfn(ol3e) & ~(l3_pages - 1)) + (((virt >> sh2) & imask) << order) + (
+                (virt >> sh1) & imask
+            ) == mfn and ((lNf_to_l1f(pte_flags(ol3e)) ^ flags) & _NOT_AD) == 0:
                 # We can skip to the end of the L3 superpage if we got a match.
                 i = l3_pages - (mfn & (l3_pages - 1))
                 if i > nr_mfns:
@@ -174,11 +172,7 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
             break
         t2, i2 = p2
 
-        if (
-            ((virt >> sh1) | mfn) & (l2_pages - 1) == 0
-            and nr_mfns >= l2_pages
-            and not no_superpage
-        ):
+        if ((virt >> sh1) | mfn) & (l2_pages - 1) == 0 and nr_mfns >= l2_pages and not no_superpage:
             # ---- M5: 2 MiB superpage mapping ----------------------------------------
             ol2e = m.load(t2, i2, "M5.1")
             m.store(t2, i2, mk_pte(mfn, l1f_to_lNf(flags)), "M5.2")
