@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("pagerace: aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("pagerace: interrupted", err=True)
         sys.exit(130)
     except PageraceInputError as exc:
         click.echo(f"pagerace: {exc}", err=True)
