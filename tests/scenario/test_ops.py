@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
 import pagerace.scenario as scenario_pkg
@@ -96,21 +93,3 @@ def test_the_package_exports_each_public_name_once_and_every_export_exists() -> 
     assert len(names) == len(set(names))
     for name in names:
         assert hasattr(scenario_pkg, name), name
-
-
-def test_the_package_imports_only_errors_paging_and_itself() -> None:
-    allowed = ("pagerace.errors", "pagerace.paging", "pagerace.scenario")
-    src = Path(scenario_pkg.__file__).parent
-    for path in src.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("pagerace")
-            ):
-                assert node.module.startswith(allowed), (path.name, node.module)
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    assert not alias.name.startswith("pagerace") or alias.name.startswith(
-                        allowed
-                    ), (path.name, alias.name)

@@ -19,12 +19,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pagerace.checks import FINDING_KINDS
 from pagerace.errors import ScenarioError
 from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.memory import TABLE_FRAME_BASE
 from pagerace.paging.pte import FLAGS_MASK_64, INVALID_MFN, MASK64
 from pagerace.scenario.expr import ExprError, evaluate, expression_names
 from pagerace.scenario.ops import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp
+from pagerace.xen.variants import VARIANTS
 
 __all__ = [
     "FINDING_KINDS",
@@ -37,19 +39,7 @@ __all__ = [
     "parse_scenario",
 ]
 
-KNOWN_VARIANTS = ("xen-4.14", "xsa-345")
-FINDING_KINDS = (
-    "use-after-free",
-    "double-free",
-    "bad-free",
-    "bug",
-    "wild-write",
-    "torn-entry",
-    "deadlock",
-    "leak",
-    "lost-update",
-    "stale-tlb",
-)
+KNOWN_VARIANTS = tuple(VARIANTS)  # the model's locking disciplines
 STRATEGIES = ("dpor", "dfs", "random", "pct")
 MAX_CPUS = 8
 
