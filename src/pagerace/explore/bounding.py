@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from pagerace.explore.events import TraceEvent
+from pagerace.explore.events import Pending
 from pagerace.explore.execution import Chooser, Execution
 from pagerace.explore.strategies.base import Strategy
 
@@ -43,7 +43,7 @@ class PreemptionBound:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
     ) -> int:
         assert self._choose_inner is not None
         if pre >= self.bound and len(enabled) > 1 and current in enabled:

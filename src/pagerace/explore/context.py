@@ -11,10 +11,10 @@ from collections.abc import Hashable
 from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Footprint, TraceEvent
+from pagerace.explore.events import ACQUIRE, EVENT, NOTE, RELEASE, Footprint, TraceEvent
 from pagerace.explore.execution import Execution, FailSignal
 
-__all__ = ["Cell", "Context", "Lock"]
+__all__ = ["Access", "Cell", "Context", "Lock"]
 
 
 class Context:
@@ -72,6 +72,9 @@ class Context:
             raise PageraceInputError("ctx.event: must be called from a thread body")
         ev = TraceEvent(tid, -1, label, footprint, detail)
         ex.announce(tid, ev)
+        log = ex.log
+        ev.index = len(log)
+        log.append(ev)
         return ev
 
     def note(self, label: str, detail: dict[str, Any] | None = None) -> TraceEvent:
@@ -79,8 +82,8 @@ class Context:
         ex = self._ex
         if ex is None:
             raise PageraceInputError("ctx.note: no execution is running")
-        ev = TraceEvent(ex.running, len(ex.trace), label, (), detail, NOTE)
-        ex.trace.append(ev)
+        ev = TraceEvent(ex.running, len(ex.log), label, (), detail, NOTE)
+        ex.log.append(ev)
         return ev
 
     def fail(
@@ -100,61 +103,84 @@ class Context:
             raise FailSignal("assert", message, key if key is not None else ("assert", message))
 
 
+class Access:
+    """What a cell operation announces, shared by all its events (an execution's
+    ``pending`` item): ``label``, ``footprint``, ``kind``.  The trace record of a cell
+    access is the compact ``(thread, access, value)``; ``event`` makes the
+    ``TraceEvent`` when the trace is read, with ``detail`` ``{name: value}`` (or
+    ``value`` itself when ``name`` is None)."""
+
+    __slots__ = ("footprint", "kind", "label", "name")
+
+    def __init__(self, label: str, footprint: Footprint, name: str | None) -> None:
+        self.label = label
+        self.footprint = footprint
+        self.kind = EVENT
+        self.name = name
+
+    def event(self, tid: int, index: int, value: Any) -> TraceEvent:
+        detail = {self.name: value} if self.name is not None else value
+        return TraceEvent(tid, index, self.label, self.footprint, detail)
+
+
 class Cell:
     """A shared variable; ``load``/``store``/``cas`` are events, ``peek`` is not.
 
     Outside thread bodies (in ``program`` or ``check``) the operations act at once.
     """
 
-    __slots__ = ("_ctx", "_load_fp", "_load_label", "_store_fp", "_store_label", "name", "value")
+    __slots__ = ("_cas", "_ctx", "_load", "_store", "name", "value")
 
     def __init__(self, ctx: Context, name: str, init: Any) -> None:
         self._ctx = ctx
         self.name = name
         self.value = init
         key = ("cell", name)
-        self._load_fp: Footprint = ((key, False),)
-        self._store_fp: Footprint = ((key, True),)
-        self._load_label = f"load {name}"
-        self._store_label = f"store {name}"
+        self._load = Access(f"load {name}", ((key, False),), "value")
+        self._store = Access(f"store {name}", ((key, True),), "value")
+        self._cas = Access(f"cas {name}", ((key, True),), None)
 
     def load(self) -> Any:
         ex = self._ctx._ex
-        if ex is None or ex.running < 0:
+        if ex is None:
             return self.value
-        ev = TraceEvent(ex.running, -1, self._load_label, self._load_fp)
-        ex.announce(ev.thread, ev)
+        tid = ex.running
+        if tid < 0:
+            return self.value
+        access = self._load
+        ex.announce(tid, access)
         value = self.value
-        ev.detail = {"value": value}
+        ex.log.append((tid, access, value))
         return value
 
     def store(self, value: Any) -> None:
         ex = self._ctx._ex
-        if ex is None or ex.running < 0:
+        if ex is None:
             self.value = value
             return
-        ev = TraceEvent(ex.running, -1, self._store_label, self._store_fp)
-        ex.announce(ev.thread, ev)
+        tid = ex.running
+        if tid < 0:
+            self.value = value
+            return
+        access = self._store
+        ex.announce(tid, access)
         self.value = value
-        ev.detail = {"value": value}
-
-    def _announce(self, footprint: Footprint, label: str) -> TraceEvent | None:
-        ex = self._ctx._ex
-        if ex is None or ex.running < 0:
-            return None
-        ev = TraceEvent(ex.running, -1, label, footprint)
-        ex.announce(ev.thread, ev)
-        return ev
+        ex.log.append((tid, access, value))
 
     def cas(self, expected: Any, new: Any) -> bool:
         """Compare-and-swap (one write event); returns whether it stored ``new``."""
-        ev = self._announce(self._store_fp, f"cas {self.name}")
+        ex = self._ctx._ex
+        tid = ex.running if ex is not None else -1
+        if tid >= 0:
+            assert ex is not None
+            ex.announce(tid, self._cas)
         old = self.value
         ok = old == expected
         if ok:
             self.value = new
-        if ev is not None:
-            ev.detail = {"old": old, "new": new, "ok": ok}
+        if tid >= 0:
+            assert ex is not None
+            ex.log.append((tid, self._cas, {"old": old, "new": new, "ok": ok}))
         return ok
 
     def peek(self) -> Any:
@@ -185,7 +211,7 @@ class Lock:
             raise PageraceInputError(f"lock {self.name!r}: acquire outside a thread body")
         ev = TraceEvent(tid, -1, label or self._acquire_label, self._footprint, None, ACQUIRE)
         ex.acquiring[tid] = self
-        ex.announce(tid, ev)
+        ex.announce_lock(tid, ev)
 
     def release(self, label: str | None = None) -> None:
         ex = self._ctx._ex
@@ -199,7 +225,7 @@ class Lock:
             )
         ev = TraceEvent(tid, -1, label or self._release_label, self._footprint, None, RELEASE)
         ex.releasing[tid] = self
-        ex.announce(tid, ev)
+        ex.announce_lock(tid, ev)
 
     def __enter__(self) -> Lock:
         self.acquire()

@@ -9,7 +9,7 @@ of them writes.  Lock acquire and release of lock ``L`` both write the key
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "ACQUIRE",
@@ -17,6 +17,7 @@ __all__ = [
     "NOTE",
     "RELEASE",
     "Footprint",
+    "Pending",
     "TraceEvent",
     "dependent",
 ]
@@ -28,6 +29,15 @@ EVENT = "event"
 ACQUIRE = "acquire"
 RELEASE = "release"
 NOTE = "note"
+
+
+class Pending(Protocol):
+    """A thread's announced event as strategies see it (``pending[t]``): a
+    ``TraceEvent``, or the shared descriptor of a cell access."""
+
+    footprint: Footprint
+    label: str
+    kind: str
 
 
 class TraceEvent:

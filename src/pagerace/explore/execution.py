@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from pagerace.errors import ExecutionSignal, InternalError
-from pagerace.explore.events import ACQUIRE, EVENT, RELEASE, TraceEvent
+from pagerace.explore.events import ACQUIRE, EVENT, NOTE, RELEASE, Pending, TraceEvent
 
 if TYPE_CHECKING:
     from pagerace.explore.context import Lock
@@ -47,9 +47,11 @@ CUT = -1
 
 #: ``chooser(enabled, pending, current, preemptions) -> thread id or CUT``.
 #: ``enabled`` lists runnable threads in ascending order, ``pending[t]`` is thread t's
-#: announced event (None when t finished), ``current`` the thread that performed the
-#: previous event (-1 at the start), ``preemptions`` the count so far.
-Chooser = Callable[[list[int], list[TraceEvent | None], int, int], int]
+#: announced event (None when t finished): it has ``footprint``, ``label`` and ``kind``
+#: (a ``TraceEvent``, or a cell's shared access descriptor), ``current`` the thread
+#: that performed the previous event (-1 at the start), ``preemptions`` the count so
+#: far.
+Chooser = Callable[[list[int], list[Pending | None], int, int], int]
 
 
 class FailSignal(ExecutionSignal):
@@ -165,16 +167,30 @@ class GreenletPool:
 
 
 class Execution:
-    """The mutable state of one run: pending events, locks, trace, outcome."""
+    """The mutable state of one run: pending events, locks, trace, outcome.
+
+    Hot path (see docs/explorer.md, "Performance"): a thread announces with
+    ``announce(tid, item)``, where ``item`` is anything with ``footprint``, ``label``
+    and ``kind`` -- a ``TraceEvent`` for ``ctx.event`` and locks, a shared per-cell
+    descriptor for cell accesses, so that a cell access allocates no event object.
+    The announcing thread appends its trace record itself once it has been chosen
+    (nothing else runs in between), so ``log`` holds ``TraceEvent``s and compact cell
+    records ``(thread, access, value)``; ``trace`` and ``steps`` turn the compact
+    records into ``TraceEvent``s on first use.  ``choices`` lists the thread chosen
+    at each step (the schedule).
+    """
 
     __slots__ = (
         "acquiring",
+        "choices",
         "choose",
         "current",
         "enabled",
         "failure",
         "greenlets",
+        "halt",
         "live",
+        "log",
         "main",
         "nthreads",
         "outcome",
@@ -183,28 +199,49 @@ class Execution:
         "releasing",
         "running",
         "starting",
-        "steps",
-        "trace",
     )
 
     def __init__(self, choose: Chooser) -> None:
         self.choose = choose
         self.main: Any = getcurrent()
         self.nthreads = 0
-        self.pending: list[TraceEvent | None] = []
+        self.pending: list[Any] = []
         self.acquiring: list[Lock | None] = []
         self.releasing: list[Lock | None] = []
         self.greenlets: list[Any] = []
         self.enabled: list[int] = []
         self.live = 0
-        self.trace: list[TraceEvent] = []
-        self.steps: list[TraceEvent] = []
+        self.log: list[Any] = []
+        self.choices: list[int] = []
         self.current = -1
         self.running = -1
         self.preemptions = 0
         self.outcome: str | None = None
         self.failure: Failure | None = None
         self.starting = True
+        #: ``starting or outcome is not None``: one test on the hot path.
+        self.halt = True
+
+    # -- the record of the run ---------------------------------------------------
+
+    @property
+    def trace(self) -> list[TraceEvent]:
+        """Every record of the run (events and notes) as ``TraceEvent``s, in order."""
+        log = self.log
+        for i, record in enumerate(log):
+            if type(record) is tuple:
+                tid, access, value = record
+                log[i] = access.event(tid, i, value)
+        return log
+
+    @property
+    def steps(self) -> list[TraceEvent]:
+        """The scheduled events (the trace without notes)."""
+        return [ev for ev in self.trace if ev.kind is not NOTE]
+
+    def _finish(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.halt = True
 
     # -- driving one run (main greenlet) ---------------------------------------------
 
@@ -215,12 +252,13 @@ class Execution:
         self.pending = [None] * n
         self.acquiring = [None] * n
         self.releasing = [None] * n
-        self.greenlets = [None] * n
+        greenlets: list[Any] = [None] * n
+        self.greenlets = greenlets
         main = self.main
         try:
             for tid, body in enumerate(bodies):
                 g = pool.get(main)
-                self.greenlets[tid] = g
+                greenlets[tid] = g
                 self.running = tid
                 g.switch((self, tid, body))
                 if self.outcome is not None:
@@ -228,6 +266,7 @@ class Execution:
             self.starting = False
             self.running = -1
             if self.outcome is None:
+                self.halt = False
                 self._start_enabled()
                 target = self._next()
                 if target is not main:
@@ -237,7 +276,7 @@ class Execution:
         finally:
             self.running = -1
             self._unwind_parked()
-            pool.idle.extend(g for g in self.greenlets if g is not None)
+            pool.idle.extend(g for g in greenlets if g is not None)
         if self.outcome is None:
             raise InternalError("execution returned to the explorer without an outcome")
 
@@ -257,7 +296,7 @@ class Execution:
 
     def _unwind_parked(self) -> None:
         if self.outcome is None:
-            self.outcome = "aborted"
+            self._finish("aborted")
         for tid, g in enumerate(self.greenlets):
             if g is not None and self.pending[tid] is not None and not g.dead:
                 self.running = tid
@@ -271,23 +310,24 @@ class Execution:
         greenlet to switch to (the main greenlet when the execution is over)."""
         enabled = self.enabled
         if not enabled:
-            self.outcome = "deadlock" if self.live else "done"
+            self._finish("deadlock" if self.live else "done")
             return self.main
         current = self.current
-        tid = self.choose(enabled, self.pending, current, self.preemptions)
+        return self._perform(
+            self.choose(enabled, self.pending, current, self.preemptions), current
+        )
+
+    def _perform(self, tid: int, current: int) -> Any:
+        """Bookkeeping for the choice ``tid`` (made while ``current`` was running)."""
         if tid < 0:
-            self.outcome = "cut"
+            self._finish("cut")
             return self.main
-        if tid != current and current in enabled:
+        if tid != current and current in self.enabled:
             self.preemptions += 1
-        ev = self.pending[tid]
-        assert ev is not None
-        if ev.kind is not EVENT:
-            self._perform_lock(tid, ev)
-        trace = self.trace
-        ev.index = len(trace)
-        trace.append(ev)
-        self.steps.append(ev)
+        item = self.pending[tid]
+        if item.kind is not EVENT:
+            self._perform_lock(tid, item)
+        self.choices.append(tid)
         self.current = tid
         self.running = tid
         return self.greenlets[tid]
@@ -314,25 +354,50 @@ class Execution:
 
     # -- called from thread greenlets ------------------------------------------------
 
-    def announce(self, tid: int, ev: TraceEvent) -> None:
-        """Thread ``tid`` announces ``ev``; returns once ``ev`` is chosen and recorded."""
-        if self.outcome is not None:
-            raise _Unwind
-        self.pending[tid] = ev
-        if self.starting:
-            self.main.switch()
+    def announce(self, tid: int, item: Any) -> None:
+        """Thread ``tid`` (the running one) announces an event of kind ``EVENT``;
+        returns once it is chosen.  The caller then appends its record to ``log``."""
+        pending = self.pending
+        pending[tid] = item
+        if self.halt:
+            self._park_or_unwind(tid)
             return
-        if ev.kind is ACQUIRE:
-            lock = self.acquiring[tid]
-            if lock is not None and lock.holder >= 0:
-                self.enabled.remove(tid)
-        target = self._next()
+        # The running thread is the one chosen last, so ``current == tid`` here.
+        choice = self.choose(self.enabled, pending, tid, self.preemptions)
+        if choice == tid:
+            self.choices.append(tid)  # it goes on: no switch, no preemption
+            return
+        target = self._perform(choice, tid)
         if target is not self.greenlets[tid]:
             target.switch()
 
+    def announce_lock(self, tid: int, ev: TraceEvent) -> None:
+        """Like ``announce`` for an acquire or release (``acquiring``/``releasing``
+        set by the caller); appends ``ev`` to the trace once it is chosen."""
+        self.pending[tid] = ev
+        if self.halt:
+            self._park_or_unwind(tid)
+        else:
+            if ev.kind is ACQUIRE:
+                lock = self.acquiring[tid]
+                if lock is not None and lock.holder >= 0:
+                    self.enabled.remove(tid)
+            target = self._next()
+            if target is not self.greenlets[tid]:
+                target.switch()
+        log = self.log
+        ev.index = len(log)
+        log.append(ev)
+
+    def _park_or_unwind(self, tid: int) -> None:
+        if self.outcome is not None:
+            self.pending[tid] = None
+            raise _Unwind
+        self.main.switch()  # starting: wait for the first decision
+
     def thread_finished(self, tid: int) -> Any:
         self.pending[tid] = None
-        if self.outcome is not None or self.starting:
+        if self.halt:
             return self.main
         self.enabled.remove(tid)
         self.live -= 1
@@ -348,7 +413,7 @@ class Execution:
         if self.outcome is None:
             label = ev.label if ev is not None else "start"
             self.failure = failure_from_exception(exc, tid, label)
-            self.outcome = "failed"
+            self._finish("failed")
         return self.main
 
     def deadlock_failure(self) -> Failure:

@@ -127,7 +127,7 @@ def explore(
                     ex.outcome = "failed"
             budget.end(ex)
             executions += 1
-            depth = len(ex.steps)
+            depth = len(ex.choices)
             events += depth
             if depth > max_depth:
                 max_depth = depth
@@ -141,7 +141,7 @@ def explore(
                 if hooks.on_execution:
                     record = ExecutionRecord(
                         executions - 1,
-                        str(Schedule(tuple(e.thread for e in ex.steps))),
+                        str(Schedule(tuple(ex.choices))),
                         ex.outcome or "",
                         tuple(ex.trace),
                         ex.preemptions,
@@ -184,7 +184,7 @@ def _finding(ex: Execution, failure: Failure) -> Finding:
     return Finding(
         kind=failure.kind,
         message=failure.message,
-        schedule=str(Schedule(tuple(ev.thread for ev in ex.steps))),
+        schedule=str(Schedule(tuple(ex.choices))),
         preemptions=ex.preemptions,
         trace=tuple(ex.trace),
         key=key,

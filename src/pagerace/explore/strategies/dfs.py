@@ -8,7 +8,7 @@ running thread where it can (fewest preemptions first).
 from __future__ import annotations
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.events import TraceEvent
+from pagerace.explore.events import Pending
 from pagerace.explore.execution import CUT, Chooser, Execution
 from pagerace.explore.frontier import Frontier, Node
 
@@ -41,7 +41,7 @@ class DfsStrategy:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
     ) -> int:
         step = self._step
         self._step = step + 1

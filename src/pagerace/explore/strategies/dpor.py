@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.events import ACQUIRE, RELEASE, Footprint, TraceEvent, dependent
+from pagerace.explore.events import ACQUIRE, RELEASE, Pending, dependent
 from pagerace.explore.execution import CUT, Chooser, Execution
 from pagerace.explore.frontier import Frontier, Node
 from pagerace.explore.strategies.dfs import nondeterminism_message
@@ -48,7 +48,7 @@ class DporStrategy:
         self._started = False
         self._step = 0
         self._start = 0
-        self._last_footprint: Footprint = ()
+        self._items: list[Pending] = []  # the pending item chosen at each step
         self._error: str | None = None
 
     # -- one execution -----------------------------------------------------------
@@ -61,10 +61,11 @@ class DporStrategy:
             self._start = depth
         self._started = True
         self._step = 0
+        self._items = []
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
     ) -> int:
         step = self._step
         self._step = step + 1
@@ -83,16 +84,16 @@ class DporStrategy:
             nodes.append(Node(list(enabled), tid, [tid], [], sleep))
         ev = pending[tid]
         assert ev is not None
-        self._last_footprint = ev.footprint
+        self._items.append(ev)
         return tid
 
-    def _sleep_after(self, prev: Node, pending: list[TraceEvent | None]) -> list[int]:
+    def _sleep_after(self, prev: Node, pending: list[Pending | None]) -> list[int]:
         """Sleep set of the node after ``prev``, whose chosen event had the footprint
-        ``self._last_footprint``."""
+        ``self._items[-1].footprint``."""
         candidates = prev.sleep + prev.done
         if not candidates:
             return []
-        footprint = self._last_footprint
+        footprint = self._items[-1].footprint
         sleep = []
         for tid in candidates:
             ev = pending[tid]
@@ -103,11 +104,11 @@ class DporStrategy:
     def end(self, execution: Execution) -> None:
         if self._error is not None:
             raise PageraceInputError(self._error)
-        self._find_races(execution.steps, execution.nthreads)
+        self._find_races(execution.choices, self._items, execution.nthreads)
 
     # -- races -------------------------------------------------------------------
 
-    def _find_races(self, steps: list[TraceEvent], n: int) -> None:
+    def _find_races(self, threads: list[int], steps: list[Pending], n: int) -> None:
         start = self._start
         clocks: list[list[int]] = []
         seen: list[list[int]] = []
@@ -115,7 +116,7 @@ class DporStrategy:
         last_step = [-1] * n
         last: dict[Hashable, list[int]] = {}  # key -> last read per thread + last write
         for i, ev in enumerate(steps):
-            p = ev.thread
+            p = threads[i]
             footprint = ev.footprint
             cand = [-1] * n
             for key, is_write in footprint:
@@ -154,7 +155,7 @@ class DporStrategy:
                         r != q and cand[r] >= 0 and clocks[cand[r]][q] >= local for r in range(n)
                     ):
                         continue
-                    self._reverse(steps, clocks, seen, last_step[p], s, i, n)
+                    self._reverse(threads, steps, clocks, seen, last_step[p], s, i, n)
             for key, is_write in footprint:
                 acc = last.get(key)
                 if acc is None:
@@ -164,7 +165,8 @@ class DporStrategy:
 
     def _reverse(
         self,
-        steps: list[TraceEvent],
+        threads: list[int],
+        steps: list[Pending],
         clocks: list[list[int]],
         seen: list[list[int]],
         prev: int,
@@ -177,10 +179,10 @@ class DporStrategy:
         second = steps[i]
         redirected = first.kind is RELEASE and second.kind is ACQUIRE
         if redirected:
-            q = first.thread
+            q = threads[s]
             j = s - 1
             while j >= 0 and not (
-                steps[j].thread == q
+                threads[j] == q
                 and steps[j].kind is ACQUIRE
                 and steps[j].footprint == first.footprint
             ):
@@ -191,13 +193,13 @@ class DporStrategy:
             local = clocks[s][q]
             if prev > s and clocks[prev][q] >= local:
                 return  # the acquirer depends on the critical section: not this race
-        q = steps[s].thread
+        q = threads[s]
         local = clocks[s][q]
         base = seen[s]
         initials: list[int] = []
         present: set[int] = set()
         for j in range(s + 1, i):
-            t = steps[j].thread
+            t = threads[j]
             if t in present:
                 continue
             cj = clocks[j]
@@ -206,7 +208,7 @@ class DporStrategy:
             present.add(t)
             if all(cj[u] <= base[u] for u in range(n) if u != t):
                 initials.append(t)
-        p = second.thread
+        p = threads[i]
         if p not in present:
             ci = clocks[i]
             if redirected or all(ci[u] <= base[u] for u in range(n) if u != p):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random as _random
 
-from pagerace.explore.events import TraceEvent
+from pagerace.explore.events import Pending
 from pagerace.explore.execution import Chooser, Execution
 
 __all__ = ["PctStrategy"]
@@ -40,7 +40,7 @@ class PctStrategy:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
     ) -> int:
         priorities = self._priorities
         if not priorities:
@@ -56,4 +56,4 @@ class PctStrategy:
         return best
 
     def end(self, execution: Execution) -> None:
-        self.max_steps = max(self.max_steps, len(execution.steps))
+        self.max_steps = max(self.max_steps, len(execution.choices))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random as _random
 
-from pagerace.explore.events import TraceEvent
+from pagerace.explore.events import Pending
 from pagerace.explore.execution import Chooser, Execution
 
 __all__ = ["RandomStrategy"]
@@ -23,7 +23,7 @@ class RandomStrategy:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
     ) -> int:
         if len(enabled) == 1:
             return enabled[0]

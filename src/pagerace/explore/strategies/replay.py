@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.events import TraceEvent
+from pagerace.explore.events import Pending
 from pagerace.explore.execution import CUT, Chooser, Execution
 from pagerace.explore.schedule import Schedule
 
@@ -28,7 +28,7 @@ class ReplayStrategy:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[TraceEvent | None], current: int, pre: int
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
     ) -> int:
         pos = self._pos
         steps = self.schedule.steps
