@@ -2,11 +2,24 @@
 
 Two programs, 2 threads x 25 accesses each (alternating load and store):
 ``independent`` (each thread its own cell) and ``shared`` (both threads on two shared
-cells).  For each: executions per second of the explorer and the overhead ratio of one
-explored execution against running the same thread bodies directly (a direct-mode
-context whose cells are plain attributes, no explorer).
+cells: ``a`` only loaded, ``b`` only stored).
 
-Usage: .venv/bin/python bench/bench_explore.py [--repeat N] [--profile]
+How the numbers are measured (wall clock, ``time.perf_counter``; median of --repeat
+runs):
+
+* executions/s of one ``explore`` call = ``Result.executions / Result.stats.seconds``
+  (``random``, ``pct``, ``dfs``, ``dpor`` with ``max_executions``);
+* executions/s of repeated calls = executions / wall time of N whole ``explore`` calls
+  (``replay`` of ``v1:0x25.1x25``; ``dpor``, which on ``independent`` is one execution
+  per call) -- this includes each call's set-up;
+* overhead ratio = (seconds per explored execution) / (seconds per direct run), where a
+  direct run calls the same ``program`` on a direct-mode context whose cells are plain
+  Python objects (``load``/``store`` are attribute accesses) and runs the same thread
+  bodies one after the other: the same accesses, no explorer.
+* floor: an execution of 2 empty threads (start and finish two pooled greenlets, one
+  ``program`` call, the explorer's loop), to show the fixed cost per execution.
+
+Usage: .venv/bin/python bench/bench_explore.py [--repeat N] [--executions N] [--profile]
 """
 
 from __future__ import annotations
@@ -93,6 +106,17 @@ def repeated_calls(program: Callable[[Any], Any], n: int, **options: Any) -> flo
     return executions / (time.perf_counter() - start)
 
 
+def empty_program(ctx: Any) -> Any:
+    return [_nothing, _nothing], None
+
+
+def _nothing() -> None:
+    pass
+
+
+REPLAY = f"v1:0x{ACCESSES}.1x{ACCESSES}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -100,6 +124,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     n = args.executions
+
+    def median(measure: Callable[..., float], *margs: Any, **options: Any) -> float:
+        return statistics.median(measure(*margs, **options) for _ in range(args.repeat))
 
     if args.profile:
         program = make_program(False)
@@ -113,36 +140,22 @@ def main() -> None:
     rows = []
     for name, shared in (("independent", False), ("shared", True)):
         program = make_program(shared)
-        direct = statistics.median(
-            direct_seconds_per_execution(program, n) for _ in range(args.repeat)
-        )
+        direct = median(direct_seconds_per_execution, program, n)
         results: dict[str, float] = {}
-        for strategy in ("random", "pct"):
-            results[strategy] = statistics.median(
-                sampled(program, strategy, n) for _ in range(args.repeat)
-            )
-        first = explore(make_program(shared), strategy="dpor", max_executions=1)
-        schedule = None
-        if not shared:
-            results["dpor calls"] = statistics.median(
-                repeated_calls(program, n // 4) for _ in range(args.repeat)
-            )
-            results["replay calls"] = statistics.median(
-                repeated_calls(program, n // 4, strategy="replay", schedule=schedule or
-                               "v1:0x" + str(2 * ACCESSES // 2) + ".1x" + str(ACCESSES))
-                for _ in range(args.repeat)
-            )
+        for strategy in ("random", "pct", "dfs"):
+            results[strategy] = median(sampled, program, strategy, n)
+        if shared:
+            results["dpor"] = median(sampled, program, "dpor", n)
         else:
-            results["dpor"] = statistics.median(
-                sampled(program, "dpor", n) for _ in range(args.repeat)
-            )
-            results["dfs"] = statistics.median(
-                sampled(program, "dfs", n) for _ in range(args.repeat)
-            )
-        del first
+            results["dpor calls"] = median(repeated_calls, program, n // 4)
+        results["replay calls"] = median(
+            repeated_calls, program, n // 4, strategy="replay", schedule=REPLAY
+        )
         rows.append((name, direct, results))
+    floor = median(sampled, empty_program, "random", n)
 
     print(f"{ACCESSES} accesses x 2 threads; median of {args.repeat} runs of {n} executions")
+    print(f"floor: execution of 2 empty threads {1e6 / floor:.1f} us ({floor:,.0f}/s)")
     for name, direct, results in rows:
         print(f"\n{name}: direct run of the bodies {direct * 1e6:.1f} us/execution")
         for label, rate in results.items():

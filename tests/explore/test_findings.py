@@ -223,3 +223,38 @@ def test_a_thread_with_no_events_runs_and_finishes() -> None:
     result = explore(program)
     assert (result.status, result.executions) == (Status.CLEAN, 1)
     assert result.findings == ()
+
+
+def test_cell_accesses_notes_events_and_locks_keep_their_order_index_and_detail() -> None:
+    # Cell accesses are recorded compactly and become TraceEvents when the trace is
+    # read; their place, index and detail must be those of an eager record.
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+        lock = ctx.lock("L")
+
+        def worker() -> None:
+            ctx.note("begin", {"n": 1})
+            with lock:
+                x.store(x.load() + 1)
+            ev = ctx.event(((("cell", "y"), True),), "Y")
+            ev.detail = {"y": 1}
+            x.cas(1, 5)
+            x.cas(1, 6)
+            ctx.fail("done", "stop here")
+
+        return [worker], None
+
+    result = explore(program, strategy="dfs")
+    trace = result.findings[0].trace
+    assert [(e.index, e.label, e.kind, e.detail) for e in trace] == [
+        (0, "begin", "note", {"n": 1}),
+        (1, "acquire L", "acquire", None),
+        (2, "load x", "event", {"value": 0}),
+        (3, "store x", "event", {"value": 1}),
+        (4, "release L", "release", None),
+        (5, "Y", "event", {"y": 1}),
+        (6, "cas x", "event", {"old": 1, "new": 5, "ok": True}),
+        (7, "cas x", "event", {"old": 5, "new": 6, "ok": False}),
+    ]
+    assert trace[2].footprint == ((("cell", "x"), False),)
+    assert result.findings[0].schedule == "v1:0x7"

@@ -76,7 +76,11 @@ class DporStrategy:
                 self._error = nondeterminism_message(step, tid, enabled)
                 return CUT
         else:
-            sleep = self._sleep_after(nodes[step - 1], pending) if step and not self.bounded else []
+            sleep = []
+            if step and not self.bounded:
+                prev = nodes[step - 1]
+                if prev.sleep or prev.done:
+                    sleep = self._sleep_after(prev, pending)
             awake = [t for t in enabled if t not in sleep] if sleep else enabled
             if not awake:
                 return CUT
@@ -110,16 +114,37 @@ class DporStrategy:
 
     def _find_races(self, threads: list[int], steps: list[Pending], n: int) -> None:
         start = self._start
+        shared = _shared_keys(threads, steps)
+        if not shared:
+            return  # no two threads' events depend on each other: no race, no edge
+        if not any(key in shared for ev in steps[start:] for key, _ in ev.footprint):
+            return  # no event past the divergence point can be the second of a race
         clocks: list[list[int]] = []
         seen: list[list[int]] = []
         counts = [0] * n
         last_step = [-1] * n
+        # Only shared keys order events of different threads; the others are skipped.
         last: dict[Hashable, list[int]] = {}  # key -> last read per thread + last write
+        # footprint (by id: they are alive during the call) -> its pairs on shared keys
+        relevant_of: dict[int, list[tuple[Hashable, bool]]] = {}
         for i, ev in enumerate(steps):
             p = threads[i]
             footprint = ev.footprint
+            relevant = relevant_of.get(id(footprint))
+            if relevant is None:
+                relevant = [pair for pair in footprint if pair[0] in shared]
+                relevant_of[id(footprint)] = relevant
+            prev = last_step[p]
+            clock = clocks[prev][:] if prev >= 0 else [0] * n
+            counts[p] += 1
+            clock[p] = counts[p]
+            clocks.append(clock)
+            seen.append(counts[:])
+            last_step[p] = i
+            if not relevant:
+                continue
             cand = [-1] * n
-            for key, is_write in footprint:
+            for key, is_write in relevant:
                 acc = last.get(key)
                 if acc is None:
                     continue
@@ -130,19 +155,13 @@ class DporStrategy:
                             s = acc[q]
                         if s > cand[q]:
                             cand[q] = s
-            prev = last_step[p]
-            clock = clocks[prev][:] if prev >= 0 else [0] * n
             for q in range(n):
                 s = cand[q]
                 if s >= 0:
                     other = clocks[s]
                     for u in range(n):
-                        if other[u] > clock[u]:
+                        if u != p and other[u] > clock[u]:
                             clock[u] = other[u]
-            counts[p] += 1
-            clock[p] = counts[p]
-            clocks.append(clock)
-            seen.append(counts[:])
             if i >= start:
                 for q in range(n):
                     s = cand[q]
@@ -155,13 +174,12 @@ class DporStrategy:
                         r != q and cand[r] >= 0 and clocks[cand[r]][q] >= local for r in range(n)
                     ):
                         continue
-                    self._reverse(threads, steps, clocks, seen, last_step[p], s, i, n)
-            for key, is_write in footprint:
+                    self._reverse(threads, steps, clocks, seen, prev, s, i, n)
+            for key, is_write in relevant:
                 acc = last.get(key)
                 if acc is None:
                     acc = last[key] = [-1] * (2 * n)
                 acc[(n if is_write else 0) + p] = i
-            last_step[p] = i
 
     def _reverse(
         self,
@@ -251,3 +269,17 @@ class DporStrategy:
                 if t in node.enabled:
                     node.backtrack.append(t)
                     break
+
+
+def _shared_keys(threads: list[int], steps: list[Pending]) -> set[Hashable]:
+    """The keys that two threads touch, one of them writing: only they make races
+    and happens-before edges between threads."""
+    touched: dict[Hashable, int] = {}  # key -> bit mask of the threads touching it
+    written: set[Hashable] = set()
+    for i, ev in enumerate(steps):
+        bit = 1 << threads[i]
+        for key, is_write in ev.footprint:
+            touched[key] = touched.get(key, 0) | bit
+            if is_write:
+                written.add(key)
+    return {key for key in written if touched[key] & (touched[key] - 1)}
