@@ -157,11 +157,16 @@ def _serial_translation(p: Prepared, order: tuple[int, ...]) -> Translation | No
 def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], Any]:
     """The explorer program: one thread per CPU, oracles at quiescence."""
     scenario = p.scenario
+    irqs_off_cpus = [
+        c for c, ops in enumerate(scenario.cpus) if any(not getattr(op, "irqs", True) for op in ops)
+    ]
 
     def program(ctx: Any) -> tuple[list[Callable[[], None]], Callable[[], None]]:
         memory = p.memory.clone()
         tlbs = [tlb.copy() for tlb in p.tlbs]
-        world = World(ctx, memory, p.root, p.config, tlbs, fine_scans=fine_scans)
+        world = World(
+            ctx, memory, p.root, p.config, tlbs, fine_scans=fine_scans, irqs_off_cpus=irqs_off_cpus
+        )
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
@@ -172,11 +177,13 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                         m.access(op.virt)
                         continue
                     m.function = FUNCTIONS[type(op)]
-                    m.irqs_enabled = op.irqs
+                    if not op.irqs:
+                        m.local_irq_disable()
                     ctx.note("call", {"op": "call", "function": m.function, "text": op.describe()})
                     rc = call_op(m, op)
                     ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
-                    m.irqs_enabled = True
+                    if not op.irqs:
+                        m.local_irq_enable()
 
             return run
 

@@ -106,12 +106,12 @@ class DirectMachine:
     # -- locks -------------------------------------------------------------------
     def lock(self, name: object, step: str) -> None:
         if name in self._locks:
-            raise XenBug(step, f"spin_lock({_lock_name(name)}) while already held: deadlock")
+            raise XenBug(step, f"spin_lock({name}) while already held: deadlock")
         self._locks.add(name)
 
     def unlock(self, name: object, step: str) -> None:
         if name not in self._locks:
-            raise XenBug(step, f"unlock of {_lock_name(name)}, which is not held")
+            raise XenBug(step, f"unlock of {name}, which is not held")
         self._locks.discard(name)
 
     def held_locks(self) -> frozenset[object]:
@@ -130,9 +130,3 @@ class DirectMachine:
         self.irqs_enabled = irqs
         self.counters = OpCounters()
         return self.counters
-
-
-def _lock_name(name: object) -> str:
-    if isinstance(name, tuple) and name and name[0] == "l3t":
-        return f"l3t_lock(frame {name[1]:#x})"
-    return str(name)

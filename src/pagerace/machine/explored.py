@@ -25,6 +25,7 @@ a ``use-after-free`` finding.  Oracles that need the whole state run at quiescen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pagerace.paging.geometry import Geometry
@@ -37,6 +38,11 @@ __all__ = ["ExploredCPU", "World", "frame_key", "pte_key"]
 
 HEAP_KEY = -1
 _LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
+
+
+def irqs_off_lock(cpu: int) -> str:
+    """The lock standing for CPU ``cpu``'s interrupts-off stretch."""
+    return f"CPU{cpu} has interrupts off"
 
 
 def pte_key(frame: int, index: int) -> int:
@@ -63,6 +69,7 @@ class World:
         tlbs: list[TLB],
         *,
         fine_scans: bool = False,
+        irqs_off_cpus: Iterable[int] = (),
     ) -> None:
         self.ctx = ctx
         self.memory = memory
@@ -72,6 +79,8 @@ class World:
         self.tlbs = tlbs
         self.fine_scans = fine_scans
         self.ncpus = len(tlbs)
+        # CPUs that ever run with interrupts off (only those can delay an IPI)
+        self.irqs_off_cpus: frozenset[int] = frozenset(irqs_off_cpus)
         self.all_tlb_footprint = tuple((tlb_key(c), True) for c in range(self.ncpus))
         self._load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
         self._store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
@@ -263,7 +272,7 @@ class ExploredCPU:
         if name in self.held:
             self.ctx.fail(
                 "deadlock",
-                f"CPU{self.cpu} {step}: spin_lock({_lock_text(name)}) while already holding it",
+                f"CPU{self.cpu} {step}: spin_lock({name}) while already holding it",
                 key=("deadlock", step),
             )
         self.ctx.lock(name).acquire(label=step)
@@ -273,16 +282,42 @@ class ExploredCPU:
         if name not in self.held:
             self.ctx.fail(
                 "bug",
-                f"CPU{self.cpu} {step}: BUG: unlock of {_lock_text(name)}, which it does not hold",
+                f"CPU{self.cpu} {step}: BUG: unlock of {name}, which it does not hold",
                 key=("bug", step),
             )
         self.ctx.lock(name).release(label=step)
         self.held.discard(name)
 
     # -- flushes and BUGs ----------------------------------------------------------------------
+    # -- interrupts -----------------------------------------------------------------------
+    # flush_area_mask sends IPIs and waits until every other CPU has run them; a CPU
+    # with interrupts off runs them only once it enables interrupts again.  A CPU's
+    # interrupts-off stretch is modelled as holding the lock ("irqs-off", cpu), and
+    # waiting for an acknowledgement as taking and dropping that lock: a CPU that
+    # spins with interrupts off on a lock the flushing CPU holds is then a deadlock
+    # (spec §3.3, item 3), found like any other.
+    def local_irq_disable(self) -> None:
+        self.irqs_enabled = False
+        if self.cpu in self.world.irqs_off_cpus:
+            self.ctx.lock(irqs_off_lock(self.cpu)).acquire(label="local_irq_disable")
+
+    def local_irq_enable(self) -> None:
+        if self.cpu in self.world.irqs_off_cpus:
+            self.ctx.lock(irqs_off_lock(self.cpu)).release(label="local_irq_enable")
+        self.irqs_enabled = True
+
+    def _wait_for_acks(self, step: str) -> None:
+        for cpu in sorted(self.world.irqs_off_cpus):
+            if cpu != self.cpu:
+                ack = self.ctx.lock(irqs_off_lock(cpu))
+                ack.acquire(label=f"{step}:IPI")
+                ack.release(label=f"{step}:ack")
+
     def flush(self, va: int, flags: int, step: str) -> None:
         world = self.world
         if self.irqs_enabled:
+            if world.irqs_off_cpus:
+                self._wait_for_acks(step)
             ev = self.ctx.event(world.all_tlb_footprint, step)
             for tlb in world.tlbs:
                 tlb.flush(va, flags)
@@ -334,9 +369,3 @@ class ExploredCPU:
             detail["fault"] = result.reason
         ev.detail = detail
         return result
-
-
-def _lock_text(name: Any) -> str:
-    if isinstance(name, tuple) and name and name[0] == "l3t":
-        return f"l3t_lock(frame {name[1]:#x})"
-    return str(name)

@@ -92,10 +92,8 @@ def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[s
         if ev.kind in ("acquire", "release"):
             name = ev.footprint[0][0][1]
             step["op"] = "lock" if ev.kind == "acquire" else "unlock"
-            step["lock"] = _lock_name(name)
-            step["text"] = (
-                f"{'spin_lock' if ev.kind == 'acquire' else 'spin_unlock'}({step['lock']})"
-            )
+            step["lock"] = str(name)
+            step["text"] = _lock_text(ev.label, ev.kind, step["lock"])
         elif op in ("load", "store", "scan"):
             level = d.get("level")
             entry_level = level
@@ -158,10 +156,14 @@ def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[s
     return steps
 
 
-def _lock_name(name: Any) -> str:
-    if isinstance(name, tuple) and name and name[0] == "l3t":
-        return f"l3t_lock(frame {name[1]:#x})"
-    return str(name)
+def _lock_text(label: str, kind: str, lock: str) -> str:
+    if label in ("local_irq_disable", "local_irq_enable"):
+        return f"{label}()"
+    if label.endswith(":IPI"):
+        return f"flush_area: IPI, wait for the acknowledgement ({lock})"
+    if label.endswith(":ack"):
+        return "the IPI was acknowledged"
+    return f"{'spin_lock' if kind == 'acquire' else 'spin_unlock'}({lock})"
 
 
 def _table(d: dict[str, Any]) -> str:

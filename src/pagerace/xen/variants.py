@@ -64,7 +64,7 @@ class L3TableLocking(LockingDiscipline):
     def l3t_lock(self, m: Any, p3_table: Any) -> Any:
         if not m.config.locking:
             return None
-        name = ("l3t", m.frame(p3_table))
+        name = f"l3t_lock(frame {m.frame(p3_table):#x})"
         m.lock(name, "L3T_LOCK")
         return name
 
