@@ -10,7 +10,9 @@
 * ``Budget(inner, max_executions, time_limit)``: stops handing out executions when the
   budget is spent (``exhausted``).  It is the only place that reads the clock.
 
-None of them is known to the runtime, which sees only ``Strategy``.
+None of them is known to the runtime, which sees only ``Strategy``.  Run grants
+(``Execution.grant``) pass through, except that ``PreemptionBound`` drops a grant
+whose steps it would have filtered.
 """
 
 from __future__ import annotations
@@ -43,13 +45,26 @@ class PreemptionBound:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
+        self,
+        enabled: list[int],
+        pending: list[Pending | None],
+        current: int,
+        pre: int,
+        ex: Execution,
     ) -> int:
         assert self._choose_inner is not None
         if pre >= self.bound and len(enabled) > 1 and current in enabled:
             self.cut = True
-            return self._choose_inner([current], pending, current, pre)
-        return self._choose_inner(enabled, pending, current, pre)
+            return self._choose_inner([current], pending, current, pre, ex)
+        tid = self._choose_inner(enabled, pending, current, pre, ex)
+        if ex.grant and len(enabled) > 1:
+            # The granted steps would see only [tid] once the bound is reached (and
+            # set ``cut``): ask at each of them instead.
+            if tid != current and current in enabled:
+                pre += 1
+            if pre >= self.bound:
+                ex.grant = 0
+        return tid
 
     def end(self, execution: Execution) -> None:
         self.inner.end(execution)

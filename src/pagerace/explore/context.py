@@ -20,11 +20,13 @@ __all__ = ["Access", "Cell", "Context", "Lock"]
 class Context:
     """Handed to ``program(ctx)``; see the module docstring of ``pagerace.explore``."""
 
-    __slots__ = ("_ex", "_locks")
+    __slots__ = ("_accesses", "_ex", "_locks")
 
     def __init__(self) -> None:
         self._ex: Execution | None = None
         self._locks: dict[Hashable, Lock] = {}
+        #: cell name -> its (load, store, cas) descriptors, kept across executions
+        self._accesses: dict[str, tuple[Access, Access, Access]] = {}
 
     def _begin(self, ex: Execution) -> None:
         self._ex = ex
@@ -123,6 +125,16 @@ class Access:
         return TraceEvent(tid, index, self.label, self.footprint, detail)
 
 
+def _accesses_of(name: Any) -> tuple[Access, Access, Access]:
+    """The (load, store, cas) descriptors of the cell called ``name``."""
+    key = ("cell", name)
+    return (
+        Access(f"load {name}", ((key, False),), "value"),
+        Access(f"store {name}", ((key, True),), "value"),
+        Access(f"cas {name}", ((key, True),), None),
+    )
+
+
 class Cell:
     """A shared variable; ``load``/``store``/``cas`` are events, ``peek`` is not.
 
@@ -135,10 +147,13 @@ class Cell:
         self._ctx = ctx
         self.name = name
         self.value = init
-        key = ("cell", name)
-        self._load = Access(f"load {name}", ((key, False),), "value")
-        self._store = Access(f"store {name}", ((key, True),), "value")
-        self._cas = Access(f"cas {name}", ((key, True),), None)
+        try:
+            accesses = ctx._accesses.get(name)
+        except TypeError:  # an unhashable name: not shared across executions
+            accesses = _accesses_of(name)
+        if accesses is None:
+            accesses = ctx._accesses[name] = _accesses_of(name)
+        self._load, self._store, self._cas = accesses
 
     def load(self) -> Any:
         ex = self._ctx._ex
@@ -148,7 +163,12 @@ class Cell:
         if tid < 0:
             return self.value
         access = self._load
-        ex.announce(tid, access)
+        if ex.grant:  # ``Execution.announce``'s granted path, inlined
+            ex.grant -= 1
+            ex.pending[tid] = access
+            ex.choices.append(tid)
+        else:
+            ex.announce(tid, access)
         value = self.value
         ex.log.append((tid, access, value))
         return value
@@ -163,7 +183,12 @@ class Cell:
             self.value = value
             return
         access = self._store
-        ex.announce(tid, access)
+        if ex.grant:
+            ex.grant -= 1
+            ex.pending[tid] = access
+            ex.choices.append(tid)
+        else:
+            ex.announce(tid, access)
         self.value = value
         ex.log.append((tid, access, value))
 

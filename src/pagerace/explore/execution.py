@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CUT",
+    "GRANT_ALL",
     "Chooser",
     "Execution",
     "FailSignal",
@@ -45,13 +46,27 @@ __all__ = [
 #: A chooser returns CUT to abandon the execution.
 CUT = -1
 
-#: ``chooser(enabled, pending, current, preemptions) -> thread id or CUT``.
+#: ``chooser(enabled, pending, current, preemptions, execution) -> thread id or CUT``.
 #: ``enabled`` lists runnable threads in ascending order, ``pending[t]`` is thread t's
 #: announced event (None when t finished): it has ``footprint``, ``label`` and ``kind``
 #: (a ``TraceEvent``, or a cell's shared access descriptor), ``current`` the thread
 #: that performed the previous event (-1 at the start), ``preemptions`` the count so
-#: far.
-Chooser = Callable[[list[int], list[Pending | None], int, int], int]
+#: far, ``execution`` the ``Execution`` (``len(execution.choices)`` is the index of
+#: the step being decided).
+#:
+#: **Run grants.**  A chooser may set ``execution.grant = k`` (k >= 1) along with
+#: returning thread t: t then performs its next k events of kind ``EVENT`` without the
+#: chooser being asked, exactly as if the chooser had returned t at each of those
+#: steps (a thread that goes on is never a preemption).  A grant along with a lock
+#: acquire or release is ignored (it changes the enabled set).  The grant lapses at any
+#: step that is not such an event -- a lock acquire or release, a thread finishing --
+#: where the chooser is asked again (these are the only steps at which the enabled set
+#: changes), so a chooser may grant "until something changes" with ``GRANT_ALL``.  The
+#: step index (``len(execution.choices)``) tells a chooser how many granted steps ran.
+Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int]
+
+#: A grant that lasts until the enabled set may change (see ``Chooser``).
+GRANT_ALL = 1 << 62
 
 
 class FailSignal(ExecutionSignal):
@@ -187,6 +202,7 @@ class Execution:
         "current",
         "enabled",
         "failure",
+        "grant",
         "greenlets",
         "halt",
         "live",
@@ -221,6 +237,8 @@ class Execution:
         self.starting = True
         #: ``starting or outcome is not None``: one test on the hot path.
         self.halt = True
+        #: Events the running thread may still perform unasked (see ``Chooser``).
+        self.grant = 0
 
     # -- the record of the run ---------------------------------------------------
 
@@ -242,6 +260,7 @@ class Execution:
     def _finish(self, outcome: str) -> None:
         self.outcome = outcome
         self.halt = True
+        self.grant = 0
 
     # -- driving one run (main greenlet) ---------------------------------------------
 
@@ -313,8 +332,9 @@ class Execution:
             self._finish("deadlock" if self.live else "done")
             return self.main
         current = self.current
+        self.grant = 0
         return self._perform(
-            self.choose(enabled, self.pending, current, self.preemptions), current
+            self.choose(enabled, self.pending, current, self.preemptions, self), current
         )
 
     def _perform(self, tid: int, current: int) -> Any:
@@ -326,6 +346,7 @@ class Execution:
             self.preemptions += 1
         item = self.pending[tid]
         if item.kind is not EVENT:
+            self.grant = 0  # the enabled set changes here: no grant
             self._perform_lock(tid, item)
         self.choices.append(tid)
         self.current = tid
@@ -359,11 +380,15 @@ class Execution:
         returns once it is chosen.  The caller then appends its record to ``log``."""
         pending = self.pending
         pending[tid] = item
+        if self.grant:  # granted: it goes on (the grant is 0 while halted)
+            self.grant -= 1
+            self.choices.append(tid)
+            return
         if self.halt:
             self._park_or_unwind(tid)
             return
         # The running thread is the one chosen last, so ``current == tid`` here.
-        choice = self.choose(self.enabled, pending, tid, self.preemptions)
+        choice = self.choose(self.enabled, pending, tid, self.preemptions, self)
         if choice == tid:
             self.choices.append(tid)  # it goes on: no switch, no preemption
             return

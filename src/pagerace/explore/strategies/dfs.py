@@ -3,16 +3,22 @@
 Depth-first over the tree of choices kept in a ``Frontier``; each execution replays the
 path down to the deepest node with an untried enabled thread, then goes on with the
 running thread where it can (fewest preemptions first).
+
+Run grants (``Execution.grant``): replaying the path, a decision grants the rest of the
+path's run of the chosen thread; past the path, where the running thread goes on until
+the enabled set changes, it grants ``GRANT_ALL`` and the nodes of the granted steps
+(all alike: same enabled threads, same choice) are added at the next decision or at the
+end of the execution.
 """
 
 from __future__ import annotations
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import Pending
-from pagerace.explore.execution import CUT, Chooser, Execution
+from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Frontier, Node
 
-__all__ = ["DfsStrategy", "nondeterminism_message"]
+__all__ = ["DfsStrategy", "nondeterminism_message", "run_rest"]
 
 
 def nondeterminism_message(step: int, tid: int, enabled: list[int]) -> str:
@@ -20,6 +26,15 @@ def nondeterminism_message(step: int, tid: int, enabled: list[int]) -> str:
         f"program: not deterministic: replaying step {step}, thread {tid} is not runnable "
         f"(runnable: {enabled}); program(ctx) must build the same state on every call"
     )
+
+
+def run_rest(nodes: list[Node], step: int, tid: int) -> int:
+    """How many nodes after ``step`` go on choosing ``tid``."""
+    end = len(nodes)
+    j = step + 1
+    while j < end and nodes[j].chosen == tid:
+        j += 1
+    return j - step - 1
 
 
 class DfsStrategy:
@@ -30,32 +45,54 @@ class DfsStrategy:
     def __init__(self) -> None:
         self.frontier = Frontier()
         self._started = False
-        self._step = 0
         self._error: str | None = None
+        # A grant past the path: (enabled seen, thread), its nodes not yet added.
+        self._fill: tuple[list[int], int] | None = None
 
     def begin(self) -> Chooser | None:
         if self._started and self.frontier.next_branch("enabled") is None:
             return None
         self._started = True
-        self._step = 0
+        self._fill = None
         return self._choose
 
+    def _fill_to(self, step: int) -> None:
+        """Add the nodes of the granted steps before ``step``."""
+        fill = self._fill
+        if fill is not None:
+            self._fill = None
+            enabled, tid = fill
+            nodes = self.frontier.nodes
+            for _ in range(step - len(nodes)):
+                nodes.append(Node(enabled[:], tid))
+
     def _choose(
-        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
+        self,
+        enabled: list[int],
+        pending: list[Pending | None],
+        current: int,
+        pre: int,
+        ex: Execution,
     ) -> int:
-        step = self._step
-        self._step = step + 1
+        step = len(ex.choices)
         nodes = self.frontier.nodes
         if step < len(nodes):
             tid = nodes[step].chosen
             if tid not in enabled:
                 self._error = nondeterminism_message(step, tid, enabled)
                 return CUT
+            ex.grant = run_rest(nodes, step, tid)
             return tid
+        if self._fill is not None:
+            self._fill_to(step)
         tid = current if current in enabled else enabled[0]
-        nodes.append(Node(list(enabled), tid))
+        seen = list(enabled)
+        nodes.append(Node(seen, tid))
+        self._fill = (seen, tid)
+        ex.grant = GRANT_ALL
         return tid
 
     def end(self, execution: Execution) -> None:
+        self._fill_to(len(execution.choices))
         if self._error is not None:
             raise PageraceInputError(self._error)

@@ -27,12 +27,13 @@ the threads done and the sleep set.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.events import ACQUIRE, RELEASE, Pending, dependent
-from pagerace.explore.execution import CUT, Chooser, Execution
+from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
+from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Frontier, Node
-from pagerace.explore.strategies.dfs import nondeterminism_message
+from pagerace.explore.strategies.dfs import nondeterminism_message, run_rest
 
 __all__ = ["DporStrategy"]
 
@@ -46,58 +47,82 @@ class DporStrategy:
         self.bounded = bounded
         self.frontier = Frontier()
         self._started = False
-        self._step = 0
         self._start = 0
-        self._items: list[Pending] = []  # the pending item chosen at each step
+        self._steps = 0  # steps of the last execution
         self._error: str | None = None
+        # A grant past the path: (enabled seen, thread), its nodes not yet added.
+        self._fill: tuple[list[int], int] | None = None
 
     # -- one execution -----------------------------------------------------------
 
     def begin(self) -> Chooser | None:
+        # Nodes of a grant not yet added have nothing to try (backtrack = chosen, no
+        # done, no sleep): next_branch would only drop them.
+        self._fill = None
         if self._started:
             depth = self.frontier.next_branch("backtrack")
             if depth is None:
                 return None
             self._start = depth
         self._started = True
-        self._step = 0
-        self._items = []
         return self._choose
 
+    def _fill_to(self, step: int) -> None:
+        """Add the nodes of the granted steps before ``step`` (empty sleep sets)."""
+        fill = self._fill
+        if fill is not None:
+            self._fill = None
+            enabled, tid = fill
+            nodes = self.frontier.nodes
+            for _ in range(step - len(nodes)):
+                nodes.append(Node(enabled[:], tid, [tid], [], []))
+
     def _choose(
-        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
+        self,
+        enabled: list[int],
+        pending: list[Pending | None],
+        current: int,
+        pre: int,
+        ex: Execution,
     ) -> int:
-        step = self._step
-        self._step = step + 1
+        step = len(ex.choices)
         nodes = self.frontier.nodes
         if step < len(nodes):
             tid = nodes[step].chosen
             if tid not in enabled:
                 self._error = nondeterminism_message(step, tid, enabled)
                 return CUT
-        else:
-            sleep = []
-            if step and not self.bounded:
-                prev = nodes[step - 1]
-                if prev.sleep or prev.done:
-                    sleep = self._sleep_after(prev, pending)
-            awake = [t for t in enabled if t not in sleep] if sleep else enabled
-            if not awake:
-                return CUT
-            tid = current if current in awake else awake[0]
-            nodes.append(Node(list(enabled), tid, [tid], [], sleep))
-        ev = pending[tid]
-        assert ev is not None
-        self._items.append(ev)
+            ex.grant = run_rest(nodes, step, tid)
+            return tid
+        if self._fill is not None:
+            self._fill_to(step)
+        sleep = []
+        if step and not self.bounded:
+            prev = nodes[step - 1]
+            if prev.sleep or prev.done:
+                sleep = self._sleep_after(prev, pending, ex.log)
+        awake = [t for t in enabled if t not in sleep] if sleep else enabled
+        if not awake:
+            return CUT
+        tid = current if current in awake else awake[0]
+        seen = list(enabled)
+        nodes.append(Node(seen, tid, [tid], [], sleep))
+        if not sleep:
+            # No sleep set here, none after (a new node has no done threads): the
+            # running thread goes on until the enabled set changes.
+            self._fill = (seen, tid)
+            ex.grant = GRANT_ALL
         return tid
 
-    def _sleep_after(self, prev: Node, pending: list[Pending | None]) -> list[int]:
-        """Sleep set of the node after ``prev``, whose chosen event had the footprint
-        ``self._items[-1].footprint``."""
+    def _sleep_after(
+        self, prev: Node, pending: list[Pending | None], log: list[Any]
+    ) -> list[int]:
+        """Sleep set of the node after ``prev``, whose chosen event is the last step
+        record of ``log``."""
         candidates = prev.sleep + prev.done
         if not candidates:
             return []
-        footprint = self._items[-1].footprint
+        footprint = _last_step(log).footprint
         sleep = []
         for tid in candidates:
             ev = pending[tid]
@@ -106,9 +131,11 @@ class DporStrategy:
         return sorted(sleep)
 
     def end(self, execution: Execution) -> None:
+        # The nodes of a final grant are added only if the race analysis needs them.
+        self._steps = len(execution.choices)
         if self._error is not None:
             raise PageraceInputError(self._error)
-        self._find_races(execution.choices, self._items, execution.nthreads)
+        self._find_races(execution.choices, _step_items(execution.log), execution.nthreads)
 
     # -- races -------------------------------------------------------------------
 
@@ -235,6 +262,7 @@ class DporStrategy:
             self._add_backtrack(s, initials)
 
     def _add_backtrack(self, s: int, initials: list[int]) -> None:
+        self._fill_to(self._steps)
         nodes = self.frontier.nodes
         node = nodes[s]
         if self.bounded:
@@ -283,3 +311,25 @@ def _shared_keys(threads: list[int], steps: list[Pending]) -> set[Hashable]:
             if is_write:
                 written.add(key)
     return {key for key in written if touched[key] & (touched[key] - 1)}
+
+
+def _last_step(log: list[Any]) -> Pending:
+    """The event of the last step in an execution's log (notes skipped)."""
+    for j in range(len(log) - 1, -1, -1):
+        record = log[j]
+        if type(record) is tuple:
+            access: Pending = record[1]
+            return access
+        if record.kind is not NOTE:
+            step: Pending = record
+            return step
+    raise AssertionError("no step in the log")
+
+
+def _step_items(log: list[Any]) -> list[Pending]:
+    """The event of each step (a cell's access descriptor or a ``TraceEvent``)."""
+    return [
+        record[1] if type(record) is tuple else record
+        for record in log
+        if type(record) is tuple or record.kind is not NOTE
+    ]

@@ -6,14 +6,19 @@ change points among the k steps (k = the longest execution seen so far).  The en
 thread with the highest priority runs; when step i is the j-th change point, the thread
 about to run drops to priority d-1-j (below every initial priority).  A bug of depth d
 is found with probability at least 1/(n k^(d-1)) per execution.
+
+Between change points nothing changes the choice while the enabled set stays the same,
+so each decision grants the chosen thread the steps up to the next change point
+(``Execution.grant``).
 """
 
 from __future__ import annotations
 
 import random as _random
+from bisect import bisect_right
 
 from pagerace.explore.events import Pending
-from pagerace.explore.execution import Chooser, Execution
+from pagerace.explore.execution import GRANT_ALL, Chooser, Execution
 
 __all__ = ["PctStrategy"]
 
@@ -28,31 +33,39 @@ class PctStrategy:
         self.depth = depth
         self.max_steps = 1
         self._priorities: list[int] = []
+        self._points: list[int] = []
         self._changes: dict[int, int] = {}
-        self._step = 0
 
     def begin(self) -> Chooser | None:
         self._priorities = []
         span = max(self.max_steps, self.depth)
         points = self.rng.sample(range(1, span + 1), self.depth - 1)
-        self._changes = {step: j for j, step in enumerate(sorted(points))}
-        self._step = 0
+        self._points = sorted(points)
+        self._changes = {step: j for j, step in enumerate(self._points)}
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
+        self,
+        enabled: list[int],
+        pending: list[Pending | None],
+        current: int,
+        pre: int,
+        ex: Execution,
     ) -> int:
         priorities = self._priorities
         if not priorities:
             ranks = list(range(self.depth, self.depth + len(pending)))
             self.rng.shuffle(ranks)
             priorities.extend(ranks)
-        self._step += 1
+        step = len(ex.choices) + 1  # change points count steps from 1
         best = max(enabled, key=priorities.__getitem__)
-        change = self._changes.get(self._step)
+        change = self._changes.get(step)
         if change is not None:
             priorities[best] = self.depth - 1 - change
             best = max(enabled, key=priorities.__getitem__)
+        points = self._points
+        j = bisect_right(points, step)
+        ex.grant = points[j] - step - 1 if j < len(points) else GRANT_ALL
         return best
 
     def end(self, execution: Execution) -> None:

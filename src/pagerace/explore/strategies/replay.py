@@ -11,7 +11,10 @@ __all__ = ["ReplayStrategy"]
 
 
 class ReplayStrategy:
-    """Follows ``schedule`` step by step; a step that does not fit is an input error."""
+    """Follows ``schedule`` step by step; a step that does not fit is an input error.
+
+    At each step it is asked it grants the rest of the schedule's run of the chosen
+    thread (``Execution.grant``), so a run ``0x25`` costs one decision."""
 
     complete = True
 
@@ -20,6 +23,13 @@ class ReplayStrategy:
         self._done = False
         self._pos = 0
         self._error: str | None = None
+        steps = schedule.steps
+        # _rest[i]: how many steps after i continue i's run of the same thread
+        rest = [0] * len(steps)
+        for i in range(len(steps) - 2, -1, -1):
+            if steps[i + 1] == steps[i]:
+                rest[i] = rest[i + 1] + 1
+        self._rest = rest
 
     def begin(self) -> Chooser | None:
         if self._done:
@@ -28,9 +38,14 @@ class ReplayStrategy:
         return self._choose
 
     def _choose(
-        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int
+        self,
+        enabled: list[int],
+        pending: list[Pending | None],
+        current: int,
+        pre: int,
+        ex: Execution,
     ) -> int:
-        pos = self._pos
+        pos = len(ex.choices)
         steps = self.schedule.steps
         if pos >= len(steps):
             self._error = (
@@ -44,14 +59,16 @@ class ReplayStrategy:
                 f"(runnable: {enabled})"
             )
             return CUT
-        self._pos = pos + 1
+        ex.grant = self._rest[pos]
         return tid
 
     def end(self, execution: Execution) -> None:
-        if self._error is None and self._pos < len(self.schedule.steps):
-            self._error = (
-                f"schedule: has {len(self.schedule.steps)} steps but the execution ended "
-                f"after {self._pos}"
-            )
+        if self._error is None:
+            self._pos = len(execution.choices)
+            if self._pos < len(self.schedule.steps):
+                self._error = (
+                    f"schedule: has {len(self.schedule.steps)} steps but the execution "
+                    f"ended after {self._pos}"
+                )
         if self._error is not None:
             raise PageraceInputError(self._error)
