@@ -159,16 +159,16 @@ class Cell:
         ex = self._ctx._ex
         if ex is None:
             return self.value
+        if ex.grant:  # ``Execution.announce``'s granted path, inlined (see there)
+            ex.grant -= 1
+            value = self.value
+            ex.log.append((ex.running, self._load, value))
+            return value
         tid = ex.running
         if tid < 0:
             return self.value
         access = self._load
-        if ex.grant:  # ``Execution.announce``'s granted path, inlined
-            ex.grant -= 1
-            ex.pending[tid] = access
-            ex.choices.append(tid)
-        else:
-            ex.announce(tid, access)
+        ex.announce(tid, access)
         value = self.value
         ex.log.append((tid, access, value))
         return value
@@ -178,17 +178,17 @@ class Cell:
         if ex is None:
             self.value = value
             return
+        if ex.grant:
+            ex.grant -= 1
+            self.value = value
+            ex.log.append((ex.running, self._store, value))
+            return
         tid = ex.running
         if tid < 0:
             self.value = value
             return
         access = self._store
-        if ex.grant:
-            ex.grant -= 1
-            ex.pending[tid] = access
-            ex.choices.append(tid)
-        else:
-            ex.announce(tid, access)
+        ex.announce(tid, access)
         self.value = value
         ex.log.append((tid, access, value))
 

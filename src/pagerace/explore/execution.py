@@ -203,6 +203,7 @@ class Execution:
         "enabled",
         "failure",
         "grant",
+        "granted",
         "greenlets",
         "halt",
         "live",
@@ -237,8 +238,12 @@ class Execution:
         self.starting = True
         #: ``starting or outcome is not None``: one test on the hot path.
         self.halt = True
-        #: Events the running thread may still perform unasked (see ``Chooser``).
+        #: Events the running thread may still perform unasked (see ``Chooser``): a
+        #: granted event costs ``grant -= 1`` and its log record, nothing else; the
+        #: ``granted - grant`` steps it took are added to ``choices`` (and ``current``
+        #: is the granted thread) before the chooser is next asked, and at the end.
         self.grant = 0
+        self.granted = 0
 
     # -- the record of the run ---------------------------------------------------
 
@@ -258,8 +263,18 @@ class Execution:
         return [ev for ev in self.trace if ev.kind is not NOTE]
 
     def _finish(self, outcome: str) -> None:
+        self._sync()
         self.outcome = outcome
         self.halt = True
+
+    def _sync(self) -> None:
+        """End the grant: add the steps it took to ``choices``."""
+        granted = self.granted
+        if granted:
+            used = granted - self.grant
+            if used:
+                self.choices.extend([self.current] * used)
+            self.granted = 0
         self.grant = 0
 
     # -- driving one run (main greenlet) ---------------------------------------------
@@ -331,8 +346,8 @@ class Execution:
         if not enabled:
             self._finish("deadlock" if self.live else "done")
             return self.main
+        self._sync()
         current = self.current
-        self.grant = 0
         return self._perform(
             self.choose(enabled, self.pending, current, self.preemptions, self), current
         )
@@ -348,6 +363,7 @@ class Execution:
         if item.kind is not EVENT:
             self.grant = 0  # the enabled set changes here: no grant
             self._perform_lock(tid, item)
+        self.granted = self.grant
         self.choices.append(tid)
         self.current = tid
         self.running = tid
@@ -378,18 +394,20 @@ class Execution:
     def announce(self, tid: int, item: Any) -> None:
         """Thread ``tid`` (the running one) announces an event of kind ``EVENT``;
         returns once it is chosen.  The caller then appends its record to ``log``."""
-        pending = self.pending
-        pending[tid] = item
         if self.grant:  # granted: it goes on (the grant is 0 while halted)
             self.grant -= 1
-            self.choices.append(tid)
             return
+        pending = self.pending
+        pending[tid] = item
         if self.halt:
             self._park_or_unwind(tid)
             return
+        if self.granted:
+            self._sync()
         # The running thread is the one chosen last, so ``current == tid`` here.
         choice = self.choose(self.enabled, pending, tid, self.preemptions, self)
         if choice == tid:
+            self.granted = self.grant
             self.choices.append(tid)  # it goes on: no switch, no preemption
             return
         target = self._perform(choice, tid)
@@ -433,13 +451,25 @@ class Execution:
         return self.main
 
     def thread_failed(self, tid: int, exc: BaseException) -> Any:
-        ev = self.pending[tid]
         self.pending[tid] = None
         if self.outcome is None:
-            label = ev.label if ev is not None else "start"
+            label = self._last_label(tid)
             self.failure = failure_from_exception(exc, tid, label)
             self._finish("failed")
         return self.main
+
+    def _last_label(self, tid: int) -> str:
+        """The label of thread ``tid``'s last event ("start" if none): a granted event
+        does not update ``pending``, the log has them all."""
+        for record in reversed(self.log):
+            if type(record) is tuple:
+                if record[0] == tid:
+                    label: str = record[1].label
+                    return label
+            elif record.thread == tid and record.kind is not NOTE:
+                label = record.label
+                return label
+        return "start"
 
     def deadlock_failure(self) -> Failure:
         """The finding for an execution that ended in ``"deadlock"``."""
