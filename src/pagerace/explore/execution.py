@@ -197,6 +197,7 @@ class Execution:
 
     __slots__ = (
         "acquiring",
+        "bodies",
         "choices",
         "choose",
         "current",
@@ -212,9 +213,11 @@ class Execution:
         "nthreads",
         "outcome",
         "pending",
+        "pool",
         "preemptions",
         "releasing",
         "running",
+        "started",
         "starting",
     )
 
@@ -236,6 +239,9 @@ class Execution:
         self.outcome: str | None = None
         self.failure: Failure | None = None
         self.starting = True
+        self.started = 0  # threads started so far
+        self.bodies: Sequence[Callable[[], object]] = ()
+        self.pool: Any = None
         #: ``starting or outcome is not None``: one test on the hot path.
         self.halt = True
         #: Events the running thread may still perform unasked (see ``Chooser``): a
@@ -288,23 +294,16 @@ class Execution:
         self.releasing = [None] * n
         greenlets: list[Any] = [None] * n
         self.greenlets = greenlets
+        self.bodies = bodies
+        self.pool = pool
         main = self.main
         try:
-            for tid, body in enumerate(bodies):
-                g = pool.get(main)
-                greenlets[tid] = g
-                self.running = tid
-                g.switch((self, tid, body))
-                if self.outcome is not None:
-                    break
-            self.starting = False
-            self.running = -1
-            if self.outcome is None:
-                self.halt = False
-                self._start_enabled()
-                target = self._next()
-                if target is not main:
-                    target.switch()
+            # Each thread, once it has announced its first event, starts the next one;
+            # the last one takes the first decision.  Back here at the end, or when a
+            # thread finished before announcing anything (then start the next one).
+            self._launch(main)
+            while self.outcome is None:
+                self._launch(main)
             if self.outcome == "deadlock":
                 self.failure = self.deadlock_failure()
         finally:
@@ -313,6 +312,25 @@ class Execution:
             pool.idle.extend(g for g in greenlets if g is not None)
         if self.outcome is None:
             raise InternalError("execution returned to the explorer without an outcome")
+
+    def _launch(self, me: Any) -> None:
+        """While starting, in greenlet ``me``: start the next thread, or, once all
+        have started, take the first decision; returns when ``me`` is chosen."""
+        tid = self.started
+        if tid < self.nthreads:
+            self.started = tid + 1
+            g = self.pool.get(self.main)
+            self.greenlets[tid] = g
+            self.running = tid
+            g.switch((self, tid, self.bodies[tid]))
+            return
+        self.starting = False
+        self.running = -1
+        self.halt = False
+        self._start_enabled()
+        target = self._next()
+        if target is not me:
+            target.switch()
 
     def _start_enabled(self) -> None:
         """The runnable threads once every thread has announced its first event; from
@@ -436,7 +454,7 @@ class Execution:
         if self.outcome is not None:
             self.pending[tid] = None
             raise _Unwind
-        self.main.switch()  # starting: wait for the first decision
+        self._launch(self.greenlets[tid])  # starting: start the next thread
 
     def thread_finished(self, tid: int) -> Any:
         self.pending[tid] = None
