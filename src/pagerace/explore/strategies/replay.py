@@ -23,13 +23,7 @@ class ReplayStrategy:
         self._done = False
         self._pos = 0
         self._error: str | None = None
-        steps = schedule.steps
-        # _rest[i]: how many steps after i continue i's run of the same thread
-        rest = [0] * len(steps)
-        for i in range(len(steps) - 2, -1, -1):
-            if steps[i + 1] == steps[i]:
-                rest[i] = rest[i + 1] + 1
-        self._rest = rest
+        self._threads = sorted(set(schedule.steps))
 
     def begin(self) -> Chooser | None:
         if self._done:
@@ -59,7 +53,15 @@ class ReplayStrategy:
                 f"(runnable: {enabled})"
             )
             return CUT
-        ex.grant = self._rest[pos]
+        # the run of tid ends where another thread's next step is (C-level searches)
+        end = len(steps)
+        for other in self._threads:
+            if other != tid:
+                try:
+                    end = steps.index(other, pos + 1, end)
+                except ValueError:
+                    pass
+        ex.grant = end - pos - 1
         return tid
 
     def end(self, execution: Execution) -> None:
