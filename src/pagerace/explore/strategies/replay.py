@@ -56,11 +56,8 @@ class ReplayStrategy:
         # the run of tid ends where another thread's next step is (C-level searches)
         end = len(steps)
         for other in self._threads:
-            if other != tid:
-                try:
-                    end = steps.index(other, pos + 1, end)
-                except ValueError:
-                    pass
+            if other != tid and other in steps[pos + 1 : end]:
+                end = steps.index(other, pos + 1, end)
         ex.grant = end - pos - 1
         return tid
 
