@@ -21,7 +21,8 @@ High-level API::
 
 ``explore(program, *, strategy="dpor", preemption_bound=None, max_executions=None,
 time_limit=None, seed=0, keep_going=False, count_traces=False, schedule=None,
-pct_depth=3, observers=())`` -> ``Result(status, executions, traces, findings, stats)``.
+pct_depth=3, observers=(), stop_when=None, max_preemption_bound=None)`` ->
+``Result(status, executions, traces, findings, stats)``.
 ``strategy`` is ``dpor`` | ``dfs`` | ``random`` | ``pct`` | ``replay`` (with
 ``schedule=``); ``preemption_bound`` is None, an int K >= 0 (dpor, dfs) or
 ``"iterative"`` (K = 0, 1, 2, ... until a finding or a bound that cuts nothing).
