@@ -244,8 +244,6 @@ def replay(
     Exit status: 0 the execution is clean, 1 it shows a finding, 2 bad input.
     """
     from pagerace.cli.options import load
-    from pagerace.report.text import format_counterexample
-    from pagerace.report.trace import trace_steps
     from pagerace.runner import replay_scenario
 
     sc = load(scenario)
@@ -256,7 +254,6 @@ def replay(
     click.echo(f"{sc.name} on {result.variant}: schedule {schedule} runs to the end, no finding")
     if json_path or html_path:
         _emit(result, True, json_path, html_path)
-    del trace_steps, format_counterexample
     sys.exit(0)
 
 
