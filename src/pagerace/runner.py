@@ -80,10 +80,6 @@ class Prepared:
         return len(self.scenario.cpus)
 
 
-def _direct(memory: PhysicalMemory, root: int, config: XenConfig) -> DirectMachine:
-    return DirectMachine(memory, root, config)
-
-
 def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
     """Apply the set-up on one CPU and compute the serial orders' translations."""
     variant = variant or scenario.variant
@@ -97,7 +93,7 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
     assert root is not None
     ncpus = len(scenario.cpus)
     tlbs = [TLB(geometry) for _ in range(ncpus)]
-    m = _direct(memory, root, config)
+    m = DirectMachine(memory, root, config)
     for i, op in enumerate(scenario.setup):
         if isinstance(op, AccessOp):
             result = translate(memory, root, geometry, op.virt, page1gb=config.page1gb)
@@ -140,7 +136,7 @@ def count_serial_orders(program: Sequence[int]) -> int:
 
 def _serial_translation(p: Prepared, order: tuple[int, ...]) -> Translation | None:
     memory = p.memory.clone()
-    m = _direct(memory, p.root, p.config)
+    m = DirectMachine(memory, p.root, p.config)
     queues = [[op for op in ops if not isinstance(op, AccessOp)] for ops in p.scenario.cpus]
     position = [0] * len(queues)
     try:
