@@ -37,6 +37,18 @@ def run_rest(nodes: list[Node], step: int, tid: int) -> int:
     return j - step - 1
 
 
+def follow_path(
+    nodes: list[Node], step: int, enabled: list[int], ex: Execution
+) -> tuple[int, str | None]:
+    """Re-take the recorded choice at ``step`` (granting the rest of its run), or
+    CUT with the nondeterminism message when the program no longer allows it."""
+    tid = nodes[step].chosen
+    if tid not in enabled:
+        return CUT, nondeterminism_message(step, tid, enabled)
+    ex.grant = run_rest(nodes, step, tid)
+    return tid, None
+
+
 class DfsStrategy:
     """Every interleaving, depth-first."""
 
@@ -77,11 +89,9 @@ class DfsStrategy:
         step = len(ex.choices)
         nodes = self.frontier.nodes
         if step < len(nodes):
-            tid = nodes[step].chosen
-            if tid not in enabled:
-                self._error = nondeterminism_message(step, tid, enabled)
-                return CUT
-            ex.grant = run_rest(nodes, step, tid)
+            tid, error = follow_path(nodes, step, enabled, ex)
+            if error is not None:
+                self._error = error
             return tid
         if self._fill is not None:
             self._fill_to(step)

@@ -33,7 +33,7 @@ from pagerace.errors import PageraceInputError
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Frontier, Node
-from pagerace.explore.strategies.dfs import nondeterminism_message, run_rest
+from pagerace.explore.strategies.dfs import follow_path
 
 __all__ = ["DporStrategy"]
 
@@ -88,11 +88,9 @@ class DporStrategy:
         step = len(ex.choices)
         nodes = self.frontier.nodes
         if step < len(nodes):
-            tid = nodes[step].chosen
-            if tid not in enabled:
-                self._error = nondeterminism_message(step, tid, enabled)
-                return CUT
-            ex.grant = run_rest(nodes, step, tid)
+            tid, error = follow_path(nodes, step, enabled, ex)
+            if error is not None:
+                self._error = error
             return tid
         if self._fill is not None:
             self._fill_to(step)
