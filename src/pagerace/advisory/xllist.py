@@ -23,6 +23,7 @@ missing key means "default".  The fields read here (libxl_types.idl, 4.10-4.14):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,17 @@ def _obj(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
+def _objects(
+    container: dict[str, Any], key: str, prefix: str, where: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The objects of the list ``container[key]``, each with its place for messages."""
+    for i, item in enumerate(_list(container, key, where)):
+        w = f"{prefix}[{i}]"
+        if not isinstance(item, dict):
+            raise XlListError(f"{w}: expected an object, got {_kind(item)}")
+        yield w, item
+
+
 def _list(parent: dict[str, Any], key: str, where: str) -> list[Any]:
     value = parent.get(key, [])
     if not isinstance(value, list):
@@ -149,24 +161,15 @@ def _domain(entry: object, where: str) -> DomainFacts:
         )
 
     iomem = []
-    for i, item in enumerate(_list(b_info, "iomem", where)):
-        w = f"{where}: b_info.iomem[{i}]"
-        if not isinstance(item, dict):
-            raise XlListError(f"{w}: expected an object, got {_kind(item)}")
+    for w, item in _objects(b_info, "iomem", f"{where}: b_info.iomem", where):
         start, number = _int(item, "start", w), _int(item, "number", w, 1)
         iomem.append(f"{start:#x},{number:#x}")
     ioports = []
-    for i, item in enumerate(_list(b_info, "ioports", where)):
-        w = f"{where}: b_info.ioports[{i}]"
-        if not isinstance(item, dict):
-            raise XlListError(f"{w}: expected an object, got {_kind(item)}")
+    for w, item in _objects(b_info, "ioports", f"{where}: b_info.ioports", where):
         first, number = _int(item, "first", w), _int(item, "number", w, 1)
         ioports.append(f"{first:#x}-{first + max(number, 1) - 1:#x}")
     pci = []
-    for i, item in enumerate(_list(config, "pcidevs", where)):
-        w = f"{where}: pcidevs[{i}]"
-        if not isinstance(item, dict):
-            raise XlListError(f"{w}: expected an object, got {_kind(item)}")
+    for w, item in _objects(config, "pcidevs", f"{where}: pcidevs", where):
         pci.append(
             f"{_int(item, 'domain', w, 0):04x}:{_int(item, 'bus', w, 0):02x}:"
             f"{_int(item, 'dev', w, 0):02x}.{_int(item, 'func', w, 0)}"
