@@ -207,6 +207,7 @@ class Execution:
         "granted",
         "greenlets",
         "halt",
+        "launcher",
         "live",
         "log",
         "main",
@@ -242,6 +243,8 @@ class Execution:
         self.started = 0  # threads started so far
         self.bodies: Sequence[Callable[[], object]] = ()
         self.pool: Any = None
+        #: while starting, the greenlet that started the newest thread
+        self.launcher: Any = None
         #: ``starting or outcome is not None``: one test on the hot path.
         self.halt = True
         #: Events the running thread may still perform unasked (see ``Chooser``): a
@@ -286,51 +289,73 @@ class Execution:
     # -- driving one run (main greenlet) ---------------------------------------------
 
     def run(self, bodies: Sequence[Callable[[], object]], pool: GreenletPool) -> None:
-        """Run the thread bodies to the end of the execution."""
+        """Run the thread bodies to the end of the execution.
+
+        Thread 0 runs on the calling greenlet itself (one greenlet fewer to start and
+        switch to); once it is over, this greenlet only waits for the end.  Each thread,
+        once it has announced its first event, starts the next one; the last one takes
+        the first decision."""
         n = len(bodies)
         self.nthreads = n
         self.pending = [None] * n
         self.acquiring = [None] * n
         self.releasing = [None] * n
+        main = self.main
         greenlets: list[Any] = [None] * n
+        greenlets[0] = main
         self.greenlets = greenlets
         self.bodies = bodies
         self.pool = pool
-        main = self.main
+        self.started = 1
+        self.running = 0
+        self.launcher = main
         try:
-            # Each thread, once it has announced its first event, starts the next one;
-            # the last one takes the first decision.  Back here at the end, or when a
-            # thread finished before announcing anything (then start the next one).
-            self._launch(main)
-            while self.outcome is None:
-                self._launch(main)
-            if self.outcome == "deadlock":
-                self.failure = self.deadlock_failure()
+            try:
+                bodies[0]()
+                target = self.thread_finished(0)
+            except _Unwind:
+                target = main
+            except (ExecutionSignal, Exception) as exc:
+                target = self.thread_failed(0, exc)
+            if target is not main:
+                target.switch()  # back here at the end of the execution
+            if self.starting and self.outcome is None:
+                self._launch(main)  # thread 0 finished before its first event
         finally:
             self.running = -1
             self._unwind_parked()
-            pool.idle.extend(g for g in greenlets if g is not None)
+            idle = pool.idle
+            for g in greenlets:
+                if g is not None and g is not main:
+                    idle.append(g)
         if self.outcome is None:
             raise InternalError("execution returned to the explorer without an outcome")
 
     def _launch(self, me: Any) -> None:
-        """While starting, in greenlet ``me``: start the next thread, or, once all
-        have started, take the first decision; returns when ``me`` is chosen."""
-        tid = self.started
-        if tid < self.nthreads:
-            self.started = tid + 1
-            g = self.pool.get(self.main)
-            self.greenlets[tid] = g
-            self.running = tid
-            g.switch((self, tid, self.bodies[tid]))
+        """While starting, in greenlet ``me`` (a thread parked on its first event, or
+        the calling greenlet once thread 0 is over): start the remaining threads, and
+        once all have started take the first decision.  Returns when ``me`` is chosen
+        or the execution is over."""
+        while self.starting and self.outcome is None:
+            tid = self.started
+            if tid < self.nthreads:
+                self.started = tid + 1
+                g = self.pool.get(self.main)
+                self.greenlets[tid] = g
+                self.running = tid
+                self.launcher = me
+                # Back here when ``me`` is chosen, when the execution is over, or when
+                # the thread finished before announcing anything (start the next one).
+                g.switch((self, tid, self.bodies[tid]))
+                continue
+            self.starting = False
+            self.running = -1
+            self.halt = False
+            self._start_enabled()
+            target = self._next()
+            if target is not me:
+                target.switch()
             return
-        self.starting = False
-        self.running = -1
-        self.halt = False
-        self._start_enabled()
-        target = self._next()
-        if target is not me:
-            target.switch()
 
     def _start_enabled(self) -> None:
         """The runnable threads once every thread has announced its first event; from
@@ -349,8 +374,9 @@ class Execution:
     def _unwind_parked(self) -> None:
         if self.outcome is None:
             self._finish("aborted")
+        main = self.main
         for tid, g in enumerate(self.greenlets):
-            if g is not None and self.pending[tid] is not None and not g.dead:
+            if g is not None and g is not main and self.pending[tid] is not None and not g.dead:
                 self.running = tid
                 g.throw(_Unwind)
         self.running = -1
@@ -362,7 +388,11 @@ class Execution:
         greenlet to switch to (the main greenlet when the execution is over)."""
         enabled = self.enabled
         if not enabled:
-            self._finish("deadlock" if self.live else "done")
+            if self.live:
+                self.failure = self.deadlock_failure()
+                self._finish("deadlock")
+            else:
+                self._finish("done")
             return self.main
         self._sync()
         current = self.current
@@ -431,6 +461,8 @@ class Execution:
         target = self._perform(choice, tid)
         if target is not self.greenlets[tid]:
             target.switch()
+        if self.outcome is not None:  # a CUT, or the end while thread 0 was parked
+            self._unwind_main(tid)
 
     def announce_lock(self, tid: int, ev: TraceEvent) -> None:
         """Like ``announce`` for an acquire or release (``acquiring``/``releasing``
@@ -446,20 +478,30 @@ class Execution:
             target = self._next()
             if target is not self.greenlets[tid]:
                 target.switch()
+            if self.outcome is not None:  # e.g. a deadlock found by this very step
+                self._unwind_main(tid)
         log = self.log
         ev.index = len(log)
         log.append(ev)
 
     def _park_or_unwind(self, tid: int) -> None:
+        if self.outcome is None:
+            self._launch(self.greenlets[tid])  # starting: start the next thread
         if self.outcome is not None:
-            self.pending[tid] = None
-            raise _Unwind
-        self._launch(self.greenlets[tid])  # starting: start the next thread
+            self._unwind_main(tid)
+
+    def _unwind_main(self, tid: int) -> None:
+        """Thread ``tid`` resumed although the execution is over: only thread 0, which
+        runs on the calling greenlet, is resumed so (the others get ``_Unwind`` thrown
+        in by ``_unwind_parked``); it unwinds itself."""
+        self.pending[tid] = None
+        raise _Unwind
 
     def thread_finished(self, tid: int) -> Any:
         self.pending[tid] = None
         if self.halt:
-            return self.main
+            # finished before announcing anything: back to the thread that started it
+            return self.launcher if self.outcome is None else self.main
         self.enabled.remove(tid)
         self.live -= 1
         return self._next()
