@@ -35,6 +35,7 @@ class PreemptionBound:
         self.bound = bound
         self.cut = False
         self.complete = inner.complete
+        self.records = inner.records
         self._choose_inner: Chooser | None = None
 
     def begin(self) -> Chooser | None:
@@ -78,6 +79,7 @@ class IterativeBound:
         self.max_bound = max_bound
         self.current = PreemptionBound(make_inner(), 0)
         self.complete = self.current.complete
+        self.records = self.current.records
 
     @property
     def bound(self) -> int:
@@ -112,6 +114,7 @@ class Budget:
         self.max_executions = max_executions
         self.time_limit = time_limit
         self.complete = inner.complete
+        self.records = inner.records
         self.exhausted = False
         self.executions = 0
         self._start = time.perf_counter()

@@ -12,9 +12,12 @@ from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import ACQUIRE, EVENT, NOTE, RELEASE, Footprint, TraceEvent
-from pagerace.explore.execution import Execution, FailSignal
+from pagerace.explore.execution import CUT, Execution, FailSignal
 
 __all__ = ["Access", "Cell", "Context", "Lock"]
+
+#: What a cell made outside any execution refers to: no thread runs, nothing granted.
+_IDLE = Execution(lambda *_: CUT)
 
 
 class Context:
@@ -48,7 +51,18 @@ class Context:
 
     def cell(self, name: str, init: Any = None) -> Cell:
         """A shared variable with ``load``/``store``/``cas`` (events) and ``peek``."""
-        return Cell(self, name, init)
+        try:
+            accesses = self._accesses.get(name)
+        except TypeError:  # an unhashable name: not shared across executions
+            accesses = _accesses_of(name)
+        if accesses is None:
+            accesses = self._accesses[name] = _accesses_of(name)
+        ex = self._ex
+        if ex is None:
+            return Cell(_IDLE, accesses, name, init)
+        if ex.recording:
+            return Cell(ex, accesses, name, init)
+        return _QuietCell(ex, accesses, name, init)
 
     def lock(self, name: Hashable) -> Lock:
         """The lock called ``name`` (the same object for the same name in one run)."""
@@ -138,27 +152,21 @@ def _accesses_of(name: Any) -> tuple[Access, Access, Access]:
 class Cell:
     """A shared variable; ``load``/``store``/``cas`` are events, ``peek`` is not.
 
-    Outside thread bodies (in ``program`` or ``check``) the operations act at once.
+    A cell belongs to the execution whose ``program(ctx)`` call made it.  Outside
+    thread bodies (in ``program`` or ``check``) the operations act at once.
     """
 
-    __slots__ = ("_cas", "_ctx", "_load", "_store", "name", "value")
+    __slots__ = ("_cas", "_ex", "_load", "_store", "name", "value")
 
-    def __init__(self, ctx: Context, name: str, init: Any) -> None:
-        self._ctx = ctx
+    def __init__(self, ex: Execution, accesses: tuple[Access, Access, Access], name: str,
+                 init: Any) -> None:
+        self._ex = ex
         self.name = name
         self.value = init
-        try:
-            accesses = ctx._accesses.get(name)
-        except TypeError:  # an unhashable name: not shared across executions
-            accesses = _accesses_of(name)
-        if accesses is None:
-            accesses = ctx._accesses[name] = _accesses_of(name)
         self._load, self._store, self._cas = accesses
 
     def load(self) -> Any:
-        ex = self._ctx._ex
-        if ex is None:
-            return self.value
+        ex = self._ex
         if ex.grant:  # ``Execution.announce``'s granted path, inlined (see there)
             ex.grant -= 1
             value = self.value
@@ -174,10 +182,7 @@ class Cell:
         return value
 
     def store(self, value: Any) -> None:
-        ex = self._ctx._ex
-        if ex is None:
-            self.value = value
-            return
+        ex = self._ex
         if ex.grant:
             ex.grant -= 1
             self.value = value
@@ -194,17 +199,15 @@ class Cell:
 
     def cas(self, expected: Any, new: Any) -> bool:
         """Compare-and-swap (one write event); returns whether it stored ``new``."""
-        ex = self._ctx._ex
-        tid = ex.running if ex is not None else -1
+        ex = self._ex
+        tid = ex.running
         if tid >= 0:
-            assert ex is not None
             ex.announce(tid, self._cas)
         old = self.value
         ok = old == expected
         if ok:
             self.value = new
-        if tid >= 0:
-            assert ex is not None
+        if tid >= 0 and ex.recording:
             ex.log.append((tid, self._cas, {"old": old, "new": new, "ok": ok}))
         return ok
 
@@ -214,6 +217,32 @@ class Cell:
 
     def __repr__(self) -> str:
         return f"Cell({self.name!r}, {self.value!r})"
+
+
+class _QuietCell(Cell):
+    """A cell of an execution run without recording: no trace records."""
+
+    __slots__ = ()
+
+    def load(self) -> Any:
+        ex = self._ex
+        if ex.grant:
+            ex.grant -= 1
+            return self.value
+        tid = ex.running
+        if tid >= 0:
+            ex.announce(tid, self._load)
+        return self.value
+
+    def store(self, value: Any) -> None:
+        ex = self._ex
+        if ex.grant:
+            ex.grant -= 1
+        else:
+            tid = ex.running
+            if tid >= 0:
+                ex.announce(tid, self._store)
+        self.value = value
 
 
 class Lock:

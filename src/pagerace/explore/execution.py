@@ -216,14 +216,20 @@ class Execution:
         "pending",
         "pool",
         "preemptions",
+        "recording",
         "releasing",
         "running",
         "started",
         "starting",
     )
 
-    def __init__(self, choose: Chooser) -> None:
+    def __init__(self, choose: Chooser, recording: bool = True) -> None:
         self.choose = choose
+        #: Whether cell accesses append their records to ``log``.  Without it the log
+        #: holds only ``ctx.event``/lock/note records, ``trace`` and ``steps`` cannot
+        #: be read, and a failure's label is unknown (the explorer re-runs a failing
+        #: execution with recording on to get them).
+        self.recording = recording
         self.main: Any = getcurrent()
         self.nthreads = 0
         self.pending: list[Any] = []
@@ -259,6 +265,8 @@ class Execution:
     @property
     def trace(self) -> list[TraceEvent]:
         """Every record of the run (events and notes) as ``TraceEvent``s, in order."""
+        if not self.recording:
+            raise InternalError("the trace of an execution run without recording")
         log = self.log
         for i, record in enumerate(log):
             if type(record) is tuple:
@@ -323,11 +331,12 @@ class Execution:
                 self._launch(main)  # thread 0 finished before its first event
         finally:
             self.running = -1
-            self._unwind_parked()
-            idle = pool.idle
-            for g in greenlets:
-                if g is not None and g is not main:
-                    idle.append(g)
+            if self.outcome != "done":  # "done": no thread is parked
+                self._unwind_parked()
+            # The bodies (closures over the program's cells, which refer to this
+            # execution) would keep a reference cycle alive until the next collection.
+            self.bodies = ()
+            pool.idle.extend(greenlets[1 : self.started])
         if self.outcome is None:
             raise InternalError("execution returned to the explorer without an outcome")
 
@@ -513,7 +522,7 @@ class Execution:
     def thread_failed(self, tid: int, exc: BaseException) -> Any:
         self.pending[tid] = None
         if self.outcome is None:
-            label = self._last_label(tid)
+            label = self._last_label(tid) if self.recording else ""
             self.failure = failure_from_exception(exc, tid, label)
             self._finish("failed")
         return self.main

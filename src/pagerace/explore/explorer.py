@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from pagerace.errors import ExecutionSignal, PageraceInputError
 from pagerace.explore.bounding import Budget, IterativeBound, PreemptionBound
 from pagerace.explore.canonical import canonical_form
 from pagerace.explore.context import Context
-from pagerace.explore.execution import Execution, Failure, GreenletPool, failure_from_exception
+from pagerace.explore.execution import (
+    Chooser,
+    Execution,
+    Failure,
+    GreenletPool,
+    failure_from_exception,
+)
 from pagerace.explore.observers import ExecutionRecord, ExploreInfo, Observers
 from pagerace.explore.results import Finding, Result, Stats, Status
 from pagerace.explore.schedule import MAX_THREADS, Schedule
@@ -110,21 +116,15 @@ def explore(
             deadlocks=deadlocks,
         )
 
+    # Cell accesses are recorded only when something reads the trace of every
+    # execution; a failing execution run without recording is re-run with it.
+    recording = inner.records or count_traces or bool(hooks.on_execution)
     try:
         while True:
             chooser = budget.begin()
             if chooser is None:
                 break
-            ex = Execution(chooser)
-            ctx._begin(ex)
-            bodies, check = _call_program(program, ctx)
-            ex.run(bodies, pool)
-            if ex.outcome == "done" and check is not None:
-                try:
-                    check()
-                except (ExecutionSignal, Exception) as exc:
-                    ex.failure = failure_from_exception(exc, None, "check")
-                    ex.outcome = "failed"
+            ex = _run_once(program, ctx, pool, chooser, recording)
             budget.end(ex)
             executions += 1
             depth = len(ex.choices)
@@ -149,10 +149,16 @@ def explore(
                     for hook in hooks.on_execution:
                         hook(record)
             stop = False
-            if ex.failure is not None:
-                finding = _finding(ex, ex.failure)
-                if finding.key not in keys:
-                    keys.add(finding.key)
+            failure = ex.failure
+            if failure is not None:
+                if not recording and (failure.key is None or failure.key not in keys):
+                    ex = _recorded(program, ctx, pool, ex)  # for its trace and label
+                    failure = ex.failure
+                    assert failure is not None
+                key = _finding_key(failure)
+                if key not in keys:
+                    keys.add(key)
+                    finding = _finding(ex, failure, key)
                     findings.append(finding)
                     for hook in hooks.on_finding:
                         hook(finding)
@@ -179,8 +185,49 @@ def explore(
     return result
 
 
-def _finding(ex: Execution, failure: Failure) -> Finding:
-    key = failure.key if failure.key is not None else (failure.kind, failure.label)
+def _run_once(
+    program: Program, ctx: Context, pool: GreenletPool, chooser: Chooser, recording: bool
+) -> Execution:
+    """One execution of ``program`` under ``chooser``, its check included."""
+    ex = Execution(chooser, recording)
+    ctx._begin(ex)
+    bodies, check = _call_program(program, ctx)
+    ex.run(bodies, pool)
+    if ex.outcome == "done" and check is not None:
+        try:
+            check()
+        except (ExecutionSignal, Exception) as exc:
+            ex.failure = failure_from_exception(exc, None, "check")
+            ex.outcome = "failed"
+    return ex
+
+
+def _recorded(program: Program, ctx: Context, pool: GreenletPool, ex: Execution) -> Execution:
+    """The failing execution ``ex`` (run without recording) run again, recorded, with
+    the same schedule: its trace and its failure's label."""
+    chooser = ReplayStrategy(Schedule(tuple(ex.choices))).begin()
+    assert chooser is not None
+    again = _run_once(program, ctx, pool, chooser, True)
+    failure, failed = again.failure, ex.failure
+    assert failed is not None
+    if (
+        failure is None
+        or again.choices != ex.choices
+        or (failure.kind, failure.thread) != (failed.kind, failed.thread)
+    ):
+        raise PageraceInputError(
+            "program: not deterministic: replaying a failing execution "
+            f"({Schedule(tuple(ex.choices))}) did not fail the same way; "
+            "program(ctx) must build the same state on every call"
+        )
+    return again
+
+
+def _finding_key(failure: Failure) -> Hashable:
+    return failure.key if failure.key is not None else (failure.kind, failure.label)
+
+
+def _finding(ex: Execution, failure: Failure, key: Hashable) -> Finding:
     return Finding(
         kind=failure.kind,
         message=failure.message,
@@ -203,8 +250,11 @@ def _call_program(
             f"got {type(returned).__name__}"
         )
     bodies, check = returned
-    if not isinstance(bodies, (list, tuple)) or not all(callable(b) for b in bodies):
+    if not isinstance(bodies, (list, tuple)):
         raise PageraceInputError("program: thread_bodies must be a list of callables")
+    for body in bodies:
+        if not callable(body):
+            raise PageraceInputError("program: thread_bodies must be a list of callables")
     if not 1 <= len(bodies) <= MAX_THREADS:
         raise PageraceInputError(
             f"program: must have 1..{MAX_THREADS} threads, got {len(bodies)}"

@@ -23,6 +23,8 @@ class Strategy(Protocol):
 
     #: True when running out of executions means the space was covered completely.
     complete: bool
+    #: True when the strategy reads the execution's ``log`` (cell accesses recorded).
+    records: bool
 
     def begin(self) -> Chooser | None:
         """Prepare the next execution; its chooser, or None when nothing is left."""

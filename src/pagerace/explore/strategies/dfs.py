@@ -53,6 +53,7 @@ class DfsStrategy:
     """Every interleaving, depth-first."""
 
     complete = True
+    records = False
 
     def __init__(self) -> None:
         self.frontier = Frontier()

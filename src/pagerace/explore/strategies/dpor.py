@@ -42,6 +42,7 @@ class DporStrategy:
     """Source-DPOR with sleep sets."""
 
     complete = True
+    records = True
 
     def __init__(self, *, bounded: bool = False) -> None:
         self.bounded = bounded

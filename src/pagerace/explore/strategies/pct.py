@@ -15,7 +15,6 @@ so each decision grants the chosen thread the steps up to the next change point
 from __future__ import annotations
 
 import random as _random
-from bisect import bisect_right
 
 from pagerace.explore.events import Pending
 from pagerace.explore.execution import GRANT_ALL, Chooser, Execution
@@ -27,6 +26,7 @@ class PctStrategy:
     """PCT with depth ``depth`` and its own seeded RNG."""
 
     complete = False
+    records = False
 
     def __init__(self, seed: int, depth: int = 3) -> None:
         self.rng = _random.Random(seed)
@@ -35,19 +35,22 @@ class PctStrategy:
         self.max_steps = 1
         self._priorities: list[int] = []
         self._points: list[int] = []
-        self._changes: dict[int, int] = {}
+        self._next = 0
 
     def begin(self) -> Chooser | None:
-        self._priorities = []
+        self._priorities = []  # drawn at the first decision, when n is known
         span = max(self.max_steps, self.depth)
         # d-1 distinct change points, uniformly (draws with rejection of repeats:
         # ``rng.sample`` costs ~3 us per execution)
         random = self._random
-        chosen: set[int] = set()
-        while len(chosen) < self.depth - 1:
-            chosen.add(int(random() * span) + 1)
-        self._points = sorted(chosen)
-        self._changes = {step: j for j, step in enumerate(self._points)}
+        points: list[int] = []
+        while len(points) < self.depth - 1:
+            point = int(random() * span) + 1
+            if point not in points:
+                points.append(point)
+        points.sort()
+        self._points = points
+        self._next = 0  # index of the first change point not yet reached
         return self._choose
 
     def _choose(
@@ -67,15 +70,30 @@ class PctStrategy:
                 ranks[i], ranks[j] = ranks[j], ranks[i]
             priorities.extend(ranks)
         step = len(ex.choices) + 1  # change points count steps from 1
-        best = max(enabled, key=priorities.__getitem__)
-        change = self._changes.get(step)
-        if change is not None:
-            priorities[best] = self.depth - 1 - change
-            best = max(enabled, key=priorities.__getitem__)
+        best = _highest(enabled, priorities)
         points = self._points
-        j = bisect_right(points, step)
+        j = self._next
+        # Decisions come at least at every change point (grants end before them).
+        while j < len(points) and points[j] < step:
+            j += 1
+        if j < len(points) and points[j] == step:
+            priorities[best] = self.depth - 1 - j  # the j-th change point: drop it
+            best = _highest(enabled, priorities)
+            j += 1
+        self._next = j
         ex.grant = points[j] - step - 1 if j < len(points) else GRANT_ALL
         return best
 
     def end(self, execution: Execution) -> None:
         self.max_steps = max(self.max_steps, len(execution.choices))
+
+
+def _highest(enabled: list[int], priorities: list[int]) -> int:
+    """The enabled thread with the highest priority (priorities are distinct)."""
+    best = enabled[0]
+    top = priorities[best]
+    for tid in enabled:
+        if priorities[tid] > top:
+            best = tid
+            top = priorities[tid]
+    return best

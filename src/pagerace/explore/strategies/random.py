@@ -29,6 +29,7 @@ class RandomStrategy:
     """Random walks; never complete, so the status is at best ``incomplete``."""
 
     complete = False
+    records = False
 
     def __init__(self, seed: int) -> None:
         self.rng = _random.Random(seed)
