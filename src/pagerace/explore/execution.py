@@ -68,6 +68,11 @@ Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int
 #: A grant that lasts until the enabled set may change (see ``Chooser``).
 GRANT_ALL = 1 << 62
 
+#: The runtime hands a grant out in chunks of at most this many events, so that the
+#: counter stays a cached small int: ``grant -= 1`` on a larger int allocates a new
+#: object (~40 ns, as much again as the rest of a granted cell access).
+GRANT_CHUNK = 255
+
 
 class FailSignal(ExecutionSignal):
     """Raised by ``ctx.fail``: ends the execution with a finding."""
@@ -207,6 +212,7 @@ class Execution:
         "granted",
         "greenlets",
         "halt",
+        "rest",
         "launcher",
         "live",
         "log",
@@ -259,6 +265,8 @@ class Execution:
         #: is the granted thread) before the chooser is next asked, and at the end.
         self.grant = 0
         self.granted = 0
+        #: what is left of a grant beyond its current chunk (see ``GRANT_CHUNK``)
+        self.rest = 0
 
     # -- the record of the run ---------------------------------------------------
 
@@ -293,6 +301,23 @@ class Execution:
                 self.choices.extend([self.current] * used)
             self.granted = 0
         self.grant = 0
+        self.rest = 0
+
+    def _take_grant(self) -> None:
+        """Start the grant the chooser has just set, in chunks (see ``GRANT_CHUNK``)."""
+        grant = self.grant
+        if grant > GRANT_CHUNK:
+            self.rest = grant - GRANT_CHUNK
+            self.grant = grant = GRANT_CHUNK
+        self.granted = grant
+
+    def _next_chunk(self) -> None:
+        """The chunk of a longer grant is used up: add its steps, start the next."""
+        self.choices.extend([self.current] * self.granted)
+        rest = self.rest
+        chunk = rest if rest < GRANT_CHUNK else GRANT_CHUNK
+        self.rest = rest - chunk
+        self.grant = self.granted = chunk
 
     # -- driving one run (main greenlet) ---------------------------------------------
 
@@ -420,7 +445,7 @@ class Execution:
         if item.kind is not EVENT:
             self.grant = 0  # the enabled set changes here: no grant
             self._perform_lock(tid, item)
-        self.granted = self.grant
+        self._take_grant()
         self.choices.append(tid)
         self.current = tid
         self.running = tid
@@ -454,6 +479,10 @@ class Execution:
         if self.grant:  # granted: it goes on (the grant is 0 while halted)
             self.grant -= 1
             return
+        if self.rest:  # the next chunk of a long grant
+            self._next_chunk()
+            self.grant -= 1
+            return
         pending = self.pending
         pending[tid] = item
         if self.halt:
@@ -464,7 +493,7 @@ class Execution:
         # The running thread is the one chosen last, so ``current == tid`` here.
         choice = self.choose(self.enabled, pending, tid, self.preemptions, self)
         if choice == tid:
-            self.granted = self.grant
+            self._take_grant()
             self.choices.append(tid)  # it goes on: no switch, no preemption
             return
         target = self._perform(choice, tid)
