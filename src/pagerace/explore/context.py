@@ -23,13 +23,11 @@ _IDLE = Execution(lambda *_: CUT)
 class Context:
     """Handed to ``program(ctx)``; see the module docstring of ``pagerace.explore``."""
 
-    __slots__ = ("_accesses", "_ex", "_locks")
+    __slots__ = ("_ex", "_locks")
 
     def __init__(self) -> None:
         self._ex: Execution | None = None
         self._locks: dict[Hashable, Lock] = {}
-        #: cell name -> its (load, store, cas) descriptors, kept across executions
-        self._accesses: dict[str, tuple[Access, Access, Access]] = {}
 
     def _begin(self, ex: Execution) -> None:
         self._ex = ex
@@ -52,11 +50,13 @@ class Context:
     def cell(self, name: str, init: Any = None) -> Cell:
         """A shared variable with ``load``/``store``/``cas`` (events) and ``peek``."""
         try:
-            accesses = self._accesses.get(name)
+            accesses = _ACCESSES.get(name)
         except TypeError:  # an unhashable name: not shared across executions
             accesses = _accesses_of(name)
         if accesses is None:
-            accesses = self._accesses[name] = _accesses_of(name)
+            if len(_ACCESSES) >= _MAX_ACCESSES:
+                _ACCESSES.clear()
+            accesses = _ACCESSES[name] = _accesses_of(name)
         ex = self._ex
         if ex is None:
             return Cell(_IDLE, accesses, name, init)
@@ -137,6 +137,12 @@ class Access:
     def event(self, tid: int, index: int, value: Any) -> TraceEvent:
         detail = {self.name: value} if self.name is not None else value
         return TraceEvent(tid, index, self.label, self.footprint, detail)
+
+
+#: cell name -> its (load, store, cas) descriptors, shared by all executions and
+#: ``explore`` calls (they are immutable); bounded for programs that make up names.
+_ACCESSES: dict[Any, tuple[Access, Access, Access]] = {}
+_MAX_ACCESSES = 4096
 
 
 def _accesses_of(name: Any) -> tuple[Access, Access, Access]:

@@ -394,16 +394,17 @@ class Execution:
     def _start_enabled(self) -> None:
         """The runnable threads once every thread has announced its first event; from
         then on ``enabled`` is kept up to date by announce, perform and finish."""
-        pending = self.pending
         acquiring = self.acquiring
-        self.enabled = []
-        self.live = 0
-        for tid in range(self.nthreads):
-            if pending[tid] is not None:
-                self.live += 1
+        enabled = []
+        live = 0
+        for tid, item in enumerate(self.pending):
+            if item is not None:
+                live += 1
                 lock = acquiring[tid]
                 if lock is None or lock.holder < 0:
-                    self.enabled.append(tid)
+                    enabled.append(tid)
+        self.enabled = enabled
+        self.live = live
 
     def _unwind_parked(self) -> None:
         if self.outcome is None:
@@ -428,7 +429,8 @@ class Execution:
             else:
                 self._finish("done")
             return self.main
-        self._sync()
+        if self.granted:
+            self._sync()
         current = self.current
         return self._perform(
             self.choose(enabled, self.pending, current, self.preemptions, self), current
@@ -475,7 +477,10 @@ class Execution:
 
     def announce(self, tid: int, item: Any) -> None:
         """Thread ``tid`` (the running one) announces an event of kind ``EVENT``;
-        returns once it is chosen.  The caller then appends its record to ``log``."""
+        returns once it is chosen.  The caller then appends its record to ``log``.
+
+        The hot path: ``_sync``, ``_take_grant`` and ``_perform`` are inlined for the
+        common decision (the chosen thread's pending event is not a lock step)."""
         if self.grant:  # granted: it goes on (the grant is 0 while halted)
             self.grant -= 1
             return
@@ -485,18 +490,34 @@ class Execution:
             return
         pending = self.pending
         pending[tid] = item
-        if self.halt:
-            self._park_or_unwind(tid)
+        if self.halt:  # starting (start the next thread), or the execution is over
+            if self.outcome is None:
+                self._launch(self.greenlets[tid])
+            if self.outcome is not None:
+                self._unwind_main(tid)
             return
-        if self.granted:
-            self._sync()
+        choices = self.choices
+        granted = self.granted
+        if granted:  # the grant is used up (``_sync``; ``current == tid``)
+            choices.extend([tid] * granted)
+            self.granted = 0
         # The running thread is the one chosen last, so ``current == tid`` here.
         choice = self.choose(self.enabled, pending, tid, self.preemptions, self)
-        if choice == tid:
-            self._take_grant()
-            self.choices.append(tid)  # it goes on: no switch, no preemption
-            return
-        target = self._perform(choice, tid)
+        if choice < 0 or pending[choice].kind is not EVENT:
+            target = self._perform(choice, tid)
+        else:
+            grant = self.grant  # ``_take_grant``
+            if grant > GRANT_CHUNK:
+                self.rest = grant - GRANT_CHUNK
+                self.grant = grant = GRANT_CHUNK
+            self.granted = grant
+            choices.append(choice)
+            if choice == tid:
+                return  # it goes on: no switch, no preemption
+            if tid in self.enabled:
+                self.preemptions += 1
+            self.current = self.running = choice
+            target = self.greenlets[choice]
         if target is not self.greenlets[tid]:
             target.switch()
         if self.outcome is not None:  # a CUT, or the end while thread 0 was parked

@@ -35,6 +35,7 @@ DEFAULT_SAMPLED_EXECUTIONS = 1000
 _BOUNDABLE = ("dpor", "dfs")
 
 Program = Callable[[Context], Any]
+_NO_OBSERVERS = Observers(())
 
 
 def explore(
@@ -86,12 +87,13 @@ def explore(
     else:
         inner = make_inner()
     budget = Budget(inner, max_executions, time_limit)
-    hooks = Observers(tuple(observers))
-    info = ExploreInfo(
-        strategy, preemption_bound, max_executions, time_limit, seed, keep_going, count_traces
-    )
-    for hook in hooks.on_start:
-        hook(info)
+    hooks = Observers(tuple(observers)) if observers else _NO_OBSERVERS
+    if hooks.on_start:
+        info = ExploreInfo(
+            strategy, preemption_bound, max_executions, time_limit, seed, keep_going, count_traces
+        )
+        for hook in hooks.on_start:
+            hook(info)
 
     ctx = Context()
     pool = GreenletPool.take()

@@ -21,6 +21,9 @@ from pagerace.explore.execution import GRANT_ALL, Chooser, Execution
 
 __all__ = ["PctStrategy"]
 
+#: "no further change point": a grant up to it lasts as long as ``GRANT_ALL``
+_NEVER = GRANT_ALL + (1 << 40)
+
 
 class PctStrategy:
     """PCT with depth ``depth`` and its own seeded RNG."""
@@ -33,12 +36,13 @@ class PctStrategy:
         self._random = self.rng.random
         self.depth = depth
         self.max_steps = 1
-        self._priorities: list[int] = []
+        self._nthreads = 0  # of the last execution (programs keep their thread count)
+        self._priorities: list[int] | None = None
         self._points: list[int] = []
-        self._next = 0
+        self._next = 0  # index in ``_points`` of the next change point
+        self._change_at = _NEVER  # the step of that change point
 
     def begin(self) -> Chooser | None:
-        self._priorities = []  # drawn at the first decision, when n is known
         span = max(self.max_steps, self.depth)
         # d-1 distinct change points, uniformly (draws with rejection of repeats:
         # ``rng.sample`` costs ~3 us per execution)
@@ -50,8 +54,20 @@ class PctStrategy:
                 points.append(point)
         points.sort()
         self._points = points
-        self._next = 0  # index of the first change point not yet reached
+        self._next = 0
+        self._change_at = points[0] if points else _NEVER
+        # The priorities are the next draws; made here when the thread count is
+        # known from the last execution, else at the first decision.
+        self._priorities = self._draw_priorities(self._nthreads) if self._nthreads else None
         return self._choose
+
+    def _draw_priorities(self, n: int) -> list[int]:
+        ranks = list(range(self.depth, self.depth + n))
+        random = self._random
+        for i in range(n - 1, 0, -1):  # Fisher-Yates on rng.random()
+            j = int(random() * (i + 1))
+            ranks[i], ranks[j] = ranks[j], ranks[i]
+        return ranks
 
     def _choose(
         self,
@@ -62,26 +78,29 @@ class PctStrategy:
         ex: Execution,
     ) -> int:
         priorities = self._priorities
-        if not priorities:
-            ranks = list(range(self.depth, self.depth + len(pending)))
-            random = self._random
-            for i in range(len(ranks) - 1, 0, -1):  # Fisher-Yates on rng.random()
-                j = int(random() * (i + 1))
-                ranks[i], ranks[j] = ranks[j], ranks[i]
-            priorities.extend(ranks)
+        if priorities is None or self._nthreads != ex.nthreads:
+            # (a program whose thread count changed gets the draws one execution late)
+            self._nthreads = ex.nthreads
+            priorities = self._priorities = self._draw_priorities(self._nthreads)
         step = len(ex.choices) + 1  # change points count steps from 1
-        best = _highest(enabled, priorities)
-        points = self._points
-        j = self._next
+        best = enabled[0]
+        top = priorities[best]
+        for tid in enabled:
+            if priorities[tid] > top:
+                best = tid
+                top = priorities[tid]
+        change = self._change_at
         # Decisions come at least at every change point (grants end before them).
-        while j < len(points) and points[j] < step:
-            j += 1
-        if j < len(points) and points[j] == step:
-            priorities[best] = self.depth - 1 - j  # the j-th change point: drop it
-            best = _highest(enabled, priorities)
-            j += 1
-        self._next = j
-        ex.grant = points[j] - step - 1 if j < len(points) else GRANT_ALL
+        while change <= step:
+            if change == step:  # the j-th change point: the running thread drops
+                priorities[best] = self.depth - 1 - self._next
+                best = _highest(enabled, priorities)
+            self._next += 1
+            points = self._points
+            change = self._change_at = (
+                points[self._next] if self._next < len(points) else _NEVER
+            )
+        ex.grant = change - step - 1  # up to the next change point (or for good)
         return best
 
     def end(self, execution: Execution) -> None:
