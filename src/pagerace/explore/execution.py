@@ -506,7 +506,7 @@ class Execution:
         if choice < 0 or pending[choice].kind is not EVENT:
             target = self._perform(choice, tid)
         else:
-            grant = self.grant  # ``_take_grant``
+            grant: int = self.grant  # ``_take_grant`` (the chooser may have set it)
             if grant > GRANT_CHUNK:
                 self.rest = grant - GRANT_CHUNK
                 self.grant = grant = GRANT_CHUNK
