@@ -161,14 +161,18 @@ class GreenletPool:
 
     def __init__(self) -> None:
         self.idle: list[Any] = []
+        #: the greenlet using the pool (its executions run thread 0 on it)
+        self.main: Any = None
 
     @classmethod
     def take(cls) -> GreenletPool:
         """The calling OS thread's pool (a fresh one if it is in use: nested explore)."""
         pool = getattr(cls._local, "pool", None)
         if pool is None:
-            return cls()
-        cls._local.pool = None
+            pool = cls()
+        else:
+            cls._local.pool = None
+        pool.main = getcurrent()
         return pool
 
     def give_back(self) -> None:
@@ -229,14 +233,15 @@ class Execution:
         "starting",
     )
 
-    def __init__(self, choose: Chooser, recording: bool = True) -> None:
+    def __init__(self, choose: Chooser, recording: bool = True, main: Any = None) -> None:
         self.choose = choose
         #: Whether cell accesses append their records to ``log``.  Without it the log
         #: holds only ``ctx.event``/lock/note records, ``trace`` and ``steps`` cannot
         #: be read, and a failure's label is unknown (the explorer re-runs a failing
         #: execution with recording on to get them).
         self.recording = recording
-        self.main: Any = getcurrent()
+        #: the greenlet that calls ``run`` (thread 0 runs on it)
+        self.main: Any = main if main is not None else getcurrent()
         self.nthreads = 0
         self.pending: list[Any] = []
         self.acquiring: list[Lock | None] = []
@@ -557,13 +562,19 @@ class Execution:
         raise _Unwind
 
     def thread_finished(self, tid: int) -> Any:
+        """Thread ``tid`` returned; the greenlet to switch to (``_next``, inlined)."""
         self.pending[tid] = None
         if self.halt:
             # finished before announcing anything: back to the thread that started it
             return self.launcher if self.outcome is None else self.main
-        self.enabled.remove(tid)
+        enabled = self.enabled
+        enabled.remove(tid)
         self.live -= 1
-        return self._next()
+        if not enabled:
+            return self._next()  # the end
+        if self.granted:
+            self._sync()
+        return self._perform(self.choose(enabled, self.pending, tid, self.preemptions, self), tid)
 
     def thread_unwound(self, tid: int) -> Any:
         self.pending[tid] = None

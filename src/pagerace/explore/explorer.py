@@ -191,7 +191,7 @@ def _run_once(
     program: Program, ctx: Context, pool: GreenletPool, chooser: Chooser, recording: bool
 ) -> Execution:
     """One execution of ``program`` under ``chooser``, its check included."""
-    ex = Execution(chooser, recording)
+    ex = Execution(chooser, recording, pool.main)
     ctx._begin(ex)
     bodies, check = _call_program(program, ctx)
     ex.run(bodies, pool)

@@ -14,21 +14,37 @@ recomputes them by replaying the path, since the program is deterministic.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Frontier", "Node"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Node:
     """One scheduling point of the current path (see the module docstring)."""
 
     enabled: list[int]
     chosen: int
-    backtrack: list[int] = field(default_factory=list)
-    done: list[int] = field(default_factory=list)
-    sleep: list[int] = field(default_factory=list)
+    backtrack: list[int]
+    done: list[int]
+    sleep: list[int]
+
+    # Written out: searches make a node per step, and the generated ``__init__`` with
+    # ``default_factory`` fields costs twice as much.
+    def __init__(
+        self,
+        enabled: list[int],
+        chosen: int,
+        backtrack: list[int] | None = None,
+        done: list[int] | None = None,
+        sleep: list[int] | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.chosen = chosen
+        self.backtrack = [] if backtrack is None else backtrack
+        self.done = [] if done is None else done
+        self.sleep = [] if sleep is None else sleep
 
     def to_data(self) -> list[Any]:
         return [self.enabled, self.chosen, self.backtrack, self.done, self.sleep]
