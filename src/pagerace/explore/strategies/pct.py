@@ -43,15 +43,18 @@ class PctStrategy:
         self._change_at = _NEVER  # the step of that change point
 
     def begin(self) -> Chooser | None:
-        span = max(self.max_steps, self.depth)
+        depth = self.depth
+        span = self.max_steps if self.max_steps > depth else depth
         # d-1 distinct change points, uniformly (draws with rejection of repeats:
         # ``rng.sample`` costs ~3 us per execution)
         random = self._random
         points: list[int] = []
-        while len(points) < self.depth - 1:
+        need = depth - 1
+        while need:
             point = int(random() * span) + 1
             if point not in points:
                 points.append(point)
+                need -= 1
         points.sort()
         self._points = points
         self._next = 0
@@ -62,11 +65,15 @@ class PctStrategy:
         return self._choose
 
     def _draw_priorities(self, n: int) -> list[int]:
+        """Priorities depth .. depth+n-1 in random order (Fisher-Yates on
+        ``rng.random()``)."""
         ranks = list(range(self.depth, self.depth + n))
         random = self._random
-        for i in range(n - 1, 0, -1):  # Fisher-Yates on rng.random()
+        i = n - 1
+        while i:
             j = int(random() * (i + 1))
             ranks[i], ranks[j] = ranks[j], ranks[i]
+            i -= 1
         return ranks
 
     def _choose(
