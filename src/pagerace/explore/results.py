@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pagerace.explore.events import TraceEvent
 
@@ -47,9 +47,10 @@ class Finding:
         return f'explore(program, strategy="replay", schedule="{self.schedule}")'
 
 
-@dataclass(frozen=True, slots=True)
-class Stats:
-    """Counters of one exploration.
+class Stats(NamedTuple):
+    """Counters of one exploration (immutable; a named tuple because it is built after
+    every execution for progress observers, ~0.2 us against ~1.8 us for a frozen
+    dataclass).
 
     ``cut_executions`` are executions abandoned as redundant (sleep-set blocked, DPOR);
     ``bound_cut`` tells whether the preemption bound excluded any choice (so ``clean``
@@ -70,9 +71,8 @@ class Stats:
     deadlocks: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What ``explore`` returns."""
+class Result(NamedTuple):
+    """What ``explore`` returns (immutable)."""
 
     status: Status
     executions: int
