@@ -55,8 +55,8 @@ class DporStrategy:
         self._error: str | None = None
         # A grant past the path: (enabled seen, thread), its nodes not yet added.
         self._fill: tuple[list[int], int] | None = None
-        # The happens-before state of the last analysed execution, whose first
-        # ``_valid`` steps are still on the current path.
+        # The happens-before state of the last analysed execution; its first
+        # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
         self._valid = 0
 
@@ -138,22 +138,24 @@ class DporStrategy:
         return sorted(sleep)
 
     def end(self, execution: Execution) -> None:
-        # The nodes of a final grant are added only if the race analysis needs them.
+        # The nodes of a final grant are added only if a race is reversed at one.
         self._steps = len(execution.choices)
         if self._error is not None:
             raise PageraceInputError(self._error)
         hb = self._hb
-        hb.rewind(min(self._start, self._valid), execution.nthreads)
-        races = hb.extend(execution.choices, execution.log, self._start)
-        self._valid = len(hb.threads)
+        hb.rewind(self._valid, execution.nthreads)
+        threads = execution.choices
+        races = hb.extend(threads, execution.log, self._start)
+        self._valid = len(hb.items)
         for prev, s, i in races:
-            self._reverse(hb, prev, s, i)
+            self._reverse(hb, threads, prev, s, i)
 
     # -- races -------------------------------------------------------------------
 
-    def _reverse(self, hb: _HappensBefore, prev: int, s: int, i: int) -> None:
+    def _reverse(
+        self, hb: _HappensBefore, threads: list[int], prev: int, s: int, i: int
+    ) -> None:
         """Schedule the reversal of the race between steps ``s`` and ``i``."""
-        threads = hb.threads
         steps = hb.items
         clocks = hb.clocks
         n = hb.n
@@ -197,8 +199,9 @@ class DporStrategy:
             self._add_backtrack(s, initials)
 
     def _add_backtrack(self, s: int, initials: list[int]) -> None:
-        self._fill_to(self._steps)
         nodes = self.frontier.nodes
+        if s >= len(nodes):  # only nodes up to s change
+            self._fill_to(self._steps)
         node = nodes[s]
         if self.bounded:
             self._add_bounded(s, initials)
@@ -249,12 +252,13 @@ class _HappensBefore:
     next: an execution shares its steps before the divergence point with the previous
     one, so only the steps past it are (re)computed.
 
-    Per step: its thread, event, log index, the thread's previous step, its clock and
-    ``seen`` (how many steps each thread has taken up to it).  ``last`` maps a key to
-    the last step reading it per thread, then the last step writing it per thread;
-    ``undo`` holds the entries the steps overwrote, so ``rewind`` can restore it.
-    Every key goes into ``last``: a key that no two threads share (one of them
-    writing) has no other thread's step to order a step after, so it adds no edge.
+    Per step: its event, its log index, its clock and ``seen`` (how many steps each
+    thread has taken up to it).  ``last`` maps a key to the last step reading it per
+    thread, then the last step writing it per thread; ``last_step`` is the last step
+    per thread.  ``undo`` holds what the steps overwrote in both, so ``rewind`` can
+    restore them.  Every key goes into ``last``, not only the shared ones (touched by
+    two threads, one of them writing): a step is ordered after another thread's step
+    on a key only when one of the two writes it, so the other keys add no edge.
     """
 
     __slots__ = (
@@ -264,48 +268,43 @@ class _HappensBefore:
         "last_step",
         "marks",
         "n",
+        "others",
         "positions",
-        "prevs",
         "seen",
-        "threads",
         "undo",
     )
 
     def __init__(self) -> None:
         self.n = 0
-        self.threads: list[int] = []
+        self.others: list[list[int]] = []  # per thread, the other threads
         self.items: list[Pending] = []
         self.positions: list[int] = []
-        self.prevs: list[int] = []
         self.clocks: list[list[int]] = []
         self.seen: list[list[int]] = []
         self.marks: list[int] = []  # length of ``undo`` before each step
-        self.last_step: list[int] = []  # per thread, -1 before its first step
+        self.last_step: list[int] = []  # -1 before the thread's first step
         self.last: dict[Hashable, list[int]] = {}
-        self.undo: list[tuple[list[int], int, int]] = []  # (entry, slot, old value)
+        self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
 
     def rewind(self, keep: int, n: int) -> None:
-        """Drop the steps from ``keep`` on (all of them if ``n`` threads is new)."""
+        """Drop the steps from ``keep`` on (all of them for a new thread count)."""
         if n != self.n:
             self.n = n
+            self.others = [[q for q in range(n) if q != p] for p in range(n)]
             self.last_step = [-1] * n
             self.last = {}
             self.undo = []
             keep = 0
-        elif keep < len(self.threads):
-            threads = self.threads
-            last_step = self.last_step
-            prevs = self.prevs
-            for i in range(len(threads) - 1, keep - 1, -1):
-                last_step[threads[i]] = prevs[i]
+        elif keep < len(self.marks):
             undo = self.undo
             mark = self.marks[keep]
             for j in range(len(undo) - 1, mark - 1, -1):
-                entry, slot, old = undo[j]
-                entry[slot] = old
+                values, index, old = undo[j]
+                values[index] = old
             del undo[mark:]
-        for per_step in (self.threads, self.items, self.positions, self.prevs, self.marks):
-            del per_step[keep:]
+        del self.items[keep:]
+        del self.positions[keep:]
+        del self.marks[keep:]
         del self.clocks[keep:]
         del self.seen[keep:]
 
@@ -316,11 +315,9 @@ class _HappensBefore:
         return its races ``(prev, s, i)`` with ``i >= start``: step ``s`` of another
         thread is the last before ``i`` (``prev`` the previous step of i's thread)."""
         n = self.n
-        others = [[q for q in range(n) if q != p] for p in range(n)]
-        threads = self.threads
+        others = self.others
         items = self.items
         positions = self.positions
-        prevs = self.prevs
         clocks = self.clocks
         seen = self.seen
         marks = self.marks
@@ -330,21 +327,20 @@ class _HappensBefore:
         counts = seen[-1][:] if seen else [0] * n
         races: list[tuple[int, int, int]] = []
         i = len(items)
-        # The log up to the last kept step is the previous execution's.
+        # The log up to the last kept step is the previous execution's (same steps).
         for j in range(positions[-1] + 1 if positions else 0, len(log)):
             item = log[j]
             if type(item) is tuple:
                 item = item[1]
             elif item.kind is NOTE:
                 continue
-            p = choices[i]
-            prev = last_step[p]
-            last_step[p] = i
-            threads.append(p)
             items.append(item)
             positions.append(j)
-            prevs.append(prev)
             marks.append(len(undo))
+            p = choices[i]
+            prev = last_step[p]
+            undo.append((last_step, p, prev))
+            last_step[p] = i
             counts[p] += 1
             seen.append(counts[:])
             clock = clocks[prev][:] if prev >= 0 else [0] * n
@@ -352,6 +348,7 @@ class _HappensBefore:
             clocks.append(clock)
             footprint = item.footprint
             if footprint:
+                mine = others[p]
                 # cand[q]: the last step of thread q that step i depends on.
                 cand = [-1] * n
                 for key, is_write in footprint:
@@ -359,24 +356,24 @@ class _HappensBefore:
                     if entry is None:
                         entry = last[key] = [-1] * (2 * n)
                     else:
-                        for q in others[p]:
+                        for q in mine:
                             s = entry[n + q]
                             if is_write and entry[q] > s:
                                 s = entry[q]
                             if s > cand[q]:
                                 cand[q] = s
-                    slot = n + p if is_write else p
-                    undo.append((entry, slot, entry[slot]))
-                    entry[slot] = i
-                for q in others[p]:
+                    index = n + p if is_write else p
+                    undo.append((entry, index, entry[index]))
+                    entry[index] = i
+                for q in mine:
                     s = cand[q]
                     if s >= 0:
                         other = clocks[s]
-                        for u in others[p]:
+                        for u in mine:
                             if other[u] > clock[u]:
                                 clock[u] = other[u]
                 if i >= start:
-                    for q in others[p]:
+                    for q in mine:
                         s = cand[q]
                         if s < 0:
                             continue
@@ -384,7 +381,7 @@ class _HappensBefore:
                         local = clocks[s][q]
                         if prev >= 0 and clocks[prev][q] >= local:
                             continue
-                        for r in others[p]:
+                        for r in mine:
                             t = cand[r]
                             if r != q and t >= 0 and clocks[t][q] >= local:
                                 break
