@@ -143,8 +143,12 @@ class DporStrategy:
         if self._error is not None:
             raise PageraceInputError(self._error)
         hb = self._hb
-        hb.rewind(self._valid, execution.nthreads)
         threads = execution.choices
+        if self._valid == 0 and not _shared(threads, execution.log):
+            # Nothing to keep (no edge, no race) and a fresh start costs a full pass.
+            hb.rewind(0, execution.nthreads)
+            return
+        hb.rewind(self._valid, execution.nthreads)
         races = hb.extend(threads, execution.log, self._start)
         self._valid = len(hb.items)
         for prev, s, i in races:
@@ -389,6 +393,31 @@ class _HappensBefore:
                             races.append((prev, s, i))
             i += 1
         return races
+
+
+def _shared(choices: list[int], log: list[Any]) -> bool:
+    """True iff two threads touch a key that one of them writes: without one, no step
+    is ordered after another thread's step and no two steps race."""
+    touched: dict[Hashable, int] = {}  # key -> bit mask of the threads touching it
+    written: set[Hashable] = set()
+    i = 0
+    for record in log:
+        if type(record) is tuple:
+            footprint = record[1].footprint
+        elif record.kind is NOTE:
+            continue
+        else:
+            footprint = record.footprint
+        bit = 1 << choices[i]
+        i += 1
+        for key, is_write in footprint:
+            mask = touched.get(key, 0) | bit
+            touched[key] = mask
+            if is_write:
+                written.add(key)
+            if mask & (mask - 1) and key in written:
+                return True
+    return False
 
 
 def _last_step(log: list[Any]) -> Pending:
