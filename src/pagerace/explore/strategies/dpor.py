@@ -16,6 +16,9 @@ the threads done and the sleep set.
   after ``e`` that do not happen after it, followed by ``e'``; if no initial of ``v``
   (a thread whose first event in ``v`` has no happens-before predecessor in ``v``) is
   in the backtrack or sleep set of the node before ``e``, the smallest one is added.
+* The clocks are kept from one execution to the next: the steps before the point
+  where an execution left the previous one are the same, so only the steps past it
+  are processed (the table of last accesses per key is restored from an undo log).
 * Locks: a race between a release of L and a later acquire of L cannot be reversed
   (the acquirer is blocked until the release), so it is reversed at the releasing
   thread's acquire instead: the race is taken between the two acquires.
@@ -53,6 +56,10 @@ class DporStrategy:
         self._error: str | None = None
         # A grant past the path: (enabled seen, thread), its nodes not yet added.
         self._fill: tuple[list[int], int] | None = None
+        # The happens-before state of the last analysed execution; its first
+        # ``_valid`` steps are on the current path (before the divergence point).
+        self._hb = _HappensBefore()
+        self._valid = 0
 
     # -- one execution -----------------------------------------------------------
 
@@ -65,6 +72,8 @@ class DporStrategy:
             if depth is None:
                 return None
             self._start = depth
+            if depth < self._valid:
+                self._valid = depth
         self._started = True
         return self._choose
 
@@ -130,95 +139,31 @@ class DporStrategy:
         return sorted(sleep)
 
     def end(self, execution: Execution) -> None:
-        # The nodes of a final grant are added only if the race analysis needs them.
+        # The nodes of a final grant are added only if a race is reversed at one.
         self._steps = len(execution.choices)
         if self._error is not None:
             raise PageraceInputError(self._error)
-        self._find_races(execution.choices, _step_items(execution.log), execution.nthreads)
+        hb = self._hb
+        threads = execution.choices
+        if self._valid == 0 and not _shared(threads, execution.log):
+            # Nothing to keep (no edge, no race) and a fresh start costs a full pass.
+            hb.rewind(0, execution.nthreads)
+            return
+        hb.rewind(self._valid, execution.nthreads)
+        races = hb.extend(threads, execution.log, self._start)
+        self._valid = len(hb.items)
+        for prev, s, i in races:
+            self._reverse(hb, threads, prev, s, i)
 
     # -- races -------------------------------------------------------------------
 
-    def _find_races(self, threads: list[int], steps: list[Pending], n: int) -> None:
-        start = self._start
-        shared = _shared_keys(threads, steps)
-        if not shared:
-            return  # no two threads' events depend on each other: no race, no edge
-        if not any(key in shared for ev in steps[start:] for key, _ in ev.footprint):
-            return  # no event past the divergence point can be the second of a race
-        clocks: list[list[int]] = []
-        seen: list[list[int]] = []
-        counts = [0] * n
-        last_step = [-1] * n
-        # Only shared keys order events of different threads; the others are skipped.
-        last: dict[Hashable, list[int]] = {}  # key -> last read per thread + last write
-        # footprint (by id: they are alive during the call) -> its pairs on shared keys
-        relevant_of: dict[int, list[tuple[Hashable, bool]]] = {}
-        for i, ev in enumerate(steps):
-            p = threads[i]
-            footprint = ev.footprint
-            relevant = relevant_of.get(id(footprint))
-            if relevant is None:
-                relevant = [pair for pair in footprint if pair[0] in shared]
-                relevant_of[id(footprint)] = relevant
-            prev = last_step[p]
-            clock = clocks[prev][:] if prev >= 0 else [0] * n
-            counts[p] += 1
-            clock[p] = counts[p]
-            clocks.append(clock)
-            seen.append(counts[:])
-            last_step[p] = i
-            if not relevant:
-                continue
-            cand = [-1] * n
-            for key, is_write in relevant:
-                acc = last.get(key)
-                if acc is None:
-                    continue
-                for q in range(n):
-                    if q != p:
-                        s = acc[n + q]
-                        if is_write and acc[q] > s:
-                            s = acc[q]
-                        if s > cand[q]:
-                            cand[q] = s
-            for q in range(n):
-                s = cand[q]
-                if s >= 0:
-                    other = clocks[s]
-                    for u in range(n):
-                        if u != p and other[u] > clock[u]:
-                            clock[u] = other[u]
-            if i >= start:
-                for q in range(n):
-                    s = cand[q]
-                    if s < 0:
-                        continue
-                    local = clocks[s][q]
-                    if prev >= 0 and clocks[prev][q] >= local:
-                        continue
-                    if any(
-                        r != q and cand[r] >= 0 and clocks[cand[r]][q] >= local for r in range(n)
-                    ):
-                        continue
-                    self._reverse(threads, steps, clocks, seen, prev, s, i, n)
-            for key, is_write in relevant:
-                acc = last.get(key)
-                if acc is None:
-                    acc = last[key] = [-1] * (2 * n)
-                acc[(n if is_write else 0) + p] = i
-
     def _reverse(
-        self,
-        threads: list[int],
-        steps: list[Pending],
-        clocks: list[list[int]],
-        seen: list[list[int]],
-        prev: int,
-        s: int,
-        i: int,
-        n: int,
+        self, hb: _HappensBefore, threads: list[int], prev: int, s: int, i: int
     ) -> None:
         """Schedule the reversal of the race between steps ``s`` and ``i``."""
+        steps = hb.items
+        clocks = hb.clocks
+        n = hb.n
         first = steps[s]
         second = steps[i]
         redirected = first.kind is RELEASE and second.kind is ACQUIRE
@@ -239,7 +184,7 @@ class DporStrategy:
                 return  # the acquirer depends on the critical section: not this race
         q = threads[s]
         local = clocks[s][q]
-        base = seen[s]
+        base = hb.seen[s]
         initials: list[int] = []
         present: set[int] = set()
         for j in range(s + 1, i):
@@ -250,19 +195,18 @@ class DporStrategy:
             if cj[q] >= local:
                 continue  # happens after steps[s]: not in v
             present.add(t)
-            if all(cj[u] <= base[u] for u in range(n) if u != t):
+            if _within(cj, base, t, n):
                 initials.append(t)
         p = threads[i]
-        if p not in present:
-            ci = clocks[i]
-            if redirected or all(ci[u] <= base[u] for u in range(n) if u != p):
-                initials.append(p)
+        if p not in present and (redirected or _within(clocks[i], base, p, n)):
+            initials.append(p)
         if initials:
             self._add_backtrack(s, initials)
 
     def _add_backtrack(self, s: int, initials: list[int]) -> None:
-        self._fill_to(self._steps)
         nodes = self.frontier.nodes
+        if s >= len(nodes):  # only nodes up to s change
+            self._fill_to(self._steps)
         node = nodes[s]
         if self.bounded:
             self._add_bounded(s, initials)
@@ -298,18 +242,183 @@ class DporStrategy:
                     break
 
 
-def _shared_keys(threads: list[int], steps: list[Pending]) -> set[Hashable]:
-    """The keys that two threads touch, one of them writing: only they make races
-    and happens-before edges between threads."""
+def _within(clock: list[int], base: list[int], t: int, n: int) -> bool:
+    """True iff no thread but ``t`` has a step in ``clock`` past ``base``."""
+    for u in range(n):
+        if u != t and clock[u] > base[u]:
+            break
+    else:
+        return True
+    return False
+
+
+class _HappensBefore:
+    """Vector clocks of the steps of the current path, kept from one execution to the
+    next: an execution shares its steps before the divergence point with the previous
+    one, so only the steps past it are (re)computed.
+
+    Per step: its event, its log index, its clock and ``seen`` (how many steps each
+    thread has taken up to it).  ``last`` maps a key to the last step reading it per
+    thread, then the last step writing it per thread; ``last_step`` is the last step
+    per thread.  ``undo`` holds what the steps overwrote in both, so ``rewind`` can
+    restore them.  Every key goes into ``last``, not only the shared ones (touched by
+    two threads, one of them writing): a step is ordered after another thread's step
+    on a key only when one of the two writes it, so the other keys add no edge.
+    """
+
+    __slots__ = (
+        "clocks",
+        "items",
+        "last",
+        "last_step",
+        "marks",
+        "n",
+        "others",
+        "positions",
+        "seen",
+        "undo",
+    )
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.others: list[list[int]] = []  # per thread, the other threads
+        self.items: list[Pending] = []
+        self.positions: list[int] = []
+        self.clocks: list[list[int]] = []
+        self.seen: list[list[int]] = []
+        self.marks: list[int] = []  # length of ``undo`` before each step
+        self.last_step: list[int] = []  # -1 before the thread's first step
+        self.last: dict[Hashable, list[int]] = {}
+        self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
+
+    def rewind(self, keep: int, n: int) -> None:
+        """Drop the steps from ``keep`` on (all of them for a new thread count)."""
+        if n != self.n:
+            self.n = n
+            self.others = [[q for q in range(n) if q != p] for p in range(n)]
+            self.last_step = [-1] * n
+            self.last = {}
+            self.undo = []
+            keep = 0
+        elif keep < len(self.marks):
+            undo = self.undo
+            mark = self.marks[keep]
+            for j in range(len(undo) - 1, mark - 1, -1):
+                values, index, old = undo[j]
+                values[index] = old
+            del undo[mark:]
+        del self.items[keep:]
+        del self.positions[keep:]
+        del self.marks[keep:]
+        del self.clocks[keep:]
+        del self.seen[keep:]
+
+    def extend(
+        self, choices: list[int], log: list[Any], start: int
+    ) -> list[tuple[int, int, int]]:
+        """Add the steps of an execution (``choices``, ``log``) past the kept ones;
+        return its races ``(prev, s, i)`` with ``i >= start``: step ``s`` of another
+        thread is the last before ``i`` (``prev`` the previous step of i's thread)."""
+        n = self.n
+        others = self.others
+        items = self.items
+        positions = self.positions
+        clocks = self.clocks
+        seen = self.seen
+        marks = self.marks
+        undo = self.undo
+        last_step = self.last_step
+        last = self.last
+        counts = seen[-1][:] if seen else [0] * n
+        races: list[tuple[int, int, int]] = []
+        i = len(items)
+        # The log up to the last kept step is the previous execution's (same steps).
+        for j in range(positions[-1] + 1 if positions else 0, len(log)):
+            item = log[j]
+            if type(item) is tuple:
+                item = item[1]
+            elif item.kind is NOTE:
+                continue
+            items.append(item)
+            positions.append(j)
+            marks.append(len(undo))
+            p = choices[i]
+            prev = last_step[p]
+            undo.append((last_step, p, prev))
+            last_step[p] = i
+            counts[p] += 1
+            seen.append(counts[:])
+            clock = clocks[prev][:] if prev >= 0 else [0] * n
+            clock[p] = counts[p]
+            clocks.append(clock)
+            footprint = item.footprint
+            if footprint:
+                mine = others[p]
+                # cand[q]: the last step of thread q that step i depends on.
+                cand = [-1] * n
+                for key, is_write in footprint:
+                    entry = last.get(key)
+                    if entry is None:
+                        entry = last[key] = [-1] * (2 * n)
+                    else:
+                        for q in mine:
+                            s = entry[n + q]
+                            if is_write and entry[q] > s:
+                                s = entry[q]
+                            if s > cand[q]:
+                                cand[q] = s
+                    index = n + p if is_write else p
+                    undo.append((entry, index, entry[index]))
+                    entry[index] = i
+                for q in mine:
+                    s = cand[q]
+                    if s >= 0:
+                        other = clocks[s]
+                        for u in mine:
+                            if other[u] > clock[u]:
+                                clock[u] = other[u]
+                if i >= start:
+                    for q in mine:
+                        s = cand[q]
+                        if s < 0:
+                            continue
+                        # Not a race if another predecessor of i comes after s.
+                        local = clocks[s][q]
+                        if prev >= 0 and clocks[prev][q] >= local:
+                            continue
+                        for r in mine:
+                            t = cand[r]
+                            if r != q and t >= 0 and clocks[t][q] >= local:
+                                break
+                        else:
+                            races.append((prev, s, i))
+            i += 1
+        return races
+
+
+def _shared(choices: list[int], log: list[Any]) -> bool:
+    """True iff two threads touch a key that one of them writes: without one, no step
+    is ordered after another thread's step and no two steps race."""
     touched: dict[Hashable, int] = {}  # key -> bit mask of the threads touching it
     written: set[Hashable] = set()
-    for i, ev in enumerate(steps):
-        bit = 1 << threads[i]
-        for key, is_write in ev.footprint:
-            touched[key] = touched.get(key, 0) | bit
+    i = 0
+    for record in log:
+        if type(record) is tuple:
+            footprint = record[1].footprint
+        elif record.kind is NOTE:
+            continue
+        else:
+            footprint = record.footprint
+        bit = 1 << choices[i]
+        i += 1
+        for key, is_write in footprint:
+            mask = touched.get(key, 0) | bit
+            touched[key] = mask
             if is_write:
                 written.add(key)
-    return {key for key in written if touched[key] & (touched[key] - 1)}
+            if mask & (mask - 1) and key in written:
+                return True
+    return False
 
 
 def _last_step(log: list[Any]) -> Pending:
@@ -323,12 +432,3 @@ def _last_step(log: list[Any]) -> Pending:
             step: Pending = record
             return step
     raise AssertionError("no step in the log")
-
-
-def _step_items(log: list[Any]) -> list[Pending]:
-    """The event of each step (a cell's access descriptor or a ``TraceEvent``)."""
-    return [
-        record[1] if type(record) is tuple else record
-        for record in log
-        if type(record) is tuple or record.kind is not NOTE
-    ]

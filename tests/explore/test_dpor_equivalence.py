@@ -1,0 +1,107 @@
+"""DPOR keeps the happens-before state of the shared prefix between executions: it
+must explore exactly what it explores when the state is rebuilt for every execution."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+import pagerace.explore.explorer as explorer
+from pagerace.explore import Context, ExecutionRecord, explore
+from pagerace.explore.strategies.dpor import DporStrategy
+
+Ops = list[Any]
+
+
+class _FromScratch(DporStrategy):
+    """DPOR that keeps nothing: every execution's clocks are computed from step 0."""
+
+    def begin(self) -> Any:
+        chooser = super().begin()
+        self._valid = 0
+        return chooser
+
+
+def _ops(rng: random.Random, depth: int) -> Ops:
+    ops: Ops = []
+    for _ in range(rng.randint(1, 4 - depth)):
+        roll = rng.random()
+        if depth < 2 and roll < 0.2:
+            ops.append(("lock", rng.choice("LM"), _ops(rng, depth + 1)))
+        elif roll < 0.35:  # several keys, maybe read and written at once
+            keys = [(rng.choice("abc"), rng.random() < 0.5) for _ in range(rng.randint(0, 3))]
+            ops.append(("event", tuple(keys)))
+        elif roll < 0.45:
+            ops.append(("note",))
+        elif roll < 0.5:
+            ops.append(("check", rng.choice("abc")))
+        else:
+            ops.append((rng.choice("rw"), rng.choice("abc")))
+    return ops
+
+
+def _program(seed: int) -> Any:
+    rng = random.Random(seed)
+    spec = [_ops(rng, 0) for _ in range(rng.randint(2, 3))]
+
+    def program(ctx: Context) -> Any:
+        cells = {name: ctx.cell(name, 0) for name in "abc"}
+        locks = {name: ctx.lock(name) for name in "LM"}
+
+        def run(ops: Ops, tid: int) -> None:
+            for op in ops:
+                if op[0] == "r":
+                    cells[op[1]].load()
+                elif op[0] == "w":
+                    cells[op[1]].store(tid)
+                elif op[0] == "event":
+                    ctx.event(tuple((("cell", key), w) for key, w in op[1]), "E")
+                elif op[0] == "note":
+                    ctx.note("n")
+                elif op[0] == "check":
+                    ctx.check(cells[op[1]].load() != tid, "saw its own store")
+                else:
+                    with locks[op[1]]:
+                        run(op[2], tid)
+
+        def body(tid: int) -> Any:
+            return lambda: run(spec[tid], tid)
+
+        return [body(t) for t in range(len(spec))], None
+
+    return program
+
+
+class _Records:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str]] = []
+
+    def on_execution(self, record: ExecutionRecord) -> None:
+        self.records.append((record.schedule, record.outcome))
+
+
+def _explore(
+    monkeypatch: pytest.MonkeyPatch, strategy: type[DporStrategy], program: Any, **options: Any
+) -> tuple[Any, ...]:
+    monkeypatch.setattr(explorer, "DporStrategy", strategy)
+    records = _Records()
+    result = explore(
+        program, strategy="dpor", observers=[records], max_executions=2000, **options
+    )
+    findings = [(f.kind, f.schedule) for f in result.findings]
+    stats = result.stats
+    return records.records, result.status, findings, stats.cut_executions, stats.bound_cut
+
+
+@pytest.mark.parametrize("bound", [None, 1, "iterative"])
+@pytest.mark.parametrize("seed", range(20))
+def test_dpor_explores_the_same_executions_as_from_scratch(
+    monkeypatch: pytest.MonkeyPatch, seed: int, bound: Any
+) -> None:
+    program = _program(seed)
+    options = {"keep_going": True, "preemption_bound": bound}
+    kept = _explore(monkeypatch, DporStrategy, program, **options)
+    scratch = _explore(monkeypatch, _FromScratch, program, **options)
+    assert kept == scratch
