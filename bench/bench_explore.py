@@ -1,22 +1,26 @@
 """Microbenchmarks of pagerace.explore (numbers, not pass/fail).
 
-Two programs, 2 threads x 25 accesses each (alternating load and store):
-``independent`` (each thread its own cell) and ``shared`` (both threads on two shared
-cells: ``a`` only loaded, ``b`` only stored).
+Programs of 2 threads x 25 accesses each (alternating load and store):
+``independent`` (each thread its own cell), ``shared`` (both threads on two shared
+cells: ``a`` only loaded, ``b`` only stored), and ``model-shaped independent``
+(``independent`` with each access made through a call chain of depth 4, the way model
+code reaches memory).
 
 How the numbers are measured (wall clock, ``time.perf_counter``; median of --repeat
 runs):
 
 * executions/s of one ``explore`` call = ``Result.executions / Result.stats.seconds``
   (``random``, ``pct``, ``dfs``, ``dpor`` with ``max_executions``);
-* executions/s of repeated calls = executions / wall time of N whole ``explore`` calls
-  (``replay`` of ``v1:0x25.1x25``; ``dpor``, which on ``independent`` is one execution
-  per call) -- this includes each call's set-up;
+* executions/s of repeated calls ("calls" rows) = executions / wall time of N whole
+  ``explore`` calls (``replay`` of ``v1:0x25.1x25``; ``dpor``, which on the
+  independent programs is one execution per call) -- this includes each call's set-up;
+* ``replay``: the same N replay calls, each timed by its own ``Stats.seconds``: one
+  explored execution with a single scheduling decision, without the call's set-up;
 * overhead ratio = (seconds per explored execution) / (seconds per direct run), where a
   direct run calls the same ``program`` on a direct-mode context whose cells are plain
   Python objects (``load``/``store`` are attribute accesses) and runs the same thread
   bodies one after the other: the same accesses, no explorer.
-* floor: an execution of 2 empty threads (start and finish two pooled greenlets, one
+* floor: an execution of 2 empty threads (start and finish a pooled greenlet, one
   ``program`` call, the explorer's loop), to show the fixed cost per execution.
 
 Usage: .venv/bin/python bench/bench_explore.py [--repeat N] [--executions N] [--profile]
@@ -80,6 +84,38 @@ def make_program(shared: bool) -> Callable[[Any], Any]:
     return program
 
 
+def make_model_program() -> Callable[[Any], Any]:
+    """``independent`` with each access made the way model code makes it: through a
+    call chain of depth 4 (operation -> walk -> entry -> cell), the shape for which
+    the performance notes measure ~139 ns per plain access."""
+
+    def program(ctx: Any) -> Any:
+        cells = [ctx.cell("t0", 0), ctx.cell("t1", 0)]
+
+        def entry(cell: Any, i: int) -> Any:
+            if i % 2:
+                cell.store(i)
+                return i
+            return cell.load()
+
+        def walk(cell: Any, i: int) -> Any:
+            return entry(cell, i)
+
+        def operation(tid: int, i: int) -> Any:
+            return walk(cells[tid], i)
+
+        def body(tid: int) -> Callable[[], None]:
+            def run() -> None:
+                for i in range(ACCESSES):
+                    operation(tid, i)
+
+            return run
+
+        return [body(0), body(1)], None
+
+    return program
+
+
 def direct_seconds_per_execution(program: Callable[[Any], Any], n: int) -> float:
     ctx = _DirectContext()
     start = time.perf_counter()
@@ -104,6 +140,16 @@ def repeated_calls(program: Callable[[Any], Any], n: int, **options: Any) -> flo
     for _ in range(n):
         executions += explore(program, **options).executions
     return executions / (time.perf_counter() - start)
+
+
+def replay_execution(program: Callable[[Any], Any], n: int) -> float:
+    """Executions per second of the replayed execution itself: n ``replay`` calls,
+    each timed by its own ``Stats.seconds`` (the exploration loop, without the
+    call's argument checks and result)."""
+    seconds = 0.0
+    for _ in range(n):
+        seconds += explore(program, strategy="replay", schedule=REPLAY).stats.seconds
+    return n / seconds
 
 
 def empty_program(ctx: Any) -> Any:
@@ -137,24 +183,31 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
         return
 
+    explore(make_program(False), strategy="pct", max_executions=n)  # warm up
     rows = []
-    for name, shared in (("independent", False), ("shared", True)):
-        program = make_program(shared)
+    programs = (
+        ("independent", make_program(False)),
+        ("shared", make_program(True)),
+        ("model-shaped independent", make_model_program()),
+    )
+    for name, program in programs:
         direct = median(direct_seconds_per_execution, program, n)
         results: dict[str, float] = {}
         for strategy in ("random", "pct", "dfs"):
             results[strategy] = median(sampled, program, strategy, n)
-        if shared:
+        if name == "shared":
             results["dpor"] = median(sampled, program, "dpor", n)
         else:
             results["dpor calls"] = median(repeated_calls, program, n // 4)
         results["replay calls"] = median(
             repeated_calls, program, n // 4, strategy="replay", schedule=REPLAY
         )
+        results["replay"] = median(replay_execution, program, n // 4)
         rows.append((name, direct, results))
     floor = median(sampled, empty_program, "random", n)
 
-    print(f"{ACCESSES} accesses x 2 threads; median of {args.repeat} runs of {n} executions")
+    print(f"{ACCESSES} accesses x 2 threads; median of {args.repeat} runs of {n} executions"
+          f" ({n // 4} calls for the replay and dpor-calls rows)")
     print(f"floor: execution of 2 empty threads {1e6 / floor:.1f} us ({floor:,.0f}/s)")
     for name, direct, results in rows:
         print(f"\n{name}: direct run of the bodies {direct * 1e6:.1f} us/execution")

@@ -116,6 +116,7 @@ def test_ctx_event_returns_the_trace_record_and_the_caller_may_update_its_detail
 
     def program(ctx: Context) -> Any:
         memory = {"pte": 0}
+        seen.clear()  # the records of the last execution run (a failing one is re-run)
 
         def cpu() -> None:
             assert ctx.nthreads == 2

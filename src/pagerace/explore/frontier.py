@@ -72,9 +72,13 @@ class Frontier:
         it dropped.
         """
         nodes = self.nodes
+        by_enabled = candidates == "enabled"
         while nodes:
             node = nodes[-1]
-            pool = node.enabled if candidates == "enabled" else node.backtrack
+            pool = node.enabled if by_enabled else node.backtrack
+            if len(pool) == 1:  # only the chosen thread (most nodes): nothing left here
+                nodes.pop()
+                continue
             for tid in sorted(pool):
                 if (
                     tid != node.chosen

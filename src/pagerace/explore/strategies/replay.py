@@ -17,7 +17,7 @@ class ReplayStrategy:
     thread (``Execution.grant``), so a run ``0x25`` costs one decision."""
 
     complete = True
-    records = True  # one execution, run for its trace
+    records = False
 
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
