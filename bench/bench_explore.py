@@ -6,8 +6,8 @@ cells: ``a`` only loaded, ``b`` only stored), and ``model-shaped independent``
 (``independent`` with each access made through a call chain of depth 4, the way model
 code reaches memory).
 
-How the numbers are measured (wall clock, ``time.perf_counter``; median of --repeat
-runs):
+How the numbers are measured (wall clock, ``time.perf_counter``; the fastest of
+--repeat runs, as timeit advises):
 
 * executions/s of one ``explore`` call = ``Result.executions / Result.stats.seconds``
   (``random``, ``pct``, ``dfs``, ``dpor`` with ``max_executions``);
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -127,29 +126,29 @@ def direct_seconds_per_execution(program: Callable[[Any], Any], n: int) -> float
 
 
 def sampled(program: Callable[[Any], Any], strategy: str, n: int) -> float:
-    """Executions per second of one explore call running n executions."""
+    """Seconds per execution of one explore call running n executions."""
     result = explore(program, strategy=strategy, max_executions=n)
     assert result.executions == n, result
-    return n / result.stats.seconds
+    return result.stats.seconds / n
 
 
 def repeated_calls(program: Callable[[Any], Any], n: int, **options: Any) -> float:
-    """Executions per second over n whole explore calls (each 1 execution here)."""
+    """Seconds per execution over n whole explore calls (each 1 execution here)."""
     start = time.perf_counter()
     executions = 0
     for _ in range(n):
         executions += explore(program, **options).executions
-    return executions / (time.perf_counter() - start)
+    return (time.perf_counter() - start) / executions
 
 
 def replay_execution(program: Callable[[Any], Any], n: int) -> float:
-    """Executions per second of the replayed execution itself: n ``replay`` calls,
-    each timed by its own ``Stats.seconds`` (the exploration loop, without the
-    call's argument checks and result)."""
+    """Seconds of the replayed execution itself: n ``replay`` calls, each timed by its
+    own ``Stats.seconds`` (the exploration loop, without the call's argument checks
+    and result)."""
     seconds = 0.0
     for _ in range(n):
         seconds += explore(program, strategy="replay", schedule=REPLAY).stats.seconds
-    return n / seconds
+    return seconds / n
 
 
 def empty_program(ctx: Any) -> Any:
@@ -171,8 +170,10 @@ def main() -> None:
     args = parser.parse_args()
     n = args.executions
 
-    def median(measure: Callable[..., float], *margs: Any, **options: Any) -> float:
-        return statistics.median(measure(*margs, **options) for _ in range(args.repeat))
+    def best(measure: Callable[..., float], *margs: Any, **options: Any) -> float:
+        """The fastest of --repeat runs (as timeit advises: slower runs measure the
+        machine's other load, not the code)."""
+        return min(measure(*margs, **options) for _ in range(args.repeat))
 
     if args.profile:
         program = make_program(False)
@@ -191,28 +192,28 @@ def main() -> None:
         ("model-shaped independent", make_model_program()),
     )
     for name, program in programs:
-        direct = median(direct_seconds_per_execution, program, n)
+        direct = best(direct_seconds_per_execution, program, n)
         results: dict[str, float] = {}
         for strategy in ("random", "pct", "dfs"):
-            results[strategy] = median(sampled, program, strategy, n)
+            results[strategy] = best(sampled, program, strategy, n)
         if name == "shared":
-            results["dpor"] = median(sampled, program, "dpor", n)
+            results["dpor"] = best(sampled, program, "dpor", n)
         else:
-            results["dpor calls"] = median(repeated_calls, program, n // 4)
-        results["replay calls"] = median(
+            results["dpor calls"] = best(repeated_calls, program, n // 4)
+        results["replay calls"] = best(
             repeated_calls, program, n // 4, strategy="replay", schedule=REPLAY
         )
-        results["replay"] = median(replay_execution, program, n // 4)
+        results["replay"] = best(replay_execution, program, n // 4)
         rows.append((name, direct, results))
-    floor = median(sampled, empty_program, "random", n)
+    floor = best(sampled, empty_program, "random", n)
 
-    print(f"{ACCESSES} accesses x 2 threads; median of {args.repeat} runs of {n} executions"
+    print(f"{ACCESSES} accesses x 2 threads; best of {args.repeat} runs of {n} executions"
           f" ({n // 4} calls for the replay and dpor-calls rows)")
-    print(f"floor: execution of 2 empty threads {1e6 / floor:.1f} us ({floor:,.0f}/s)")
+    print(f"floor: execution of 2 empty threads {floor * 1e6:.1f} us ({1 / floor:,.0f}/s)")
     for name, direct, results in rows:
         print(f"\n{name}: direct run of the bodies {direct * 1e6:.1f} us/execution")
-        for label, rate in results.items():
-            per = 1 / rate
+        for label, per in results.items():
+            rate = 1 / per
             print(
                 f"  {label:13s} {rate:10,.0f} executions/s  {per * 1e6:6.1f} us/execution"
                 f"  overhead x{per / direct:.2f}"

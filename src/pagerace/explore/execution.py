@@ -308,14 +308,6 @@ class Execution:
         self.grant = 0
         self.rest = 0
 
-    def _take_grant(self) -> None:
-        """Start the grant the chooser has just set, in chunks (see ``GRANT_CHUNK``)."""
-        grant = self.grant
-        if grant > GRANT_CHUNK:
-            self.rest = grant - GRANT_CHUNK
-            self.grant = grant = GRANT_CHUNK
-        self.granted = grant
-
     def _next_chunk(self) -> None:
         """The chunk of a longer grant is used up: add its steps, start the next."""
         self.choices.extend([self.current] * self.granted)
@@ -449,10 +441,15 @@ class Execution:
         if tid != current and current in self.enabled:
             self.preemptions += 1
         item = self.pending[tid]
-        if item.kind is not EVENT:
-            self.grant = 0  # the enabled set changes here: no grant
+        if item.kind is EVENT:
+            grant: int = self.grant  # the chooser's grant, in chunks (``GRANT_CHUNK``)
+            if grant > GRANT_CHUNK:
+                self.rest = grant - GRANT_CHUNK
+                self.grant = grant = GRANT_CHUNK
+            self.granted = grant
+        else:
+            self.grant = self.granted = 0  # the enabled set changes here: no grant
             self._perform_lock(tid, item)
-        self._take_grant()
         self.choices.append(tid)
         self.current = tid
         self.running = tid
@@ -484,7 +481,7 @@ class Execution:
         """Thread ``tid`` (the running one) announces an event of kind ``EVENT``;
         returns once it is chosen.  The caller then appends its record to ``log``.
 
-        The hot path: ``_sync``, ``_take_grant`` and ``_perform`` are inlined for the
+        The hot path: ``_sync``, the grant's start and ``_perform`` are inlined for the
         common decision (the chosen thread's pending event is not a lock step)."""
         if self.grant:  # granted: it goes on (the grant is 0 while halted)
             self.grant -= 1
@@ -511,7 +508,7 @@ class Execution:
         if choice < 0 or pending[choice].kind is not EVENT:
             target = self._perform(choice, tid)
         else:
-            grant: int = self.grant  # ``_take_grant`` (the chooser may have set it)
+            grant: int = self.grant  # the chooser's grant, in chunks (``GRANT_CHUNK``)
             if grant > GRANT_CHUNK:
                 self.rest = grant - GRANT_CHUNK
                 self.grant = grant = GRANT_CHUNK

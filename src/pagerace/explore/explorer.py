@@ -86,7 +86,6 @@ def explore(
         inner = bounded = PreemptionBound(make_inner(), preemption_bound)
     else:
         inner = make_inner()
-    budget = Budget(inner, max_executions, time_limit)
     hooks = Observers(tuple(observers)) if observers else _NO_OBSERVERS
     if hooks.on_start:
         info = ExploreInfo(
@@ -102,8 +101,7 @@ def explore(
     forms: set[object] = set()
     executions = events = cut = deadlocks = max_depth = 0
 
-    def stats() -> Stats:
-        seconds = budget.elapsed()
+    def stats(seconds: float) -> Stats:
         return Stats(
             executions=executions,
             events=events,
@@ -121,6 +119,7 @@ def explore(
     # Cell accesses are recorded only when something reads the trace of every
     # execution; a failing execution run without recording is re-run with it.
     recording = inner.records or count_traces or bool(hooks.on_execution)
+    budget = Budget(inner, max_executions, time_limit)  # the clock of Stats.seconds
     try:
         while True:
             chooser = budget.begin()
@@ -166,11 +165,12 @@ def explore(
                         hook(finding)
                 stop = not keep_going or (stop_when is not None and stop_when(findings))
             if hooks.on_execution_end:
-                so_far = stats()
+                so_far = stats(budget.elapsed())
                 for hook in hooks.on_execution_end:
                     hook(executions - 1, so_far)
             if stop:
                 break
+        seconds = budget.elapsed()
     finally:
         pool.give_back()
 
@@ -180,7 +180,7 @@ def explore(
         status = Status.INCOMPLETE
     else:
         status = Status.CLEAN
-    final = stats()
+    final = stats(seconds)
     result = Result(status, executions, final.traces, tuple(findings), final, strategy)
     for hook in hooks.on_end:
         hook(result)

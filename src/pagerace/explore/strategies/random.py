@@ -56,8 +56,11 @@ class RandomStrategy:
         random = self._random
         step = len(ex.choices)
         if step == self._leave_at and current in enabled:
-            i = int(random() * (m - 1))  # uniform among the others
-            tid = enabled[i] if enabled[i] < current else enabled[i + 1]
+            if m == 2:  # the other one (no draw needed)
+                tid = enabled[1] if enabled[0] == current else enabled[0]
+            else:
+                i = int(random() * (m - 1))  # uniform among the others
+                tid = enabled[i] if enabled[i] < current else enabled[i + 1]
         else:
             tid = enabled[int(random() * m)]
         stays = int(math.log(1.0 - random()) * _INV_LOG[m])
