@@ -23,15 +23,20 @@ _IDLE = Execution(lambda *_: CUT)
 class Context:
     """Handed to ``program(ctx)``; see the module docstring of ``pagerace.explore``."""
 
-    __slots__ = ("_ex", "_locks")
+    __slots__ = ("_cell_class", "_cell_ex", "_ex", "_locks")
 
     def __init__(self) -> None:
         self._ex: Execution | None = None
         self._locks: dict[Hashable, Lock] = {}
+        # what ``cell`` makes: cells of the running execution, recorded or quiet
+        self._cell_ex = _IDLE
+        self._cell_class: type[Cell] = Cell
 
     def _begin(self, ex: Execution) -> None:
         self._ex = ex
         self._locks = {}
+        self._cell_ex = ex
+        self._cell_class = Cell if ex.recording else _QuietCell
 
     @property
     def thread(self) -> int:
@@ -50,19 +55,14 @@ class Context:
     def cell(self, name: str, init: Any = None) -> Cell:
         """A shared variable with ``load``/``store``/``cas`` (events) and ``peek``."""
         try:
-            accesses = _ACCESSES.get(name)
-        except TypeError:  # an unhashable name: not shared across executions
-            accesses = _accesses_of(name)
-        if accesses is None:
+            accesses = _ACCESSES[name]
+        except KeyError:
             if len(_ACCESSES) >= _MAX_ACCESSES:
                 _ACCESSES.clear()
             accesses = _ACCESSES[name] = _accesses_of(name)
-        ex = self._ex
-        if ex is None:
-            return Cell(_IDLE, accesses, name, init)
-        if ex.recording:
-            return Cell(ex, accesses, name, init)
-        return _QuietCell(ex, accesses, name, init)
+        except TypeError:  # an unhashable name: not shared across executions
+            accesses = _accesses_of(name)
+        return self._cell_class(self._cell_ex, accesses, name, init)
 
     def lock(self, name: Hashable) -> Lock:
         """The lock called ``name`` (the same object for the same name in one run)."""
