@@ -65,6 +65,9 @@ CUT = -1
 #: step index (``len(execution.choices)``) tells a chooser how many granted steps ran.
 Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int]
 
+#: What an execution's per-thread lists are before ``run`` makes them (never mutated).
+_NOTHING: Any = ()
+
 #: A grant that lasts until the enabled set may change (see ``Chooser``).
 GRANT_ALL = 1 << 62
 
@@ -243,11 +246,12 @@ class Execution:
         #: the greenlet that calls ``run`` (thread 0 runs on it)
         self.main: Any = main if main is not None else getcurrent()
         self.nthreads = 0
-        self.pending: list[Any] = []
-        self.acquiring: list[Lock | None] = []
-        self.releasing: list[Lock | None] = []
-        self.greenlets: list[Any] = []
-        self.enabled: list[int] = []
+        # per-thread lists, made by ``run`` (empty until then)
+        self.pending: list[Any] = _NOTHING
+        self.acquiring: list[Lock | None] = _NOTHING
+        self.releasing: list[Lock | None] = _NOTHING
+        self.greenlets: list[Any] = _NOTHING
+        self.enabled: list[int] = _NOTHING
         self.live = 0
         self.log: list[Any] = []
         self.choices: list[int] = []
