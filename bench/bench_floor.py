@@ -30,6 +30,7 @@ class _Run:
         "choices",
         "enabled",
         "grant",
+        "granted",
         "greenlets",
         "main",
         "next_point",
@@ -43,6 +44,7 @@ class _Run:
     choices: list[int]
     enabled: list[int]
     grant: int
+    granted: int
     greenlets: list[Any]
     main: Any
     next_point: int
@@ -86,6 +88,9 @@ class _Context:
 
 def _decide(run: _Run) -> int:
     """pct: the enabled thread of highest priority; at a change point it drops."""
+    used = run.granted - run.grant  # the granted steps taken: part of the schedule
+    if used:
+        run.choices.extend([run.running] * used)
     enabled = run.enabled
     priorities = run.priorities
     step = len(run.choices) + 1
@@ -96,6 +101,7 @@ def _decide(run: _Run) -> int:
         run.next_point += 1
         best = _highest(enabled, priorities)
     run.grant = points[run.next_point] - step - 1 if run.next_point < len(points) else 255
+    run.granted = run.grant
     run.choices.append(best)
     return best
 
@@ -126,6 +132,7 @@ def _announce(run: _Run) -> None:
 def _finished(run: _Run, tid: int) -> Any:
     run.enabled.remove(tid)
     if not run.enabled:
+        run.choices.extend([tid] * (run.granted - run.grant))
         return run.main
     choice = _decide(run)
     run.running = choice
@@ -141,7 +148,7 @@ def _worker(task: tuple[_Run, int]) -> None:
 
 def run_once(program: Any, ctx: _Context, pool: list[Any], rng: random.Random, main: Any) -> None:
     run = _Run()
-    run.grant = 0
+    run.grant = run.granted = 0
     run.running = 0
     run.started = 1
     run.choices = []
