@@ -117,6 +117,7 @@ class Budget:
         self.records = inner.records
         self.exhausted = False
         self.executions = 0
+        self._limit = max_executions if max_executions is not None else float("inf")
         self._start = time.perf_counter()
 
     def elapsed(self) -> float:
@@ -124,13 +125,12 @@ class Budget:
         return time.perf_counter() - self._start
 
     def begin(self) -> Chooser | None:
-        spent = (self.max_executions is not None and self.executions >= self.max_executions) or (
-            self.time_limit is not None and self.elapsed() >= self.time_limit
-        )
         chooser = self.inner.begin()
         if chooser is None:
             return None
-        if spent:
+        if self.executions >= self._limit or (
+            self.time_limit is not None and self.elapsed() >= self.time_limit
+        ):
             # Something is left to explore: the budget, not the search, ends here.  The
             # inner strategy has already moved to that branch, so a resumed search
             # starts there.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import compress
+from operator import ne
+
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import Pending
 from pagerace.explore.execution import CUT, Chooser, Execution
@@ -24,7 +28,9 @@ class ReplayStrategy:
         self._done = False
         self._pos = 0
         self._error: str | None = None
-        self._threads = sorted(set(schedule.steps))
+        # where a run of one thread ends and the next begins (C-level iteration)
+        steps = schedule.steps
+        self._boundaries = list(compress(range(1, len(steps)), map(ne, steps, steps[1:])))
 
     def begin(self) -> Chooser | None:
         if self._done:
@@ -54,12 +60,10 @@ class ReplayStrategy:
                 f"(runnable: {enabled})"
             )
             return CUT
-        # the run of tid ends where another thread's next step is (C-level searches)
-        end = len(steps)
-        for other in self._threads:
-            if other != tid and other in steps[pos + 1 : end]:
-                end = steps.index(other, pos + 1, end)
-        ex.grant = end - pos - 1
+        boundaries = self._boundaries
+        j = bisect_right(boundaries, pos)
+        end = boundaries[j] if j < len(boundaries) else len(steps)
+        ex.grant = end - pos - 1  # the rest of tid's run
         return tid
 
     def end(self, execution: Execution) -> None:
