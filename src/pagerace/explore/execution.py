@@ -383,11 +383,15 @@ class Execution:
                 # the thread finished before announcing anything (start the next one).
                 g.switch((self, tid, self.bodies[tid]))
                 continue
-            self.starting = False
+            self.starting = self.halt = False
             self.running = -1
-            self.halt = False
             self._start_enabled()
-            target = self._next()
+            if self.enabled:  # the first decision (``_next``, inlined)
+                target = self._perform(
+                    self.choose(self.enabled, self.pending, -1, 0, self), -1
+                )
+            else:
+                target = self._next()  # nothing can run: the end
             if target is not me:
                 target.switch()
             return
