@@ -215,8 +215,10 @@ def main() -> None:
     for name, program in programs:
         directs[name] = min(directs[name], best(direct_seconds_per_execution, program, n))
 
-    print(f"{ACCESSES} accesses x 2 threads; best of {args.repeat} runs of {n} executions"
-          f" ({n // 4} calls for the replay and dpor-calls rows)")
+    print(
+        f"{ACCESSES} accesses x 2 threads; best of {args.repeat} runs of {n} executions"
+        f" ({n // 4} calls for the replay and dpor-calls rows)"
+    )
     print(f"floor: execution of 2 empty threads {floor * 1e6:.1f} us ({1 / floor:,.0f}/s)")
     for name, results in rows:
         direct = directs[name]

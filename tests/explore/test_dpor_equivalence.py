@@ -87,9 +87,7 @@ def _explore(
 ) -> tuple[Any, ...]:
     monkeypatch.setattr(explorer, "DporStrategy", strategy)
     records = _Records()
-    result = explore(
-        program, strategy="dpor", observers=[records], max_executions=2000, **options
-    )
+    result = explore(program, strategy="dpor", observers=[records], max_executions=2000, **options)
     findings = [(f.kind, f.schedule) for f in result.findings]
     stats = result.stats
     return records.records, result.status, findings, stats.cut_executions, stats.bound_cut

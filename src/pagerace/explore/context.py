@@ -164,8 +164,9 @@ class Cell:
 
     __slots__ = ("_cas", "_ex", "_load", "_store", "name", "value")
 
-    def __init__(self, ex: Execution, accesses: tuple[Access, Access, Access], name: str,
-                 init: Any) -> None:
+    def __init__(
+        self, ex: Execution, accesses: tuple[Access, Access, Access], name: str, init: Any
+    ) -> None:
         self._ex = ex
         self.name = name
         self.value = init

@@ -120,9 +120,7 @@ class Failure:
         self.label = label
 
 
-def failure_from_exception(
-    exc: BaseException, thread: int | None, label: str
-) -> Failure:
+def failure_from_exception(exc: BaseException, thread: int | None, label: str) -> Failure:
     """A ``Failure`` for a signal or an exception raised by model code."""
     if isinstance(exc, FailSignal):
         return Failure(exc.kind, exc.message, exc.key, exc.detail, thread, label)
@@ -387,9 +385,7 @@ class Execution:
             self.running = -1
             self._start_enabled()
             if self.enabled:  # the first decision (``_next``, inlined)
-                target = self._perform(
-                    self.choose(self.enabled, self.pending, -1, 0, self), -1
-                )
+                target = self._perform(self.choose(self.enabled, self.pending, -1, 0, self), -1)
             else:
                 target = self._next()  # nothing can run: the end
             if target is not me:

@@ -258,9 +258,7 @@ def _call_program(
         if not callable(body):
             raise PageraceInputError("program: thread_bodies must be a list of callables")
     if not 1 <= len(bodies) <= MAX_THREADS:
-        raise PageraceInputError(
-            f"program: must have 1..{MAX_THREADS} threads, got {len(bodies)}"
-        )
+        raise PageraceInputError(f"program: must have 1..{MAX_THREADS} threads, got {len(bodies)}")
     if check is not None and not callable(check):
         raise PageraceInputError("program: check must be callable or None")
     return bodies, check
@@ -302,22 +300,17 @@ def _validate(
                 f"got {preemption_bound!r}"
             )
         if _is_int(preemption_bound) and preemption_bound < 0:  # type: ignore[operator]
-            raise PageraceInputError(
-                f"preemption_bound: must be >= 0; got {preemption_bound}"
-            )
+            raise PageraceInputError(f"preemption_bound: must be >= 0; got {preemption_bound}")
         if strategy not in _BOUNDABLE:
             raise PageraceInputError(
-                f"preemption_bound: only with strategy 'dpor' or 'dfs' (strategy is "
-                f"{strategy!r})"
+                f"preemption_bound: only with strategy 'dpor' or 'dfs' (strategy is {strategy!r})"
             )
     if max_executions is not None and not (_is_int(max_executions) and max_executions >= 1):  # type: ignore[operator]
         raise PageraceInputError(
             f"max_executions: must be an int >= 1 or None; got {max_executions!r}"
         )
     if time_limit is not None and not (
-        isinstance(time_limit, numbers.Real)
-        and not isinstance(time_limit, bool)
-        and time_limit > 0  # type: ignore[operator]
+        isinstance(time_limit, numbers.Real) and not isinstance(time_limit, bool) and time_limit > 0  # type: ignore[operator]
     ):
         raise PageraceInputError(f"time_limit: must be seconds > 0 or None; got {time_limit!r}")
     if not _is_int(seed):

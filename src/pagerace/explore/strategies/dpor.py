@@ -122,9 +122,7 @@ class DporStrategy:
             ex.grant = GRANT_ALL
         return tid
 
-    def _sleep_after(
-        self, prev: Node, pending: list[Pending | None], log: list[Any]
-    ) -> list[int]:
+    def _sleep_after(self, prev: Node, pending: list[Pending | None], log: list[Any]) -> list[int]:
         """Sleep set of the node after ``prev``, whose chosen event is the last step
         record of ``log``."""
         candidates = prev.sleep + prev.done
@@ -157,9 +155,7 @@ class DporStrategy:
 
     # -- races -------------------------------------------------------------------
 
-    def _reverse(
-        self, hb: _HappensBefore, threads: list[int], prev: int, s: int, i: int
-    ) -> None:
+    def _reverse(self, hb: _HappensBefore, threads: list[int], prev: int, s: int, i: int) -> None:
         """Schedule the reversal of the race between steps ``s`` and ``i``."""
         steps = hb.items
         clocks = hb.clocks
@@ -313,9 +309,7 @@ class _HappensBefore:
         del self.clocks[keep:]
         del self.seen[keep:]
 
-    def extend(
-        self, choices: list[int], log: list[Any], start: int
-    ) -> list[tuple[int, int, int]]:
+    def extend(self, choices: list[int], log: list[Any], start: int) -> list[tuple[int, int, int]]:
         """Add the steps of an execution (``choices``, ``log``) past the kept ones;
         return its races ``(prev, s, i)`` with ``i >= start``: step ``s`` of another
         thread is the last before ``i`` (``prev`` the previous step of i's thread)."""

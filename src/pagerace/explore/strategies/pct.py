@@ -104,9 +104,7 @@ class PctStrategy:
                 best = _highest(enabled, priorities)
             self._next += 1
             points = self._points
-            change = self._change_at = (
-                points[self._next] if self._next < len(points) else _NEVER
-            )
+            change = self._change_at = points[self._next] if self._next < len(points) else _NEVER
         ex.grant = change - step - 1  # up to the next change point (or for good)
         return best
 
