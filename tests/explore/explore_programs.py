@@ -118,6 +118,10 @@ class TraceForms:
 
 
 def generated_program(spec: list[Any]) -> Any:
+    """Threads running ops: ``("r", cell)``, ``("w", cell)``, ``("lock", L, ops)``,
+    ``("event", ((cell, is_write), ...))`` (a ``ctx.event`` on those cells' keys),
+    ``("note",)`` and ``("check", cell)`` (fails when the thread reads its own store)."""
+
     def program(ctx: Context) -> Any:
         cells = {name: ctx.cell(name, 0) for name in "abc"}
         locks = {name: ctx.lock(name) for name in "LM"}
@@ -128,6 +132,12 @@ def generated_program(spec: list[Any]) -> Any:
                     cells[op[1]].load()
                 elif op[0] == "w":
                     cells[op[1]].store(tid)
+                elif op[0] == "event":
+                    ctx.event(tuple((("cell", key), w) for key, w in op[1]), "E")
+                elif op[0] == "note":
+                    ctx.note("n")
+                elif op[0] == "check":
+                    ctx.check(cells[op[1]].load() != tid, "saw its own store")
                 else:
                     with locks[op[1]]:
                         run(op[2], tid)

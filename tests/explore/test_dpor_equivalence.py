@@ -7,9 +7,10 @@ import random
 from typing import Any
 
 import pytest
+from explore_programs import generated_program
 
 import pagerace.explore.explorer as explorer
-from pagerace.explore import Context, ExecutionRecord, explore
+from pagerace.explore import ExecutionRecord, explore
 from pagerace.explore.strategies.dpor import DporStrategy
 
 Ops = list[Any]
@@ -46,32 +47,7 @@ def _program(seed: int) -> Any:
     rng = random.Random(seed)
     spec = [_ops(rng, 0) for _ in range(rng.randint(2, 3))]
 
-    def program(ctx: Context) -> Any:
-        cells = {name: ctx.cell(name, 0) for name in "abc"}
-        locks = {name: ctx.lock(name) for name in "LM"}
-
-        def run(ops: Ops, tid: int) -> None:
-            for op in ops:
-                if op[0] == "r":
-                    cells[op[1]].load()
-                elif op[0] == "w":
-                    cells[op[1]].store(tid)
-                elif op[0] == "event":
-                    ctx.event(tuple((("cell", key), w) for key, w in op[1]), "E")
-                elif op[0] == "note":
-                    ctx.note("n")
-                elif op[0] == "check":
-                    ctx.check(cells[op[1]].load() != tid, "saw its own store")
-                else:
-                    with locks[op[1]]:
-                        run(op[2], tid)
-
-        def body(tid: int) -> Any:
-            return lambda: run(spec[tid], tid)
-
-        return [body(t) for t in range(len(spec))], None
-
-    return program
+    return generated_program(spec)
 
 
 class _Records:

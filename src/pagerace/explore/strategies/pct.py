@@ -90,12 +90,7 @@ class PctStrategy:
             self._nthreads = ex.nthreads
             priorities = self._priorities = self._draw_priorities(self._nthreads)
         step = len(ex.choices) + 1  # change points count steps from 1
-        best = enabled[0]
-        top = priorities[best]
-        for tid in enabled:
-            if priorities[tid] > top:
-                best = tid
-                top = priorities[tid]
+        best = _highest(enabled, priorities)
         change = self._change_at
         # Decisions come at least at every change point (grants end before them).
         while change <= step:
