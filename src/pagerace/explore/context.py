@@ -34,7 +34,8 @@ class Context:
 
     def _begin(self, ex: Execution) -> None:
         self._ex = ex
-        self._locks = {}
+        if self._locks:  # (locks belong to one execution)
+            self._locks = {}
         self._cell_ex = ex
         self._cell_class = Cell if ex.recording else _QuietCell
 

@@ -173,22 +173,23 @@ class GreenletPool:
             pool = cls()
         else:
             cls._local.pool = None
-        pool.main = getcurrent()
+        main = getcurrent()
+        if pool.main is not main:  # a worker returns to the greenlet using the pool
+            for g in pool.idle:
+                g.parent = main
+            pool.main = main
         return pool
 
     def give_back(self) -> None:
         self.idle = [g for g in self.idle if not g.dead]
         self._local.pool = self
 
-    def get(self, parent: Any) -> Any:
+    def get(self) -> Any:
+        """An idle worker (its parent is ``main``: see ``take``), or a new one."""
         idle = self.idle
-        while idle:
-            g = idle.pop()
-            if not g.dead:
-                if g.parent is not parent:
-                    g.parent = parent
-                return g
-        return greenlet(_worker, parent)
+        if idle:
+            return idle.pop()
+        return greenlet(_worker, self.main)
 
 
 class Execution:
@@ -373,7 +374,7 @@ class Execution:
             tid = self.started
             if tid < self.nthreads:
                 self.started = tid + 1
-                g = self.pool.get(self.main)
+                g = self.pool.get()
                 self.greenlets[tid] = g
                 self.running = tid
                 self.launcher = me
