@@ -498,10 +498,7 @@ class Execution:
         pending = self.pending
         pending[tid] = item
         if self.halt:  # starting (start the next thread), or the execution is over
-            if self.outcome is None:
-                self._launch(self.greenlets[tid])
-            if self.outcome is not None:
-                self._unwind_main(tid)
+            self._park_or_unwind(tid)
             return
         choices = self.choices
         granted = self.granted
@@ -551,6 +548,8 @@ class Execution:
         log.append(ev)
 
     def _park_or_unwind(self, tid: int) -> None:
+        """While starting: start the next thread; back here when ``tid`` is chosen (or
+        the execution is over: then unwind)."""
         if self.outcome is None:
             self._launch(self.greenlets[tid])  # starting: start the next thread
         if self.outcome is not None:
