@@ -18,7 +18,7 @@ from pagerace.explore.events import Pending
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Frontier, Node
 
-__all__ = ["DfsStrategy", "nondeterminism_message", "run_rest"]
+__all__ = ["DfsStrategy", "PathSearch", "follow_path", "nondeterminism_message", "run_rest"]
 
 
 def nondeterminism_message(step: int, tid: int, enabled: list[int]) -> str:
@@ -49,11 +49,11 @@ def follow_path(
     return tid, None
 
 
-class DfsStrategy:
-    """Every interleaving, depth-first."""
+class PathSearch:
+    """What ``dfs`` and ``dpor`` share: the frontier of the current path, replaying it
+    step by step, and the nodes of a grant past it, added when they are needed."""
 
     complete = True
-    records = False
 
     def __init__(self) -> None:
         self.frontier = Frontier()
@@ -62,22 +62,47 @@ class DfsStrategy:
         # A grant past the path: (enabled seen, thread), its nodes not yet added.
         self._fill: tuple[list[int], int] | None = None
 
-    def begin(self) -> Chooser | None:
-        if self._started and self.frontier.next_branch("enabled") is None:
-            return None
-        self._started = True
-        self._fill = None
-        return self._choose
-
     def _fill_to(self, step: int) -> None:
-        """Add the nodes of the granted steps before ``step``."""
+        """Add the nodes of the granted steps before ``step``: each the same enabled
+        threads and choice, nothing else to try, no sleep set."""
         fill = self._fill
         if fill is not None:
             self._fill = None
             enabled, tid = fill
             nodes = self.frontier.nodes
             for _ in range(step - len(nodes)):
-                nodes.append(Node(enabled[:], tid))
+                nodes.append(Node(enabled[:], tid, [tid]))
+
+    def _on_path(self, step: int, enabled: list[int], ex: Execution) -> int | None:
+        """The choice at ``step`` when it is on the recorded path (``CUT`` when the
+        program no longer allows it); None past the path, once the nodes of a pending
+        grant are added."""
+        nodes = self.frontier.nodes
+        if step < len(nodes):
+            tid, error = follow_path(nodes, step, enabled, ex)
+            if error is not None:
+                self._error = error
+            return tid
+        if self._fill is not None:
+            self._fill_to(step)
+        return None
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise PageraceInputError(self._error)
+
+
+class DfsStrategy(PathSearch):
+    """Every interleaving, depth-first."""
+
+    records = False
+
+    def begin(self) -> Chooser | None:
+        if self._started and self.frontier.next_branch("enabled") is None:
+            return None
+        self._started = True
+        self._fill = None
+        return self._choose
 
     def _choose(
         self,
@@ -87,23 +112,16 @@ class DfsStrategy:
         pre: int,
         ex: Execution,
     ) -> int:
-        step = len(ex.choices)
-        nodes = self.frontier.nodes
-        if step < len(nodes):
-            tid, error = follow_path(nodes, step, enabled, ex)
-            if error is not None:
-                self._error = error
+        tid = self._on_path(len(ex.choices), enabled, ex)
+        if tid is not None:
             return tid
-        if self._fill is not None:
-            self._fill_to(step)
         tid = current if current in enabled else enabled[0]
         seen = list(enabled)
-        nodes.append(Node(seen, tid))
+        self.frontier.nodes.append(Node(seen, tid, [tid]))
         self._fill = (seen, tid)
         ex.grant = GRANT_ALL
         return tid
 
     def end(self, execution: Execution) -> None:
         self._fill_to(len(execution.choices))
-        if self._error is not None:
-            raise PageraceInputError(self._error)
+        self._raise_error()

@@ -32,30 +32,24 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from pagerace.errors import PageraceInputError
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
-from pagerace.explore.frontier import Frontier, Node
-from pagerace.explore.strategies.dfs import follow_path
+from pagerace.explore.frontier import Node
+from pagerace.explore.strategies.dfs import PathSearch
 
 __all__ = ["DporStrategy"]
 
 
-class DporStrategy:
+class DporStrategy(PathSearch):
     """Source-DPOR with sleep sets."""
 
-    complete = True
     records = True
 
     def __init__(self, *, bounded: bool = False) -> None:
+        super().__init__()
         self.bounded = bounded
-        self.frontier = Frontier()
-        self._started = False
         self._start = 0
         self._steps = 0  # steps of the last execution
-        self._error: str | None = None
-        # A grant past the path: (enabled seen, thread), its nodes not yet added.
-        self._fill: tuple[list[int], int] | None = None
         # The happens-before state of the last analysed execution; its first
         # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
@@ -77,16 +71,6 @@ class DporStrategy:
         self._started = True
         return self._choose
 
-    def _fill_to(self, step: int) -> None:
-        """Add the nodes of the granted steps before ``step`` (empty sleep sets)."""
-        fill = self._fill
-        if fill is not None:
-            self._fill = None
-            enabled, tid = fill
-            nodes = self.frontier.nodes
-            for _ in range(step - len(nodes)):
-                nodes.append(Node(enabled[:], tid, [tid], [], []))
-
     def _choose(
         self,
         enabled: list[int],
@@ -96,14 +80,10 @@ class DporStrategy:
         ex: Execution,
     ) -> int:
         step = len(ex.choices)
-        nodes = self.frontier.nodes
-        if step < len(nodes):
-            tid, error = follow_path(nodes, step, enabled, ex)
-            if error is not None:
-                self._error = error
+        tid = self._on_path(step, enabled, ex)
+        if tid is not None:
             return tid
-        if self._fill is not None:
-            self._fill_to(step)
+        nodes = self.frontier.nodes
         sleep = []
         if step and not self.bounded:
             prev = nodes[step - 1]
@@ -139,8 +119,7 @@ class DporStrategy:
     def end(self, execution: Execution) -> None:
         # The nodes of a final grant are added only if a race is reversed at one.
         self._steps = len(execution.choices)
-        if self._error is not None:
-            raise PageraceInputError(self._error)
+        self._raise_error()
         hb = self._hb
         threads = execution.choices
         if self._valid == 0 and not _shared(threads, execution.log):
