@@ -374,6 +374,9 @@ def _shared(choices: list[int], log: list[Any]) -> bool:
     is ordered after another thread's step and no two steps race."""
     touched: dict[Hashable, int] = {}  # key -> bit mask of the threads touching it
     written: set[Hashable] = set()
+    # Accesses repeat (a cell's accesses share their footprint object): look at each
+    # (thread, footprint) once.
+    done: set[tuple[int, int]] = set()
     i = 0
     for record in log:
         if type(record) is tuple:
@@ -382,8 +385,13 @@ def _shared(choices: list[int], log: list[Any]) -> bool:
             continue
         else:
             footprint = record.footprint
-        bit = 1 << choices[i]
+        tid = choices[i]
         i += 1
+        pair = (tid, id(footprint))
+        if pair in done:
+            continue
+        done.add(pair)
+        bit = 1 << tid
         for key, is_write in footprint:
             mask = touched.get(key, 0) | bit
             touched[key] = mask
