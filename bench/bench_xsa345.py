@@ -28,7 +28,7 @@ def measure(name: str, variant: str, options: RunOptions, repeat: int) -> tuple[
     run = None
     for _ in range(repeat):
         start = time.perf_counter()
-        run = run_scenario(sc, options, variant=variant, until_expected=True)
+        run = run_scenario(sc, options, variant=variant)
         times.append(time.perf_counter() - start)
     return statistics.median(times), run
 

@@ -16,7 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "machine": {"paging", "explore"},
     "xen": {"machine", "paging"},
     "checks": {"paging"},
-    "scenario": {"paging", "checks", "xen"},
+    "scenario": {"paging", "checks", "xen", "explore"},
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
     "report": {"paging"},

@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "ExecutionSignal",
     "InternalError",
+    "Interrupted",
     "PageraceInputError",
     "ScenarioError",
     "VectorFileError",
@@ -57,3 +58,14 @@ class XenBug(ExecutionSignal):
 
 class InternalError(RuntimeError):
     """Should never happen: a bug in pagerace itself."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a search: a ``KeyboardInterrupt`` that carries what the search
+    had found so far (``result``: the explorer's ``Result``; ``run``: a scenario run,
+    when the runner re-raises it)."""
+
+    def __init__(self, result: object, run: object = None) -> None:
+        super().__init__("interrupted")
+        self.result = result
+        self.run = run

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagerace.checks import (
@@ -23,8 +23,9 @@ from pagerace.checks import (
     stale_tlb_problems,
     translation_of,
 )
-from pagerace.errors import PageraceInputError, XenBug
-from pagerace.explore import Finding, Result, explore
+from pagerace.errors import Interrupted, PageraceInputError, XenBug
+from pagerace.explore import EXHAUSTIVE, ExploreOptions, Finding, OptionError, Result, explore
+from pagerace.explore.options import shown
 from pagerace.machine.direct import DirectMachine
 from pagerace.machine.explored import ExploredCPU, World
 from pagerace.paging.dump import dump_state
@@ -38,7 +39,17 @@ from pagerace.xen.config import XenConfig
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
 
-__all__ = ["Prepared", "RunOptions", "ScenarioRun", "prepare", "replay_scenario", "run_scenario"]
+__all__ = [
+    "DEFAULT_MAX_EXECUTIONS",
+    "DEFAULT_TIME_LIMIT",
+    "Prepared",
+    "RunOptions",
+    "ScenarioRun",
+    "prepare",
+    "replay_scenario",
+    "run_options",
+    "run_scenario",
+]
 
 FUNCTIONS = {
     MapOp: "map_pages_to_xen",
@@ -234,21 +245,61 @@ def _translation_diff(now: Translation, acceptable: set[Translation]) -> str:
     return ": " + "; ".join(parts) if parts else ""
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How to explore.  ``preemption_bound``: an int K explores with iterative
-    bounding 0, 1, ..., K (the first counterexample has the fewest preemptions and a
-    clean result is complete within K); ``"iterative"`` has no cap; None explores
-    without any bound."""
+#: The default budget of a scenario run (raise it with --time-limit / --max-executions,
+#: or the same keys of [explore]; "none" lifts a limit).
+DEFAULT_TIME_LIMIT = 300.0
+DEFAULT_MAX_EXECUTIONS = 1_000_000
+#: ``RunOptions.preemption_bound``'s default: iterative bounding on dpor and dfs, no
+#: bound on random and pct (which sample).
+DEFAULT_BOUND = "default"
 
-    strategy: str = "dpor"
-    preemption_bound: int | str | None = "iterative"
-    max_executions: int | None = None
-    time_limit: float | None = None
-    seed: int = 0
-    keep_going: bool = False
+
+@dataclass(frozen=True, slots=True)
+class RunOptions(ExploreOptions):
+    """How to run a scenario: ``ExploreOptions`` (same fields, same rules; see
+    ``pagerace.explore.options``) with the defaults of ``pagerace run`` and the fields
+    of a scenario run.
+
+    Defaults that differ from ``explore``'s: ``preemption_bound`` is iterative
+    bounding on dpor/dfs (the first counterexample has the fewest preemptions) and
+    none on random/pct; the budget is ``DEFAULT_TIME_LIMIT`` seconds and
+    ``DEFAULT_MAX_EXECUTIONS`` executions.
+
+    ``fine_scans``: each load of a table scan is its own event.
+    ``until_expected``: when the scenario's ``[expect]`` names the variant, explore
+    until the expectation is decided (every required kind found, or a forbidden one)
+    instead of stopping at the first finding."""
+
+    preemption_bound: int | str | None = DEFAULT_BOUND
+    max_executions: int | None = DEFAULT_MAX_EXECUTIONS
+    time_limit: float | None = DEFAULT_TIME_LIMIT
     fine_scans: bool = False
-    pct_depth: int = 3
+    until_expected: bool = True
+
+    def __post_init__(self) -> None:
+        if self.preemption_bound == DEFAULT_BOUND:
+            bound = "iterative" if self.strategy in EXHAUSTIVE else None
+            object.__setattr__(self, "preemption_bound", bound)
+        ExploreOptions.__post_init__(self)
+        for name in ("fine_scans", "until_expected"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionError(name, f"must be true or false; got {shown(getattr(self, name))}")
+
+    def explore_options(self) -> ExploreOptions:
+        """The explorer's part of these options."""
+        return ExploreOptions(**{n: getattr(self, n) for n in ExploreOptions.field_names()})
+
+
+def run_options(scenario: Scenario | None = None, **given: Any) -> RunOptions:
+    """The options of a run: ``given`` (e.g. command-line flags; None = not given)
+    over the scenario's ``[explore]`` over ``RunOptions``' defaults.  A bad value or
+    combination raises ``OptionError`` naming the field."""
+    values: dict[str, Any] = dict(scenario.explore) if scenario is not None else {}
+    values.update({k: v for k, v in given.items() if v is not None})
+    unknown = sorted(set(values) - set(RunOptions.field_names()))
+    if unknown:
+        raise OptionError(unknown[0], "not an option of a run")
+    return RunOptions(**values)
 
 
 @dataclass
@@ -287,44 +338,45 @@ class ScenarioRun:
 
 def run_scenario(
     scenario: Scenario,
-    options: RunOptions = RunOptions(),
+    options: RunOptions | None = None,
     *,
     variant: str | None = None,
     observers: Sequence[Any] = (),
-    until_expected: bool = False,
 ) -> ScenarioRun:
-    """Explore a scenario.  With ``until_expected`` the run goes on past the first
-    finding until every kind ``[expect]`` names for the variant has been found."""
+    """Explore a scenario with ``options`` (default: ``run_options(scenario)``, the
+    scenario's ``[explore]`` over the defaults).  With ``until_expected`` the run goes
+    on past the first finding until every kind ``[expect]`` names for the variant has
+    been found.  Ctrl-C raises ``Interrupted`` with ``run`` set to the run so far."""
+    if options is None:
+        options = run_options(scenario)
     start = time.perf_counter()
     p = prepare(scenario, variant)
     expected = scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
-    if until_expected and expected:
+    if options.until_expected and expected and not keep_going:
         keep_going = True
         want = set(expected)
 
         def stop_when(findings: Sequence[Finding]) -> bool:
             return want <= {f.kind for f in findings}
 
-    bound = options.preemption_bound if options.strategy in ("dpor", "dfs") else None
-    result = explore(
-        build_program(p, fine_scans=options.fine_scans),
-        strategy=options.strategy,
-        # K means iterative bounding 0..K: fewest preemptions first, complete within K
-        preemption_bound="iterative" if bound is not None else None,
-        max_preemption_bound=bound if isinstance(bound, int) else None,
-        max_executions=options.max_executions,
-        time_limit=options.time_limit,
-        seed=options.seed,
-        keep_going=keep_going,
-        pct_depth=options.pct_depth,
-        observers=observers,
-        stop_when=stop_when,
-    )
-    return ScenarioRun(
-        scenario, p.variant, options, result, p, time.perf_counter() - start, expected
-    )
+    def finished(result: Result) -> ScenarioRun:
+        return ScenarioRun(
+            scenario, p.variant, options, result, p, time.perf_counter() - start, expected
+        )
+
+    try:
+        result = explore(
+            build_program(p, fine_scans=options.fine_scans),
+            replace(options.explore_options(), keep_going=keep_going),
+            observers=observers,
+            stop_when=stop_when,
+        )
+    except Interrupted as exc:
+        exc.run = finished(exc.result)  # type: ignore[arg-type]
+        raise
+    return finished(result)
 
 
 def replay_scenario(
@@ -334,7 +386,9 @@ def replay_scenario(
     start = time.perf_counter()
     p = prepare(scenario, variant)
     result = explore(build_program(p, fine_scans=fine_scans), strategy="replay", schedule=schedule)
-    options = RunOptions(strategy="replay", preemption_bound=None, fine_scans=fine_scans)
+    options = RunOptions(
+        strategy="replay", schedule=schedule, preemption_bound=None, fine_scans=fine_scans
+    )
     return ScenarioRun(
         scenario,
         p.variant,

@@ -26,7 +26,15 @@ SRC = Path(explore_package.__file__).parent
         ({"schedule": "v1:0"}, "schedule", "only used with strategy='replay'"),
         ({"preemption_bound": -1}, "preemption_bound", "must be >= 0"),
         ({"preemption_bound": "often"}, "preemption_bound", "must be an int"),
-        ({"strategy": "random", "preemption_bound": 1}, "preemption_bound", "only with"),
+        ({"strategy": "random", "preemption_bound": "iterative"}, "preemption_bound", "only with"),
+        (
+            {"strategy": "replay", "schedule": "v1:0", "preemption_bound": 1},
+            "preemption_bound",
+            "not used by strategy 'replay'",
+        ),
+        ({"seed": -1}, "seed", "must be an int >= 0"),
+        ({"keep_going": 1}, "keep_going", "must be true or false"),
+        ({"max_preemption_bound": 2}, "max_preemption_bound", "not an option of explore"),
         ({"max_executions": 0}, "max_executions", "must be an int >= 1"),
         ({"time_limit": -1.0}, "time_limit", "must be seconds > 0"),
         ({"seed": "x"}, "seed", "must be an int"),
@@ -82,9 +90,9 @@ def test_the_explore_package_imports_nothing_from_other_pagerace_packages() -> N
                 continue
             for module in modules:
                 if module.startswith("pagerace"):
-                    assert module == "pagerace.errors" or module.startswith(
-                        "pagerace.explore"
-                    ), f"{path.name} imports {module}"
+                    assert module == "pagerace.errors" or module.startswith("pagerace.explore"), (
+                        f"{path.name} imports {module}"
+                    )
 
 
 def test_nothing_in_the_explore_package_prints() -> None:

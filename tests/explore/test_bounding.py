@@ -55,7 +55,7 @@ def test_a_bound_k_explores_exactly_the_executions_with_at_most_k_preemptions(
 ) -> None:
     everything = _schedules(program)
     expected = sorted(r.schedule for r in everything if r.preemptions <= bound)
-    bounded = _schedules(program, preemption_bound=bound)
+    bounded = _schedules(program, preemption_bound=bound, fewest_first=False)
     assert sorted(r.schedule for r in bounded) == expected
     assert all(r.preemptions <= bound for r in bounded)
 
@@ -101,8 +101,13 @@ def test_bounded_dpor_reaches_every_non_preemptive_trace_of_a_generated_program(
     forms = {}
     for strategy in ("dfs", "dpor"):
         observer = TraceForms()
-        explore(generated_program(spec), strategy=strategy, preemption_bound=0,
-                keep_going=True, observers=[observer])
+        explore(
+            generated_program(spec),
+            strategy=strategy,
+            preemption_bound=0,
+            keep_going=True,
+            observers=[observer],
+        )
         forms[strategy] = observer.forms
     assert forms["dpor"] == forms["dfs"]
 
@@ -123,8 +128,14 @@ def test_bounded_dpor_reaches_every_trace_that_bounded_dfs_reaches() -> None:
     forms = {}
     for strategy in ("dfs", "dpor"):
         observer = TraceForms()
-        explore(generated_program(spec), strategy=strategy, preemption_bound=1,
-                keep_going=True, observers=[observer])
+        explore(
+            generated_program(spec),
+            strategy=strategy,
+            preemption_bound=1,
+            fewest_first=False,
+            keep_going=True,
+            observers=[observer],
+        )
         forms[strategy] = observer.forms
     assert forms["dpor"] == forms["dfs"]
 

@@ -126,6 +126,7 @@ def test_a_bounded_search_with_grants_stays_within_the_bound(strategy: str) -> N
             program,
             strategy=strategy,
             preemption_bound=bound,
+            fewest_first=False,
             count_traces=True,
             observers=[seen],
         )

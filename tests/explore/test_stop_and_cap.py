@@ -1,4 +1,4 @@
-"""``stop_when`` ends a keep-going search early; ``max_preemption_bound`` caps
+"""``stop_when`` ends a keep-going search early; an int ``preemption_bound`` caps
 iterative bounding."""
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ def fork_chain(ctx: Any) -> Any:
 
 
 def test_a_cap_below_the_needed_preemptions_finds_nothing_and_reports_the_cut() -> None:
-    r = explore(fork_chain, preemption_bound="iterative", max_preemption_bound=0)
+    r = explore(fork_chain, preemption_bound=0)
     assert r.findings == ()
     assert r.stats.bound_cut
 
 
 def test_a_cap_that_allows_the_bug_finds_it_with_the_fewest_preemptions() -> None:
-    r = explore(fork_chain, preemption_bound="iterative", max_preemption_bound=3)
+    r = explore(fork_chain, preemption_bound=3)
     assert [f.message for f in r.findings] == ["saw 3"]
     uncapped = explore(fork_chain, preemption_bound="iterative")
     assert r.findings[0].preemptions == uncapped.findings[0].preemptions

@@ -23,7 +23,7 @@ def test_each_race_is_found_on_xen_4_14_with_at_most_two_preemptions(
     race: str, suffix: str
 ) -> None:
     sc = scenario(race + suffix)
-    run = run_scenario(sc, RunOptions(preemption_bound=2), variant="xen-4.14", until_expected=True)
+    run = run_scenario(sc, RunOptions(preemption_bound=2), variant="xen-4.14")
     kind = RACES[race]
     found = [f for f in run.findings if f.kind == kind]
     assert found, f"{race}{suffix}: expected {kind}, found {run.kinds}"

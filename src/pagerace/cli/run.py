@@ -8,65 +8,29 @@ from typing import Any
 import click
 
 from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.errors import PageraceInputError
 
 __all__ = ["replay", "run", "xsa345"]
 
 EXIT = {"clean": 0, "found": 1, "incomplete": 3}
 
 
-def _bound(value: str | None) -> int | str | None:
-    if value is None:
-        return "default"
-    if value in ("none", "iterative"):
-        return None if value == "none" else "iterative"
+def _options(sc: Any, **flags: str | bool | None) -> Any:
+    """The run's options: the flags given (text, as typed) over the scenario's
+    [explore] over the defaults, by the rules every face shares; a bad one is one
+    line naming the flag."""
+    from pagerace.explore.options import OptionError, check_search_strategy, from_text
+    from pagerace.runner import run_options
+
+    given: dict[str, Any] = {}
+    for name, value in flags.items():
+        given[name] = from_text(name, value) if isinstance(value, str) else value
     try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: must be a whole number >= 0, 'iterative' or 'none'"
-        ) from None
-    if k < 0:
-        raise click.BadParameter(f"{value!r}: must be >= 0")
-    return k
-
-
-def _options(
-    sc: Any,
-    strategy: str | None,
-    bound: int | str | None,
-    max_executions: int | None,
-    time_limit: float | None,
-    seed: int | None,
-    keep_going: bool,
-    fine_scans: bool,
-    pct_depth: int,
-) -> Any:
-    from pagerace.runner import RunOptions
-
-    d = sc.explore
-    if bound == "default":
-        bound = d.preemption_bound if d.preemption_bound is not None else "iterative"
-    return RunOptions(
-        strategy=strategy or d.strategy or "dpor",
-        preemption_bound=bound,
-        max_executions=max_executions if max_executions is not None else d.max_executions,
-        time_limit=time_limit if time_limit is not None else d.time_limit,
-        seed=seed if seed is not None else (d.seed or 0),
-        keep_going=keep_going,
-        fine_scans=fine_scans,
-        pct_depth=pct_depth,
-    )
-
-
-def _bound_text(run: Any) -> str:
-    b = run.options.preemption_bound
-    if run.options.strategy not in ("dpor", "dfs"):
-        return f"seed {run.options.seed}"
-    if b is None:
-        return "no preemption bound"
-    if b == "iterative":
-        return "iterative preemption bounding"
-    return f"preemption bound {b}"
+        if given.get("strategy") is not None:
+            check_search_strategy(given["strategy"])
+        return run_options(sc, **given)
+    except OptionError as exc:
+        raise PageraceInputError(f"--{exc.field.replace('_', '-')}: {exc.reason}") from None
 
 
 def _summary(run: Any) -> list[str]:
@@ -77,7 +41,7 @@ def _summary(run: Any) -> list[str]:
         f"{run.scenario.name} on {run.variant}: {status}"
         + (f" ({kinds})" if kinds else "")
         + f" after {r.executions:,} execution{'s' if r.executions != 1 else ''}"
-        f" in {run.seconds:.2f} s ({run.options.strategy}, {_bound_text(run)})"
+        f" in {run.seconds:.2f} s ({run.options.strategy}, {run.options.describe()})"
     ]
     if run.expected is not None:
         want = ", ".join(run.expected) if run.expected else "clean"
@@ -121,7 +85,7 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
 @variant_option
 @click.option(
     "--strategy",
-    type=click.Choice(["dpor", "dfs", "random", "pct"]),
+    metavar="dpor|dfs|random|pct",
     default=None,
     help="Search strategy (default: the scenario's, else dpor).",
 )
@@ -130,29 +94,36 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
     "bound",
     metavar="K|iterative|none",
     default=None,
-    help="dpor/dfs: explore with preemption bounds 0, 1, ..., K so that the first "
-    "counterexample has the fewest preemptions; 'iterative' has no cap, 'none' no "
-    "bounding (default: the scenario's, else iterative).",
+    help="At most K preemptions per execution; dpor/dfs explore bounds 0, 1, ..., K in "
+    "turn so that the first counterexample has the fewest preemptions; 'iterative' has no "
+    "cap (dpor/dfs), 'none' no bound (default: the scenario's, else iterative on "
+    "dpor/dfs, none on random/pct).",
 )
-@click.option("--max-executions", type=click.IntRange(min=1), default=None, metavar="N")
+@click.option(
+    "--max-executions",
+    metavar="N|none",
+    default=None,
+    help="Stop after N executions (default: the scenario's, else 1,000,000).",
+)
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    metavar="S|none",
     default=None,
-    metavar="S",
-    help="Seconds.",
+    help="Stop after S seconds (default: the scenario's, else 300).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="random/pct seed.")
-@click.option("--pct-depth", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--seed", metavar="N", default=None, help="random/pct seed (default 0).")
+@click.option("--pct-depth", metavar="D", default=None, help="pct bug depth (default 3).")
 @click.option(
     "--keep-going",
     is_flag=True,
     help="Collect every distinct finding instead of stopping at the first.",
 )
 @click.option(
-    "--until-expected",
-    is_flag=True,
-    help="Go on past the first finding until every kind [expect] names is found.",
+    "--until-expected/--first-finding",
+    default=True,
+    show_default=True,
+    help="With [expect] for the variant: go on past the first finding until the "
+    "expectation is decided; --first-finding stops at the first.",
 )
 @click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
 @click.option(
@@ -176,10 +147,10 @@ def run(
     variant: str | None,
     strategy: str | None,
     bound: str | None,
-    max_executions: int | None,
-    time_limit: float | None,
-    seed: int | None,
-    pct_depth: int,
+    max_executions: str | None,
+    time_limit: str | None,
+    seed: str | None,
+    pct_depth: str | None,
     keep_going: bool,
     until_expected: bool,
     all_traces: bool,
@@ -199,20 +170,19 @@ def run(
     sc = load(scenario)
     options = _options(
         sc,
-        strategy,
-        _bound(bound),
-        max_executions,
-        time_limit,
-        seed,
-        keep_going,
-        fine_scans,
-        pct_depth,
+        strategy=strategy,
+        preemption_bound=bound,
+        max_executions=max_executions,
+        time_limit=time_limit,
+        seed=seed,
+        pct_depth=pct_depth,
+        keep_going=keep_going or None,
+        fine_scans=fine_scans or None,
+        until_expected=until_expected,
     )
     progress = ProgressObserver(sc.name, enabled=False if quiet else None)
     try:
-        result = run_scenario(
-            sc, options, variant=variant, observers=[progress], until_expected=until_expected
-        )
+        result = run_scenario(sc, options, variant=variant, observers=[progress])
     finally:
         progress.close()
     if json_path == "-":
@@ -301,14 +271,9 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     for name in names:
         sc = load_scenario(bundled_scenarios()[name])
         for variant in ("xen-4.14", "xsa-345"):
-            options = _options(sc, None, "default", None, None, None, False, False, 3)
             progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
             try:
-                runs.append(
-                    run_scenario(
-                        sc, options, variant=variant, observers=[progress], until_expected=True
-                    )
-                )
+                runs.append(run_scenario(sc, variant=variant, observers=[progress]))
             finally:
                 progress.close()
     table = Table(title="XSA-345 under pagerace", title_justify="left")

@@ -18,14 +18,19 @@ High-level API::
         return [worker, worker], check
 
     result = explore(program, strategy="dpor", count_traces=True)
+    result = explore(program, ExploreOptions(strategy="dfs", preemption_bound=2))
 
-``explore(program, *, strategy="dpor", preemption_bound=None, max_executions=None,
-time_limit=None, seed=0, keep_going=False, count_traces=False, schedule=None,
-pct_depth=3, observers=(), stop_when=None, max_preemption_bound=None)`` ->
-``Result(status, executions, traces, findings, stats)``.
+``explore(program, options=None, *, observers=(), stop_when=None, **fields)`` ->
+``Result(status, executions, traces, findings, stats, strategy, coverage)``.
+``options`` is an ``ExploreOptions`` (``pagerace.explore.options`` documents every
+field: strategy, preemption_bound, fewest_first, max_executions, time_limit, seed,
+keep_going, count_traces, schedule, pct_depth); keyword ``fields`` override it.
 ``strategy`` is ``dpor`` | ``dfs`` | ``random`` | ``pct`` | ``replay`` (with
-``schedule=``); ``preemption_bound`` is None, an int K >= 0 (dpor, dfs) or
-``"iterative"`` (K = 0, 1, 2, ... until a finding or a bound that cuts nothing).
+``schedule=``); ``preemption_bound`` is None, an int K >= 0 (bounds 0, 1, ..., K in
+turn on dpor/dfs; a cap per sampled execution on random/pct) or ``"iterative"`` (K =
+0, 1, 2, ... until a finding or a bound that cuts nothing; dpor, dfs).
+``result.coverage`` says why the search ended and, per bound, what it covered.
+Ctrl-C raises ``Interrupted`` (a ``KeyboardInterrupt``) carrying the result so far.
 
 Low-level API (what ``pagerace.machine`` builds on), all on ``ctx``:
 
@@ -59,22 +64,39 @@ from pagerace.explore.events import Footprint, TraceEvent, dependent
 from pagerace.explore.explorer import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, explore
 from pagerace.explore.frontier import Frontier, Node
 from pagerace.explore.observers import ExecutionRecord, ExploreInfo
-from pagerace.explore.results import Finding, Result, Stats, Status
+from pagerace.explore.options import EXHAUSTIVE, ExploreOptions, OptionError
+from pagerace.explore.progress import Progress
+from pagerace.explore.results import (
+    STOP_REASONS,
+    BoundCoverage,
+    Coverage,
+    Finding,
+    Result,
+    Stats,
+    Status,
+)
 from pagerace.explore.schedule import MAX_THREADS, Schedule
 
 __all__ = [
     "DEFAULT_SAMPLED_EXECUTIONS",
+    "EXHAUSTIVE",
     "MAX_THREADS",
+    "STOP_REASONS",
     "STRATEGIES",
+    "BoundCoverage",
     "Cell",
     "Context",
+    "Coverage",
     "ExecutionRecord",
     "ExploreInfo",
+    "ExploreOptions",
     "Finding",
     "Footprint",
     "Frontier",
     "Lock",
     "Node",
+    "OptionError",
+    "Progress",
     "Result",
     "Schedule",
     "Stats",

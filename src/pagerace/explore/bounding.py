@@ -72,11 +72,21 @@ class PreemptionBound:
 
 
 class IterativeBound:
-    """Preemption bounds 0, 1, 2, ... until a bound cuts nothing (or the caller stops)."""
+    """Preemption bounds 0, 1, 2, ... until a bound cuts nothing (or the caller stops).
 
-    def __init__(self, make_inner: Callable[[], Strategy], max_bound: int | None = None) -> None:
+    ``widen()``, asked when a bound that cut something is finished, may refuse the next
+    bound (``stopped_widening`` then tells so)."""
+
+    def __init__(
+        self,
+        make_inner: Callable[[], Strategy],
+        max_bound: int | None = None,
+        widen: Callable[[], bool] | None = None,
+    ) -> None:
         self.make_inner = make_inner
         self.max_bound = max_bound
+        self.widen = widen
+        self.stopped_widening = False
         self.current = PreemptionBound(make_inner(), 0)
         self.complete = self.current.complete
         self.records = self.current.records
@@ -98,6 +108,9 @@ class IterativeBound:
                 return None
             if self.max_bound is not None and self.current.bound >= self.max_bound:
                 return None  # complete within the largest bound asked for
+            if self.widen is not None and not self.widen():
+                self.stopped_widening = True
+                return None
             self.current = PreemptionBound(self.make_inner(), self.current.bound + 1)
 
     def end(self, execution: Execution) -> None:
@@ -116,6 +129,8 @@ class Budget:
         self.complete = inner.complete
         self.records = inner.records
         self.exhausted = False
+        #: what ended the search when ``exhausted``: "max_executions" or "time_limit"
+        self.reason = ""
         self.executions = 0
         self._limit = max_executions if max_executions is not None else float("inf")
         self._start = time.perf_counter()
@@ -128,9 +143,11 @@ class Budget:
         chooser = self.inner.begin()
         if chooser is None:
             return None
-        if self.executions >= self._limit or (
-            self.time_limit is not None and self.elapsed() >= self.time_limit
-        ):
+        if self.executions >= self._limit:
+            self.reason = "max_executions"
+        elif self.time_limit is not None and self.elapsed() >= self.time_limit:
+            self.reason = "time_limit"
+        if self.reason:
             # Something is left to explore: the budget, not the search, ends here.  The
             # inner strategy has already moved to that branch, so a resumed search
             # starts there.

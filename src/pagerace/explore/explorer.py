@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from pagerace.errors import ExecutionSignal, PageraceInputError
+from pagerace.errors import ExecutionSignal, Interrupted, PageraceInputError
 from pagerace.explore.bounding import Budget, IterativeBound, PreemptionBound
 from pagerace.explore.canonical import canonical_form
 from pagerace.explore.context import Context
@@ -18,7 +18,9 @@ from pagerace.explore.execution import (
     failure_from_exception,
 )
 from pagerace.explore.observers import ExecutionRecord, ExploreInfo, Observers
-from pagerace.explore.results import Finding, Result, Stats, Status
+from pagerace.explore.options import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, ExploreOptions
+from pagerace.explore.progress import PROGRESS_SECONDS, progress_of
+from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.schedule import MAX_THREADS, Schedule
 from pagerace.explore.strategies.base import Strategy
 from pagerace.explore.strategies.dfs import DfsStrategy
@@ -27,12 +29,8 @@ from pagerace.explore.strategies.pct import PctStrategy
 from pagerace.explore.strategies.random import RandomStrategy
 from pagerace.explore.strategies.replay import ReplayStrategy
 
-__all__ = ["DEFAULT_SAMPLED_EXECUTIONS", "STRATEGIES", "explore"]
+__all__ = ["DEFAULT_SAMPLED_EXECUTIONS", "STRATEGIES", "ExploreOptions", "explore"]
 
-STRATEGIES = ("dpor", "dfs", "random", "pct", "replay")
-#: Executions of ``random`` and ``pct`` when neither max_executions nor time_limit is set.
-DEFAULT_SAMPLED_EXECUTIONS = 1000
-_BOUNDABLE = ("dpor", "dfs")
 
 Program = Callable[[Context], Any]
 _NO_OBSERVERS = Observers(())
@@ -40,31 +38,31 @@ _NO_OBSERVERS = Observers(())
 
 def explore(
     program: Program,
+    options: ExploreOptions | None = None,
     *,
-    strategy: str = "dpor",
-    preemption_bound: int | str | None = None,
-    max_executions: int | None = None,
-    time_limit: float | None = None,
-    seed: int = 0,
-    keep_going: bool = False,
-    count_traces: bool = False,
-    schedule: str | Schedule | None = None,
-    pct_depth: int = 3,
     observers: Sequence[Any] = (),
     stop_when: Callable[[Sequence[Finding]], bool] | None = None,
-    max_preemption_bound: int | None = None,
+    **fields: Any,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
-    docs/explorer.md).  Bad arguments raise ``PageraceInputError`` (a ``ValueError``).
+    docs/explorer.md) with ``options`` (an ``ExploreOptions``), or with its fields as
+    keywords (which override those of ``options``).  Bad arguments raise
+    ``PageraceInputError`` (a ``ValueError``).
 
-    ``stop_when(findings)``, with ``keep_going``, ends the search once it returns true;
-    ``max_preemption_bound`` caps iterative bounding (bounds 0..K: the first finding
-    still has the fewest preemptions, and a clean result is complete within K)."""
-    parsed = _validate(
-        program, strategy, preemption_bound, max_executions, time_limit, seed, schedule, pct_depth
-    )
-    if strategy in ("random", "pct") and max_executions is None and time_limit is None:
+    ``stop_when(findings)``, with ``keep_going``, ends the search once it returns true.
+    Ctrl-C (``KeyboardInterrupt``) during the search raises ``Interrupted``, a
+    ``KeyboardInterrupt`` that carries the result so far."""
+    if not callable(program):
+        raise PageraceInputError("program: must be callable as program(ctx)")
+    opts = _options(options, fields)
+    strategy = opts.strategy
+    parsed = Schedule.parse(opts.schedule) if opts.schedule is not None else None
+    max_executions = opts.max_executions
+    if strategy in ("random", "pct") and max_executions is None and opts.time_limit is None:
         max_executions = DEFAULT_SAMPLED_EXECUTIONS
+    keep_going = opts.keep_going
+    count_traces = opts.count_traces
+    preemption_bound = opts.preemption_bound
 
     def make_inner() -> Strategy:
         if strategy == "dpor":
@@ -72,16 +70,32 @@ def explore(
         if strategy == "dfs":
             return DfsStrategy()
         if strategy == "random":
-            return RandomStrategy(seed)
+            return RandomStrategy(opts.seed)
         if strategy == "pct":
-            return PctStrategy(seed, pct_depth)
+            return PctStrategy(opts.seed, opts.pct_depth)
         assert parsed is not None
         return ReplayStrategy(parsed)
 
+    ctx = Context()
+    findings: list[Finding] = []
+    keys: set[object] = set()
+    forms: set[object] = set()
+    executions = events = cut = deadlocks = max_depth = 0
+    # per bound explored: [bound, executions, new findings]
+    bound_log: list[list[int]] = []
+
+    def widen() -> bool:
+        """Iterative bounding goes on to the next bound (keep_going without a stop
+        rule stops widening after a bound >= 1 that found nothing new)."""
+        if keep_going and stop_when is None and findings and bound_log:
+            last = bound_log[-1]
+            return last[0] == 0 or last[2] > 0
+        return True
+
     bounded: PreemptionBound | IterativeBound | None = None
     inner: Strategy
-    if preemption_bound == "iterative":
-        inner = bounded = IterativeBound(make_inner, max_preemption_bound)
+    if opts.iterative:
+        inner = bounded = IterativeBound(make_inner, opts.bound_cap, widen)
     elif isinstance(preemption_bound, int):
         inner = bounded = PreemptionBound(make_inner(), preemption_bound)
     else:
@@ -89,17 +103,19 @@ def explore(
     hooks = Observers(tuple(observers)) if observers else _NO_OBSERVERS
     if hooks.on_start:
         info = ExploreInfo(
-            strategy, preemption_bound, max_executions, time_limit, seed, keep_going, count_traces
+            strategy,
+            preemption_bound,
+            max_executions,
+            opts.time_limit,
+            opts.seed,
+            keep_going,
+            count_traces,
+            opts,
         )
         for hook in hooks.on_start:
             hook(info)
 
-    ctx = Context()
     pool = GreenletPool.take()
-    findings: list[Finding] = []
-    keys: set[object] = set()
-    forms: set[object] = set()
-    executions = events = cut = deadlocks = max_depth = 0
 
     def stats(seconds: float) -> Stats:
         return Stats(
@@ -119,12 +135,21 @@ def explore(
     # Cell accesses are recorded only when something reads the trace of every
     # execution; a failing execution run without recording is re-run with it.
     recording = inner.records or count_traces or bool(hooks.on_execution)
-    budget = Budget(inner, max_executions, time_limit)  # the clock of Stats.seconds
+    budget = Budget(inner, max_executions, opts.time_limit)  # the clock of Stats.seconds
+    logging_bounds = isinstance(bounded, IterativeBound)
+    stopped_by = "complete"
+    on_progress = hooks.on_progress
+    next_progress = PROGRESS_SECONDS
     try:
         while True:
             chooser = budget.begin()
             if chooser is None:
                 break
+            if logging_bounds:
+                assert bounded is not None
+                if not bound_log or bound_log[-1][0] != bounded.bound:
+                    bound_log.append([bounded.bound, 0, 0])
+                bound_log[-1][1] += 1
             ex = _run_once(program, ctx, pool, chooser, recording)
             inner.end(ex)  # (what budget.end does)
             executions += 1
@@ -161,30 +186,78 @@ def explore(
                     keys.add(key)
                     finding = _finding(ex, failure, key)
                     findings.append(finding)
+                    if logging_bounds:
+                        bound_log[-1][2] += 1
                     for hook in hooks.on_finding:
                         hook(finding)
-                stop = not keep_going or (stop_when is not None and stop_when(findings))
+                if not keep_going:
+                    stop, stopped_by = True, "finding"
+                elif stop_when is not None and stop_when(findings):
+                    stop, stopped_by = True, "stop rule"
             if hooks.on_execution_end:
                 so_far = stats(budget.elapsed())
                 for hook in hooks.on_execution_end:
                     hook(executions - 1, so_far)
+            if on_progress and not executions & 15 and budget.elapsed() >= next_progress:
+                next_progress = budget.elapsed() + PROGRESS_SECONDS
+                snapshot = progress_of(inner, stats(budget.elapsed()))
+                for hook in on_progress:
+                    hook(snapshot)
             if stop:
                 break
-        seconds = budget.elapsed()
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
     finally:
         pool.give_back()
+    seconds = budget.elapsed()
 
+    if stopped_by == "complete":
+        if budget.exhausted:
+            stopped_by = budget.reason
+        elif isinstance(bounded, IterativeBound) and bounded.stopped_widening:
+            stopped_by = "nothing new"
+        elif not budget.complete:
+            stopped_by = "sampled"
+    complete = stopped_by == "complete"
+    last_done = stopped_by in ("complete", "nothing new")  # the last bound was finished
     if findings:
         status = Status.FOUND
-    elif budget.exhausted or not budget.complete:
-        status = Status.INCOMPLETE
-    else:
+    elif complete:
         status = Status.CLEAN
+    else:
+        status = Status.INCOMPLETE
     final = stats(seconds)
-    result = Result(status, executions, final.traces, tuple(findings), final, strategy)
+    coverage = Coverage(
+        stopped_by,
+        complete,
+        tuple(
+            BoundCoverage(b, n, new, k < len(bound_log) - 1 or last_done)
+            for k, (b, n, new) in enumerate(bound_log)
+        ),
+    )
+    result = Result(status, executions, final.traces, tuple(findings), final, strategy, coverage)
     for hook in hooks.on_end:
         hook(result)
+    if stopped_by == "interrupted":
+        raise Interrupted(result)
     return result
+
+
+def _options(options: ExploreOptions | None, fields: dict[str, Any]) -> ExploreOptions:
+    """``options`` with the keyword ``fields`` over it (checked once, when made)."""
+    if options is not None and not isinstance(options, ExploreOptions):
+        raise PageraceInputError(
+            f"options: must be an ExploreOptions; got {type(options).__name__}"
+        )
+    unknown = sorted(set(fields) - set(ExploreOptions.field_names()))
+    if unknown:
+        raise PageraceInputError(
+            f"{unknown[0]}: not an option of explore(); known: "
+            + ", ".join(ExploreOptions.field_names())
+        )
+    if options is None:
+        return ExploreOptions(**fields)
+    return replace(options, **fields) if fields else options
 
 
 def _run_once(
@@ -262,59 +335,3 @@ def _call_program(
     if check is not None and not callable(check):
         raise PageraceInputError("program: check must be callable or None")
     return bodies, check
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _validate(
-    program: object,
-    strategy: object,
-    preemption_bound: object,
-    max_executions: object,
-    time_limit: object,
-    seed: object,
-    schedule: object,
-    pct_depth: object,
-) -> Schedule | None:
-    if not callable(program):
-        raise PageraceInputError("program: must be callable as program(ctx)")
-    if strategy not in STRATEGIES:
-        raise PageraceInputError(
-            f"strategy: must be one of {', '.join(STRATEGIES)}; got {strategy!r}"
-        )
-    parsed: Schedule | None = None
-    if strategy == "replay":
-        if schedule is None:
-            raise PageraceInputError("schedule: strategy 'replay' needs schedule='v1:...'")
-        parsed = schedule if isinstance(schedule, Schedule) else Schedule.parse(str(schedule))
-    elif schedule is not None:
-        raise PageraceInputError(
-            f"schedule: only used with strategy='replay' (strategy is {strategy!r})"
-        )
-    if preemption_bound is not None:
-        if preemption_bound != "iterative" and not _is_int(preemption_bound):
-            raise PageraceInputError(
-                f"preemption_bound: must be an int >= 0, 'iterative' or None; "
-                f"got {preemption_bound!r}"
-            )
-        if _is_int(preemption_bound) and preemption_bound < 0:  # type: ignore[operator]
-            raise PageraceInputError(f"preemption_bound: must be >= 0; got {preemption_bound}")
-        if strategy not in _BOUNDABLE:
-            raise PageraceInputError(
-                f"preemption_bound: only with strategy 'dpor' or 'dfs' (strategy is {strategy!r})"
-            )
-    if max_executions is not None and not (_is_int(max_executions) and max_executions >= 1):  # type: ignore[operator]
-        raise PageraceInputError(
-            f"max_executions: must be an int >= 1 or None; got {max_executions!r}"
-        )
-    if time_limit is not None and not (
-        isinstance(time_limit, numbers.Real) and not isinstance(time_limit, bool) and time_limit > 0  # type: ignore[operator]
-    ):
-        raise PageraceInputError(f"time_limit: must be seconds > 0 or None; got {time_limit!r}")
-    if not _is_int(seed):
-        raise PageraceInputError(f"seed: must be an int; got {seed!r}")
-    if not (_is_int(pct_depth) and pct_depth >= 1):  # type: ignore[operator]
-        raise PageraceInputError(f"pct_depth: must be an int >= 1; got {pct_depth!r}")
-    return parsed

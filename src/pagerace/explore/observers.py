@@ -12,22 +12,28 @@ skipped at no cost (they are looked up once per ``explore`` call):
   batch, e.g. ``if execution_index % 1000 == 0``); building ``stats_so_far`` costs
   about a microsecond and happens only when some observer defines this method;
 * ``on_finding(finding: Finding)`` -- for each new distinct finding;
-* ``on_end(result: Result)`` -- once, with the result.
+* ``on_progress(progress: Progress)`` -- about every ``PROGRESS_SECONDS`` (checked
+  every 16 executions): the counters, the bound being explored, the frontier's size
+  and an estimate of the share done (``pagerace.explore.progress``);
+* ``on_end(result: Result)`` -- once, with the result (also when interrupted).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pagerace.explore.events import TraceEvent
+from pagerace.explore.options import ExploreOptions
 
 __all__ = ["ExecutionRecord", "ExploreInfo", "Observers"]
 
 
 @dataclass(frozen=True, slots=True)
 class ExploreInfo:
-    """The options of an exploration, given to ``on_start``."""
+    """The options of an exploration, given to ``on_start`` (``options`` holds them
+    all; ``max_executions`` is the budget in force, with the default of sampling
+    strategies applied)."""
 
     strategy: str
     preemption_bound: int | str | None
@@ -36,6 +42,7 @@ class ExploreInfo:
     seed: int
     keep_going: bool
     count_traces: bool
+    options: ExploreOptions = field(default_factory=ExploreOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,14 @@ class ExecutionRecord:
 class Observers:
     """The bound hook methods of a list of observers, resolved once."""
 
-    __slots__ = ("on_end", "on_execution", "on_execution_end", "on_finding", "on_start")
+    __slots__ = (
+        "on_end",
+        "on_execution",
+        "on_execution_end",
+        "on_finding",
+        "on_progress",
+        "on_start",
+    )
 
     def __init__(self, observers: list[Any] | tuple[Any, ...]) -> None:
         def hooks(name: str) -> list[Any]:
@@ -63,4 +77,5 @@ class Observers:
         self.on_execution = hooks("on_execution")
         self.on_execution_end = hooks("on_execution_end")
         self.on_finding = hooks("on_finding")
+        self.on_progress = hooks("on_progress")
         self.on_end = hooks("on_end")

@@ -1,4 +1,5 @@
-"""Frozen results of an exploration: ``Status``, ``Finding``, ``Stats``, ``Result``."""
+"""Frozen results of an exploration: ``Status``, ``Finding``, ``Stats``, ``Coverage``,
+``Result``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, NamedTuple
 
 from pagerace.explore.events import TraceEvent
 
-__all__ = ["Finding", "Result", "Stats", "Status"]
+__all__ = ["STOP_REASONS", "BoundCoverage", "Coverage", "Finding", "Result", "Stats", "Status"]
 
 
 class Status(enum.StrEnum):
@@ -71,6 +72,39 @@ class Stats(NamedTuple):
     deadlocks: int = 0
 
 
+class BoundCoverage(NamedTuple):
+    """One preemption bound of iterative bounding: its executions, the findings first
+    seen in it, and whether it was explored completely."""
+
+    bound: int
+    executions: int
+    new_findings: int
+    complete: bool
+
+
+#: Why a search ended (``Coverage.stopped_by``).
+STOP_REASONS = {
+    "complete": "the search space within the bounds was explored completely",
+    "finding": "stopped at the first finding",
+    "stop rule": "stopped once the stop rule held",
+    "nothing new": "stopped widening the bound: the last bound found nothing new",
+    "max_executions": "cut by the execution limit",
+    "time_limit": "cut by the time limit",
+    "sampled": "a sampling strategy never covers the space",
+    "interrupted": "interrupted",
+}
+
+
+class Coverage(NamedTuple):
+    """What a search covered: why it ended (``stopped_by``, a key of
+    ``STOP_REASONS``), whether the space within the bounds was explored completely,
+    and under iterative bounding each bound explored (``bounds``, lowest first)."""
+
+    stopped_by: str
+    complete: bool
+    bounds: tuple[BoundCoverage, ...] = ()
+
+
 class Result(NamedTuple):
     """What ``explore`` returns (immutable)."""
 
@@ -80,3 +114,4 @@ class Result(NamedTuple):
     findings: tuple[Finding, ...]
     stats: Stats
     strategy: str = "dpor"
+    coverage: Coverage = Coverage("complete", True)

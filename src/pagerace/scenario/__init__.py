@@ -16,24 +16,24 @@ from pagerace.scenario.ops import (
     flags_text,
 )
 from pagerace.scenario.schema import (
+    EXPLORE_KEYS,
     FINDING_KINDS,
     KNOWN_VARIANTS,
     MAX_CPUS,
     STRATEGIES,
-    ExploreDefaults,
     Scenario,
     load_scenario,
     parse_scenario,
 )
 
 __all__ = [
+    "EXPLORE_KEYS",
     "FINDING_KINDS",
     "KNOWN_VARIANTS",
     "MAX_CPUS",
     "STRATEGIES",
     "AccessOp",
     "DestroyOp",
-    "ExploreDefaults",
     "ExprError",
     "MapOp",
     "ModifyOp",

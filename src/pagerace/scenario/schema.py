@@ -10,7 +10,6 @@ The first problem found is reported.  docs/scenarios.md is the user's guide.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -21,6 +20,12 @@ from typing import Any
 
 from pagerace.checks import FINDING_KINDS
 from pagerace.errors import ScenarioError
+from pagerace.explore.options import (
+    SEARCH_STRATEGIES,
+    ExploreOptions,
+    OptionError,
+    check_search_strategy,
+)
 from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.memory import TABLE_FRAME_BASE
 from pagerace.paging.pte import FLAGS_MASK_64, INVALID_MFN, MASK64
@@ -29,18 +34,18 @@ from pagerace.scenario.ops import AccessOp, DestroyOp, MapOp, ModifyOp, Op, Popu
 from pagerace.xen.variants import VARIANTS
 
 __all__ = [
+    "EXPLORE_KEYS",
     "FINDING_KINDS",
     "KNOWN_VARIANTS",
     "MAX_CPUS",
     "STRATEGIES",
-    "ExploreDefaults",
     "Scenario",
     "load_scenario",
     "parse_scenario",
 ]
 
 KNOWN_VARIANTS = tuple(VARIANTS)  # the model's locking disciplines
-STRATEGIES = ("dpor", "dfs", "random", "pct")
+STRATEGIES = SEARCH_STRATEGIES
 MAX_CPUS = 8
 
 _NAME_RE = re.compile(r"[a-z0-9-]+")
@@ -55,7 +60,17 @@ _TOP_KEYS = (
     "expect",
     "explore",
 )
-_EXPLORE_KEYS = ("strategy", "preemption_bound", "max_executions", "time_limit", "seed")
+#: The options a scenario's [explore] may set (those of ``ExploreOptions`` that make
+#: sense as a scenario's defaults).
+EXPLORE_KEYS = (
+    "strategy",
+    "preemption_bound",
+    "fewest_first",
+    "max_executions",
+    "time_limit",
+    "seed",
+    "pct_depth",
+)
 # op -> (required fields, optional fields); "op" itself is implied.
 _OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "map": (("virt", "mfn", "nr", "flags"), ("irqs",)),
@@ -64,20 +79,6 @@ _OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "destroy": (("s", "e"), ("irqs",)),
     "access": (("virt",), ()),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ExploreDefaults:
-    """The ``[explore]`` table: per-scenario defaults that command-line options override.
-
-    ``None`` means "not given here": the explorer's own default applies.
-    """
-
-    strategy: str | None = None
-    preemption_bound: int | None = None
-    max_executions: int | None = None
-    time_limit: float | None = None
-    seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,9 @@ class Scenario:
     cpus: tuple[tuple[Op, ...], ...]
     expect: Mapping[str, tuple[str, ...]] = field(hash=False)  # variant -> finding kinds
     source: str  # the file name the scenario was read from, as given
-    explore: ExploreDefaults = ExploreDefaults()
+    #: the [explore] table: option name -> value, checked by ``ExploreOptions``;
+    #: defaults of a run that command-line options override
+    explore: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def geometry(self) -> Geometry:
@@ -278,54 +281,19 @@ class _Loader:
             out[variant] = tuple(seen)
         return MappingProxyType(out)
 
-    def explore(self, raw: object) -> ExploreDefaults:
+    def explore(self, raw: object) -> Mapping[str, Any]:
         if raw is None:
-            return ExploreDefaults()
+            return MappingProxyType({})
         if not isinstance(raw, dict):
             raise self.fail("explore", f"expected a table, got {_toml_type(raw)}")
-        self.unknown_keys(raw, _EXPLORE_KEYS, "explore.", "key in [explore]")
-        strategy = raw.get("strategy")
-        if strategy is not None:
-            if not isinstance(strategy, str):
-                raise self.fail(
-                    "explore.strategy", f"expected a string, got {_toml_type(strategy)}"
-                )
-            if strategy not in STRATEGIES:
-                raise self.fail(
-                    "explore.strategy",
-                    f'unknown strategy "{strategy}"{_hint(strategy, STRATEGIES)};'
-                    f" known: {', '.join(STRATEGIES)}",
-                )
-        time_limit = raw.get("time_limit")
-        if time_limit is not None:
-            if isinstance(time_limit, bool) or not isinstance(time_limit, int | float):
-                raise self.fail(
-                    "explore.time_limit",
-                    f"expected a number of seconds, got {_toml_type(time_limit)}",
-                )
-            if not (math.isfinite(time_limit) and time_limit > 0):
-                raise self.fail(
-                    "explore.time_limit", f"{time_limit} seconds: must be a positive number"
-                )
-            time_limit = float(time_limit)
-        return ExploreDefaults(
-            strategy=strategy,
-            preemption_bound=self.count(raw, "preemption_bound", minimum=0),
-            max_executions=self.count(raw, "max_executions", minimum=1),
-            time_limit=time_limit,
-            seed=self.count(raw, "seed", minimum=0),
-        )
-
-    def count(self, raw: dict[str, Any], name: str, minimum: int) -> int | None:
-        value = raw.get(name)
-        if value is None:
-            return None
-        key = f"explore.{name}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected an integer, got {_toml_type(value)}")
-        if value < minimum:
-            raise self.fail(key, f"{value}: must be at least {minimum}")
-        return value
+        self.unknown_keys(raw, EXPLORE_KEYS, "explore.", "key in [explore]")
+        try:
+            if "strategy" in raw:
+                check_search_strategy(raw["strategy"])
+            ExploreOptions(**raw)  # the rules of every face: same checks, same messages
+        except OptionError as exc:
+            raise self.fail(f"explore.{exc.field}", exc.reason) from None
+        return MappingProxyType(dict(raw))
 
     # -- one op ------------------------------------------------------------------
     def op(self, raw: dict[str, Any], key: str) -> Op:
