@@ -13,6 +13,8 @@ Three families, as in Hypothesis' errors.py:
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ExecutionSignal",
     "InternalError",
@@ -65,7 +67,7 @@ class Interrupted(KeyboardInterrupt):
     had found so far (``result``: the explorer's ``Result``; ``run``: a scenario run,
     when the runner re-raises it)."""
 
-    def __init__(self, result: object, run: object = None) -> None:
+    def __init__(self, result: Any, run: Any = None) -> None:
         super().__init__("interrupted")
-        self.result = result
-        self.run = run
+        self.result: Any = result
+        self.run: Any = run

@@ -34,7 +34,18 @@ from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.paging.pte import describe_flags, get_pte_flags
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import translate
-from pagerace.scenario import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp, Scenario
+from pagerace.scenario import (
+    AccessOp,
+    DestroyOp,
+    Expectation,
+    MapOp,
+    ModifyOp,
+    Op,
+    PopulateOp,
+    Scenario,
+    Verdict,
+    judge,
+)
 from pagerace.xen.config import XenConfig
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
@@ -312,7 +323,7 @@ class ScenarioRun:
     result: Result
     prepared: Prepared
     seconds: float
-    expected: tuple[str, ...] | None = None
+    expected: Expectation | None = None
     observers: list[Any] = field(default_factory=list)
 
     @property
@@ -328,12 +339,16 @@ class ScenarioRun:
         return seen
 
     @property
-    def meets_expectation(self) -> bool | None:
+    def verdict(self) -> Verdict | None:
+        """The run held against ``[expect]`` (None: nothing expected of the variant)."""
         if self.expected is None:
             return None
-        if not self.expected:
-            return self.result.status.value == "clean"
-        return all(k in self.kinds for k in self.expected)
+        return judge(self.expected, self.kinds, self.result.coverage.complete)
+
+    @property
+    def meets_expectation(self) -> bool | None:
+        verdict = self.verdict
+        return None if verdict is None else verdict.met
 
 
 def run_scenario(
@@ -344,9 +359,11 @@ def run_scenario(
     observers: Sequence[Any] = (),
 ) -> ScenarioRun:
     """Explore a scenario with ``options`` (default: ``run_options(scenario)``, the
-    scenario's ``[explore]`` over the defaults).  With ``until_expected`` the run goes
-    on past the first finding until every kind ``[expect]`` names for the variant has
-    been found.  Ctrl-C raises ``Interrupted`` with ``run`` set to the run so far."""
+    scenario's ``[explore]`` over the defaults).  With ``until_expected`` and an
+    ``[expect]`` for the variant the run goes on past the first finding until the
+    expectation is decided: every required kind found, or a forbidden one (with
+    forbidden kinds and nothing forbidden found, the search runs to its end).  Ctrl-C
+    raises ``Interrupted`` with ``run`` set to the run so far."""
     if options is None:
         options = run_options(scenario)
     start = time.perf_counter()
@@ -354,12 +371,13 @@ def run_scenario(
     expected = scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
-    if options.until_expected and expected and not keep_going:
+    if options.until_expected and expected is not None and not keep_going:
+        # go on past the first finding until the expectation is decided
         keep_going = True
-        want = set(expected)
+        decided = expected.decided
 
         def stop_when(findings: Sequence[Finding]) -> bool:
-            return want <= {f.kind for f in findings}
+            return decided({f.kind for f in findings})
 
     def finished(result: Result) -> ScenarioRun:
         return ScenarioRun(
@@ -374,7 +392,7 @@ def run_scenario(
             stop_when=stop_when,
         )
     except Interrupted as exc:
-        exc.run = finished(exc.result)  # type: ignore[arg-type]
+        exc.run = finished(exc.result)
         raise
     return finished(result)
 

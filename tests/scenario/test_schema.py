@@ -16,6 +16,7 @@ from pagerace.scenario import (
     KNOWN_VARIANTS,
     AccessOp,
     DestroyOp,
+    Expectation,
     MapOp,
     ModifyOp,
     PopulateOp,
@@ -99,11 +100,14 @@ def test_the_architecture_example_parses_to_the_expected_values() -> None:
         (MapOp(0xFFFF830040A03000, 0x40A03, 1, 0x8000_0000_0000_017B),),
         (DestroyOp(0xFFFF830000000000, 0xFFFF830000200000),),
     )
-    assert dict(sc.expect) == {"xen-4.14": ("use-after-free",), "xsa-345": ()}
+    assert dict(sc.expect) == {
+        "xen-4.14": Expectation(require=("use-after-free",)),
+        "xsa-345": Expectation(allow=()),
+    }
     assert sc.source == "xsa345-r1.toml"
     assert dict(sc.explore) == {}
-    assert sc.expected() == ("use-after-free",)
-    assert sc.expected("xsa-345") == ()
+    assert sc.expected() == Expectation(require=("use-after-free",))
+    assert sc.expected("xsa-345") == Expectation(allow=())
 
 
 def test_the_same_example_at_8_entries_scales_every_named_value() -> None:
@@ -132,7 +136,7 @@ def test_a_scenario_is_frozen_and_its_expectations_are_read_only() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         sc.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
-        sc.expect["xsa-345"] = ("leak",)  # type: ignore[index]
+        sc.expect["xsa-345"] = Expectation(require=("leak",))  # type: ignore[index]
     assert hash(sc) == hash(parse_scenario(EXAMPLE, "x.toml"))
     assert dataclasses.replace(sc, variant="xsa-345").variant == "xsa-345"
 
@@ -598,8 +602,9 @@ def test_an_unknown_variant_in_expect_is_refused() -> None:
     ("line", "expected"),
     [
         ('"xen-4.14" = ["leak", "leak"]', 'expect."xen-4.14"[1]: "leak" is listed twice'),
-        ('"xen-4.14" = "leak"', 'expect."xen-4.14": expected an array of finding kinds,'
-                                ' got a string ("leak")'),
+        ('"xen-4.14" = "leak"', 'expect."xen-4.14": expected an array of finding kinds'
+                                ' or a table with require, forbid or allow, got a string'
+                                ' ("leak")'),
         ('"xen-4.14" = [1]', 'expect."xen-4.14"[0]: expected a string, got an integer (1)'),
     ],
 )  # fmt: skip

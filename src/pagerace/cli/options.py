@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
+
+from pagerace.errors import PageraceInputError
 
 __all__ = ["bundled_scenarios", "load", "scenario_argument", "variant_option"]
 
@@ -36,4 +39,10 @@ def load(name_or_path: str) -> Any:
         if name_or_path in bundled:
             # named by its name, so that replay commands work from any directory
             return dataclasses.replace(load_scenario(bundled[name_or_path]), source=name_or_path)
+        close = difflib.get_close_matches(name_or_path, list(bundled), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise PageraceInputError(
+            f"{name_or_path}: no such scenario file or bundled scenario{hint}; bundled:"
+            f" {', '.join(sorted(bundled))} (pagerace list describes them)"
+        )
     return load_scenario(name_or_path)

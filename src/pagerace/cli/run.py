@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pagerace.cli.options import scenario_argument, variant_option
-from pagerace.errors import PageraceInputError
+from pagerace.errors import Interrupted, PageraceInputError
 
 __all__ = ["replay", "run", "xsa345"]
 
@@ -34,6 +34,8 @@ def _options(sc: Any, **flags: str | bool | None) -> Any:
 
 
 def _summary(run: Any) -> list[str]:
+    from pagerace.report.text import coverage_text
+
     r = run.result
     status = str(r.status)
     kinds = ", ".join(run.kinds)
@@ -43,31 +45,47 @@ def _summary(run: Any) -> list[str]:
         + f" after {r.executions:,} execution{'s' if r.executions != 1 else ''}"
         f" in {run.seconds:.2f} s ({run.options.strategy}, {run.options.describe()})"
     ]
-    if run.expected is not None:
-        want = ", ".join(run.expected) if run.expected else "clean"
-        lines.append(f"expected: {want} -- {'met' if run.meets_expectation else 'NOT met'}")
+    lines.append(f"coverage: {coverage_text(r)}")
+    verdict = run.verdict
+    if verdict is not None:
+        why = f" ({verdict.reason})" if verdict.reason else ""
+        lines.append(f"expected: {run.expected.describe()} -- {verdict.status}{why}")
     return lines
 
 
 def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
-    from pagerace.report.text import format_counterexample, replay_command
+    from pagerace.report.groups import group_findings
+    from pagerace.report.text import format_counterexample
 
     for line in _summary(run):
         click.echo(line)
-    findings = run.findings
-    for k, f in enumerate(findings):
+
+    def trace(f: Any) -> None:
+        for line in format_counterexample(
+            f, source=run.scenario.source, variant=run.variant, ncpus=len(run.scenario.cpus)
+        ):
+            click.echo(line)
+
+    required = run.expected.require if run.expected is not None else ()
+    groups = group_findings(run.findings, required)
+    if len(run.findings) > 1:
+        click.echo(
+            f"\n{len(run.findings)} distinct findings in {len(groups)} group"
+            f"{'s' if len(groups) != 1 else ''} (kind and object); one trace each"
+            + (", every trace with --all-traces" if not all_traces else "")
+            + ":"
+        )
+        for g in groups:
+            click.echo(f"  {g.title()}")
+    for g in groups:
         click.echo("")
-        if k == 0 or all_traces:
-            for line in format_counterexample(
-                f, source=run.scenario.source, variant=run.variant, ncpus=len(run.scenario.cpus)
-            ):
-                click.echo(line)
-        else:
-            click.echo(f"{f.kind}: {f.message}")
-            click.echo(
-                f"  {f.preemptions} preemptions; replay: "
-                f"{replay_command(run.scenario.source, f.schedule, run.variant)}"
-            )
+        if len(run.findings) > 1:
+            click.echo(f"== {g.title()}")
+        for k, f in enumerate(g.findings):
+            if k == 0 or all_traces:
+                if k:
+                    click.echo("")
+                trace(f)
     if json_path or html_path:
         from pagerace.report.json import result_dict, write_json
 
@@ -180,9 +198,15 @@ def run(
         fine_scans=fine_scans or None,
         until_expected=until_expected,
     )
-    progress = ProgressObserver(sc.name, enabled=False if quiet else None)
+    label = f"{sc.name} on {variant or sc.variant}"
+    progress = ProgressObserver(label, enabled=False if quiet else None)
+    interrupted = False
     try:
         result = run_scenario(sc, options, variant=variant, observers=[progress])
+    except Interrupted as exc:  # Ctrl-C: keep and report what was found so far
+        if exc.run is None:
+            raise
+        result, interrupted = exc.run, True
     finally:
         progress.close()
     if json_path == "-":
@@ -191,6 +215,9 @@ def run(
         write_json(result, "-")
     else:
         _emit(result, all_traces, json_path, html_path)
+    if interrupted:
+        click.echo("pagerace: interrupted; the findings above are those found so far", err=True)
+        sys.exit(130)
     sys.exit(EXIT[str(result.result.status)])
 
 
@@ -294,9 +321,11 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         first: dict[str, Any] = {}
         for f in r.findings:
             first.setdefault(f.kind, f)
-        shown = [k for k in (r.expected or ())] or list(first)
-        kinds = ", ".join(k for k in shown if k in first) or "-"
-        pre = ", ".join(str(first[k].preemptions) for k in shown if k in first) or "-"
+        # every kind found, each with the fewest preemptions it needed
+        fewest = {k: min(f.preemptions for f in r.findings if f.kind == k) for k in first}
+        kinds = ", ".join(first) or "-"
+        pre = ", ".join(str(fewest[k]) for k in first) or "-"
+        verdict = r.verdict
         table.add_row(
             r.scenario.name,
             r.variant,
@@ -305,7 +334,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
             f"{r.result.executions:,}",
             f"{r.seconds:.2f}",
             pre,
-            "met" if r.meets_expectation else "NOT MET",
+            verdict.status if verdict is not None else "-",
         )
     console = Console(width=120)
     console.print(table)
@@ -313,7 +342,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         (len(f.trace), r, f)
         for r in runs
         for f in r.findings
-        if r.expected and f.kind in r.expected
+        if r.expected is not None and f.kind in r.expected.require
     ]
     if candidates:
         _, r, f = min(candidates, key=lambda c: c[0])

@@ -22,7 +22,7 @@ __all__ = ["show"]
 def show(scenario: str, variant: str | None, serial: bool) -> None:
     """Apply the set-up (and with --serial each CPU's ops in order) and print the tree.
 
-    SCENARIO is a scenario file, or the name of a bundled one (see `pagerace xsa345`).
+    SCENARIO is a scenario file, or the name of a bundled one (see `pagerace list`).
     """
     from pagerace.cli.options import load
     from pagerace.errors import PageraceInputError, XenBug
@@ -34,8 +34,9 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
 
     sc = load(scenario)
     p = prepare(sc, variant)
+    source = f" ({sc.source})" if sc.source != sc.name else ""  # a bundled one: its name
     click.echo(
-        f"{sc.name} ({sc.source}): {p.variant}, {sc.entries} entries per table,"
+        f"{sc.name}{source}: {p.variant}, {sc.entries} entries per table,"
         f" page1gb={'yes' if sc.page1gb else 'no'}"
     )
     if sc.description:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from pagerace import __version__
-from pagerace.report.text import replay_command
+from pagerace.report.text import coverage_text, replay_command
 from pagerace.report.trace import hex64, trace_steps
 
 __all__ = ["result_dict", "write_json"]
@@ -48,6 +48,25 @@ def _steps_json(trace: Any) -> list[dict[str, Any]]:
     return steps
 
 
+def _expectation(expected: Any) -> dict[str, Any] | None:
+    if expected is None:
+        return None
+    return {
+        "require": list(expected.require),
+        "forbid": list(expected.forbid),
+        "allow": list(expected.allow) if expected.allow is not None else None,
+        "text": expected.describe(),
+    }
+
+
+def _open_finding(run: Any) -> int:
+    required = run.expected.require if run.expected is not None else ()
+    for i, f in enumerate(run.result.findings):
+        if f.kind in required:
+            return i
+    return 0
+
+
 def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
     """The JSON-ready dict of a ``ScenarioRun``."""
     scenario = run.scenario
@@ -78,7 +97,13 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         "strategy": run.options.strategy,
         "preemption_bound": run.options.preemption_bound,
         "status": str(result.status),
-        "expected": list(run.expected) if run.expected is not None else None,
+        "expected": list(run.expected.require) if run.expected is not None else None,
+        "expectation": _expectation(run.expected),
+        "verdict": (
+            {"status": run.verdict.status, "reason": run.verdict.reason}
+            if run.verdict is not None
+            else None
+        ),
         "meets_expectation": run.meets_expectation,
         "cpus": [[op.describe() for op in ops] for ops in scenario.cpus],
         "setup": [op.describe() for op in scenario.setup],
@@ -93,8 +118,16 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
             "bound_cut": stats.bound_cut,
             "preemption_bound_reached": stats.preemption_bound,
         },
+        "coverage": {
+            "stopped_by": result.coverage.stopped_by,
+            "complete": result.coverage.complete,
+            "text": coverage_text(result),
+            "bounds": [b._asdict() for b in result.coverage.bounds],
+        },
         "initial": _initial_state(run.prepared),
         "findings": findings,
+        # the finding a viewer opens on: the first of an expected kind, else the first
+        "open_finding": _open_finding(run),
     }
 
 

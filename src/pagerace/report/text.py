@@ -7,7 +7,71 @@ from typing import Any
 
 from pagerace.report.trace import trace_steps
 
-__all__ = ["collapse", "format_counterexample", "replay_command"]
+__all__ = ["collapse", "coverage_text", "format_counterexample", "plural", "replay_command"]
+
+# Why a search ended, as the coverage line says it (Coverage.stopped_by).
+_ENDED = {
+    "finding": "stopped at the first finding",
+    "stop rule": "stopped once the expectation was decided",
+    "nothing new": "found nothing new, so wider bounds were not explored",
+    "max_executions": "cut by the execution limit",
+    "time_limit": "cut by the time limit",
+    "interrupted": "interrupted",
+    "sampled": "sampled (random choices never cover the space)",
+}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' if n != 1 else ''}"
+
+
+def coverage_text(result: Any) -> str:
+    """What a search covered, in one line: e.g. ``bounds 0-2 complete: clean; bound 3:
+    1,204 executions, cut by the time limit`` (``result`` is an explorer ``Result``)."""
+    cov = result.coverage
+    stats = result.stats
+    ended = _ENDED.get(cov.stopped_by, cov.stopped_by)
+    if not cov.bounds:
+        if cov.complete:
+            bound = stats.preemption_bound
+            if bound is not None and stats.bound_cut:
+                return f"complete within preemption bound {bound}"
+            return "complete"
+        return f"{plural(result.executions, 'execution')}, {ended}"
+    parts: list[str] = []
+    run: list[Any] = []  # complete bounds in a row with nothing new
+    seen = 0  # findings before the bounds in ``run``
+
+    def flush() -> None:
+        if run:
+            first, last = run[0].bound, run[-1].bound
+            span = f"bound {first}" if first == last else f"bounds {first}-{last}"
+            parts.append(f"{span} complete: {'nothing new' if seen else 'clean'}")
+            run.clear()
+
+    bounds = cov.bounds
+    for k, b in enumerate(bounds):
+        last = k == len(bounds) - 1
+        if b.complete and not b.new_findings and not (last and cov.stopped_by != "complete"):
+            run.append(b)
+            continue
+        flush()
+        seen += b.new_findings
+        found = f", {plural(b.new_findings, 'new finding')}" if b.new_findings else ""
+        if (b.complete and not last) or (last and cov.stopped_by == "complete"):
+            parts.append(f"bound {b.bound} complete{found}")
+        elif b.complete:  # the last bound, finished, and the search stopped there
+            parts.append(f"bound {b.bound} complete{found}, {ended}")
+        else:
+            parts.append(f"bound {b.bound}: {plural(b.executions, 'execution')}{found}, {ended}")
+    flush()
+    if cov.stopped_by == "complete":
+        top = bounds[-1].bound
+        if stats.bound_cut:
+            parts.append(f"complete within preemption bound {top}")
+        else:
+            parts.append(f"bound {top} excluded nothing, so the search is complete")
+    return "; ".join(parts)
 
 
 def replay_command(source: str, schedule: str, variant: str | None = None) -> str:

@@ -29,6 +29,7 @@ from pagerace.explore.options import (
 from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.memory import TABLE_FRAME_BASE
 from pagerace.paging.pte import FLAGS_MASK_64, INVALID_MFN, MASK64
+from pagerace.scenario.expect import Expectation
 from pagerace.scenario.expr import ExprError, evaluate, expression_names
 from pagerace.scenario.ops import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp
 from pagerace.xen.variants import VARIANTS
@@ -71,6 +72,7 @@ EXPLORE_KEYS = (
     "seed",
     "pct_depth",
 )
+_EXPECT_KEYS = ("require", "forbid", "allow")
 # op -> (required fields, optional fields); "op" itself is implied.
 _OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "map": (("virt", "mfn", "nr", "flags"), ("irqs",)),
@@ -92,7 +94,7 @@ class Scenario:
     page1gb: bool
     setup: tuple[Op, ...]
     cpus: tuple[tuple[Op, ...], ...]
-    expect: Mapping[str, tuple[str, ...]] = field(hash=False)  # variant -> finding kinds
+    expect: Mapping[str, Expectation] = field(hash=False)  # variant -> what a run must show
     source: str  # the file name the scenario was read from, as given
     #: the [explore] table: option name -> value, checked by ``ExploreOptions``;
     #: defaults of a run that command-line options override
@@ -102,9 +104,9 @@ class Scenario:
     def geometry(self) -> Geometry:
         return Geometry(self.entries)
 
-    def expected(self, variant: str | None = None) -> tuple[str, ...] | None:
-        """The kinds ``[expect]`` requires on ``variant`` (default: the scenario's own);
-        ``()`` means the run must be clean, ``None`` that nothing is expected."""
+    def expected(self, variant: str | None = None) -> Expectation | None:
+        """What ``[expect]`` says of a run on ``variant`` (default: the scenario's own);
+        ``None``: nothing is expected."""
         return self.expect.get(self.variant if variant is None else variant)
 
 
@@ -249,13 +251,13 @@ class _Loader:
             out.append(tuple(self.op(raw, f"{key}.ops[{j}]") for j, raw in enumerate(ops)))
         return tuple(out)
 
-    def expect(self, raw: object) -> Mapping[str, tuple[str, ...]]:
+    def expect(self, raw: object) -> Mapping[str, Expectation]:
         if raw is None:
             return MappingProxyType({})
         if not isinstance(raw, dict):
             raise self.fail("expect", f"expected a table, got {_toml_type(raw)}")
-        out: dict[str, tuple[str, ...]] = {}
-        for variant, kinds in raw.items():
+        out: dict[str, Expectation] = {}
+        for variant, value in raw.items():
             key = f"expect.{_bare(variant)}"
             if variant not in KNOWN_VARIANTS:
                 raise self.fail(
@@ -263,23 +265,53 @@ class _Loader:
                     f'unknown variant "{variant}"{_hint(variant, KNOWN_VARIANTS)};'
                     f" known: {', '.join(KNOWN_VARIANTS)}",
                 )
-            if not isinstance(kinds, list):
-                raise self.fail(key, f"expected an array of finding kinds, got {_toml_type(kinds)}")
-            seen: list[str] = []
-            for i, kind in enumerate(kinds):
-                if not isinstance(kind, str):
-                    raise self.fail(f"{key}[{i}]", f"expected a string, got {_toml_type(kind)}")
-                if kind not in FINDING_KINDS:
-                    raise self.fail(
-                        f"{key}[{i}]",
-                        f'unknown finding kind "{kind}"{_hint(kind, FINDING_KINDS)};'
-                        f" known: {', '.join(FINDING_KINDS)}",
-                    )
-                if kind in seen:
-                    raise self.fail(f"{key}[{i}]", f'"{kind}" is listed twice')
-                seen.append(kind)
-            out[variant] = tuple(seen)
+            if isinstance(value, list):  # the shorthand: required kinds, [] = clean
+                kinds = self.kinds(value, key)
+                out[variant] = Expectation(require=kinds) if kinds else Expectation(allow=())
+                continue
+            if not isinstance(value, dict):
+                raise self.fail(
+                    key,
+                    "expected an array of finding kinds or a table with require, forbid"
+                    f" or allow, got {_toml_type(value)}",
+                )
+            self.unknown_keys(value, _EXPECT_KEYS, key + ".", "key of an expectation")
+            if not value:
+                raise self.fail(key, "empty: give require, forbid or allow")
+            if "forbid" in value and "allow" in value:
+                raise self.fail(
+                    key + ".allow",
+                    "forbid and allow exclude each other (allow forbids every kind not listed)",
+                )
+            parts = {name: self.kinds(value.get(name, []), f"{key}.{name}") for name in value}
+            require = parts.get("require", ())
+            for name in ("forbid", "allow"):
+                both = [k for k in parts.get(name, ()) if k in require]
+                if both:
+                    raise self.fail(f"{key}.{name}", f'"{both[0]}" is also required (in require)')
+            out[variant] = Expectation(
+                require=require, forbid=parts.get("forbid", ()), allow=parts.get("allow")
+            )
         return MappingProxyType(out)
+
+    def kinds(self, raw: object, key: str) -> tuple[str, ...]:
+        """A list of distinct finding kinds."""
+        if not isinstance(raw, list):
+            raise self.fail(key, f"expected an array of finding kinds, got {_toml_type(raw)}")
+        seen: list[str] = []
+        for i, kind in enumerate(raw):
+            if not isinstance(kind, str):
+                raise self.fail(f"{key}[{i}]", f"expected a string, got {_toml_type(kind)}")
+            if kind not in FINDING_KINDS:
+                raise self.fail(
+                    f"{key}[{i}]",
+                    f'unknown finding kind "{kind}"{_hint(kind, FINDING_KINDS)};'
+                    f" known: {', '.join(FINDING_KINDS)}",
+                )
+            if kind in seen:
+                raise self.fail(f"{key}[{i}]", f'"{kind}" is listed twice')
+            seen.append(kind)
+        return tuple(seen)
 
     def explore(self, raw: object) -> Mapping[str, Any]:
         if raw is None:

@@ -331,8 +331,11 @@
 
   function expectationText() {
     if (DATA.expected === null || DATA.expected === undefined) return ["none", ""];
-    var want = DATA.expected.length ? DATA.expected.join(", ") : "clean";
+    var want = DATA.expectation ? DATA.expectation.text
+      : (DATA.expected.length ? DATA.expected.join(", ") : "clean");
+    var verdict = DATA.verdict ? DATA.verdict.status : null;
     var met = DATA.meets_expectation;
+    if (verdict === "not established") return [want + "  ? not established", ""];
     return [want + (met === true ? "  \u2713 met" : met === false ? "  \u2717 not met" : ""),
             met === true ? "ok" : met === false ? "bad" : ""];
   }
@@ -960,7 +963,7 @@
     if (handled) ev.preventDefault();
   });
 
-  if ((DATA.findings || []).length) selectFinding(0); else renderState();
+  if ((DATA.findings || []).length) selectFinding(DATA.open_finding || 0); else renderState();
   document.title = "pagerace: " + (DATA.scenario || "") + " (" + (DATA.variant || "") + ", " + (DATA.status || "") + ")";
   window.pageraceReport = {data: DATA, select: select, selectFinding: selectFinding, stateAt: stateAt};
 })();
