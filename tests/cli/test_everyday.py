@@ -29,12 +29,29 @@ variant = "xen-4.14"
 entries = 8
 
 [[cpus]]
-ops = [ { op = "map", virt = "DIRECTMAP", mfn = "0", nr = "L2_PAGES", flags = "PAGE_HYPERVISOR" },
-        { op = "destroy", s = "DIRECTMAP", e = "DIRECTMAP + L2_SPAN" } ]
+[[cpus.ops]]
+op = "map"
+virt = "DIRECTMAP"
+mfn = "0"
+nr = "L2_PAGES"
+flags = "PAGE_HYPERVISOR"
+[[cpus.ops]]
+op = "destroy"
+s = "DIRECTMAP"
+e = "DIRECTMAP + L2_SPAN"
 
 [[cpus]]
-ops = [ { op = "map", virt = "DIRECTMAP", mfn = "L2_PAGES", nr = "L2_PAGES", flags = "PAGE_HYPERVISOR" },
-        { op = "modify", s = "DIRECTMAP", e = "DIRECTMAP + L2_SPAN", nf = "PAGE_HYPERVISOR_RO" } ]
+[[cpus.ops]]
+op = "map"
+virt = "DIRECTMAP"
+mfn = "L2_PAGES"
+nr = "L2_PAGES"
+flags = "PAGE_HYPERVISOR"
+[[cpus.ops]]
+op = "modify"
+s = "DIRECTMAP"
+e = "DIRECTMAP + L2_SPAN"
+nf = "PAGE_HYPERVISOR_RO"
 
 [[cpus]]
 ops = [ { op = "populate", virt = "DIRECTMAP + L2_SPAN", nr = "L2_PAGES" } ]
