@@ -357,18 +357,20 @@ def run_scenario(
     *,
     variant: str | None = None,
     observers: Sequence[Any] = (),
+    expect: Expectation | None = None,
 ) -> ScenarioRun:
     """Explore a scenario with ``options`` (default: ``run_options(scenario)``, the
     scenario's ``[explore]`` over the defaults).  With ``until_expected`` and an
     ``[expect]`` for the variant the run goes on past the first finding until the
     expectation is decided: every required kind found, or a forbidden one (with
     forbidden kinds and nothing forbidden found, the search runs to its end).  Ctrl-C
-    raises ``Interrupted`` with ``run`` set to the run so far."""
+    raises ``Interrupted`` with ``run`` set to the run so far.  ``expect``, when
+    given, replaces what the scenario's ``[expect]`` says of the variant."""
     if options is None:
         options = run_options(scenario)
     start = time.perf_counter()
     p = prepare(scenario, variant)
-    expected = scenario.expected(p.variant)
+    expected = expect if expect is not None else scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
     if options.until_expected and expected is not None and not keep_going:

@@ -44,7 +44,8 @@ def test_the_printed_replay_command_reproduces_the_finding() -> None:
     name, schedule, variant = replays[0]
     q = pagerace("replay", name, schedule, "--variant", variant)
     assert q.returncode == 1
-    first = p.stdout.split("\n\n")[1].splitlines()[0]
+    lines = p.stdout.splitlines()
+    first = next(lines[k + 1] for k, ln in enumerate(lines) if ln.startswith("== "))
     assert q.stdout.split("\n\n")[1].splitlines()[0] == first
 
 

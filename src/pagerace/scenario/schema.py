@@ -251,11 +251,16 @@ class _Loader:
             out.append(tuple(self.op(raw, f"{key}.ops[{j}]") for j, raw in enumerate(ops)))
         return tuple(out)
 
-    def expect(self, raw: object) -> Mapping[str, Expectation]:
+    def optional_table(self, raw: object, key: str) -> dict[str, Any]:
+        """An optional top-level table ({} when absent)."""
         if raw is None:
-            return MappingProxyType({})
+            return {}
         if not isinstance(raw, dict):
-            raise self.fail("expect", f"expected a table, got {_toml_type(raw)}")
+            raise self.fail(key, f"expected a table, got {_toml_type(raw)}")
+        return raw
+
+    def expect(self, raw: object) -> Mapping[str, Expectation]:
+        raw = self.optional_table(raw, "expect")
         out: dict[str, Expectation] = {}
         for variant, value in raw.items():
             key = f"expect.{_bare(variant)}"
@@ -314,10 +319,7 @@ class _Loader:
         return tuple(seen)
 
     def explore(self, raw: object) -> Mapping[str, Any]:
-        if raw is None:
-            return MappingProxyType({})
-        if not isinstance(raw, dict):
-            raise self.fail("explore", f"expected a table, got {_toml_type(raw)}")
+        raw = self.optional_table(raw, "explore")
         self.unknown_keys(raw, EXPLORE_KEYS, "explore.", "key in [explore]")
         try:
             if "strategy" in raw:
