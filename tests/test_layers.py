@@ -20,6 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
     "report": {"paging", "xen"},
+    "testing": {"cli", "explore", "report", "runner", "scenario"},
+    "pytest_plugin": {"report", "testing"},
     "cli": {
         "advisory",
         "checks",

@@ -163,7 +163,9 @@ def test_options_and_keywords_combine_keywords_winning() -> None:
 
 
 def test_text_values_read_alike_from_a_flag_and_a_toml_string() -> None:
-    assert from_text("preemption_bound", "none") is None
+    assert from_text("preemption_bound", "none") == "none"
+    assert run_options(preemption_bound="none").preemption_bound is None
+    assert run_options(max_executions="none").max_executions is None
     assert from_text("preemption_bound", "iterative") == "iterative"
     assert from_text("preemption_bound", "3") == 3
     assert from_text("max_executions", "1_000") == 1000

@@ -224,3 +224,32 @@ def test_show_names_a_bundled_scenario_once() -> None:
 
 def _kinds(data: dict[str, Any]) -> list[str]:
     return [f["kind"] for f in data["findings"]]
+
+
+def test_an_explicit_none_flag_lifts_the_bound_and_the_limits() -> None:
+    p = pagerace(
+        "run",
+        "xsa345-r1-small",
+        "--variant",
+        "xsa-345",
+        "--preemption-bound",
+        "none",
+        "--time-limit",
+        "none",
+        "--max-executions",
+        "none",
+    )
+    assert p.returncode == 0
+    assert p.stdout.splitlines()[0].endswith("(dpor, no preemption bound)")
+    assert p.stdout.splitlines()[1] == "coverage: complete"
+
+
+def test_the_report_opens_on_the_expected_finding(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    pagerace("run", "xsa345-r2a-small", "--json", str(out))
+    data = json.loads(out.read_text())
+    assert _kinds(data)[data["open_finding"]] == "double-free"
+    assert _kinds(data)[0] == "use-after-free"  # found first
+    assert data["verdict"] == {"status": "met", "reason": ""}
+    assert data["expectation"]["require"] == ["double-free"]
+    assert data["coverage"]["text"].endswith("stopped once the expectation was decided")

@@ -9,16 +9,37 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from pagerace.errors import PageraceInputError
 
 __all__ = ["bundled_scenarios", "load", "scenario_argument", "variant_option"]
 
-scenario_argument = click.argument("scenario", metavar="SCENARIO")
+
+def _complete_scenario(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion: bundled scenario names, then files."""
+    names = [CompletionItem(n) for n in sorted(bundled_scenarios()) if n.startswith(incomplete)]
+    return [*names, CompletionItem(incomplete, type="file")]
+
+
+def _complete_variant(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from pagerace.scenario import KNOWN_VARIANTS
+
+    return [CompletionItem(v) for v in KNOWN_VARIANTS if v.startswith(incomplete)]
+
+
+scenario_argument = click.argument(
+    "scenario", metavar="SCENARIO", shell_complete=_complete_scenario
+)
 variant_option = click.option(
     "--variant",
     metavar="V",
     default=None,
+    shell_complete=_complete_variant,
     help="Override the scenario's variant: xen-4.14 (vulnerable) or xsa-345 (fixed).",
 )
 

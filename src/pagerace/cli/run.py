@@ -336,7 +336,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
             pre,
             verdict.status if verdict is not None else "-",
         )
-    console = Console(width=120)
+    console = Console(width=132)
     console.print(table)
     candidates = [
         (len(f.trace), r, f)

@@ -102,16 +102,7 @@ def explore(
         inner = make_inner()
     hooks = Observers(tuple(observers)) if observers else _NO_OBSERVERS
     if hooks.on_start:
-        info = ExploreInfo(
-            strategy,
-            preemption_bound,
-            max_executions,
-            opts.time_limit,
-            opts.seed,
-            keep_going,
-            count_traces,
-            opts,
-        )
+        info = ExploreInfo(opts, max_executions)
         for hook in hooks.on_start:
             hook(info)
 

@@ -3,7 +3,7 @@
 An observer is any object that implements some of these methods; missing ones are
 skipped at no cost (they are looked up once per ``explore`` call):
 
-* ``on_start(info: ExploreInfo)`` -- once, before the first execution;
+* ``on_start(info: ExploreInfo)`` -- once, before the first execution (the options);
 * ``on_execution(record: ExecutionRecord)`` -- after every execution that was not
   abandoned as redundant, with its schedule and trace (costs a schedule string per
   execution; define it only when needed, e.g. for a JSON writer or tests);
@@ -20,7 +20,7 @@ skipped at no cost (they are looked up once per ``explore`` call):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pagerace.explore.events import TraceEvent
@@ -31,18 +31,17 @@ __all__ = ["ExecutionRecord", "ExploreInfo", "Observers"]
 
 @dataclass(frozen=True, slots=True)
 class ExploreInfo:
-    """The options of an exploration, given to ``on_start`` (``options`` holds them
-    all; ``max_executions`` is the budget in force, with the default of sampling
-    strategies applied)."""
+    """What ``on_start`` hears: the exploration's ``options`` and the execution budget
+    in force (``max_executions``: the options' own, or the default of the sampling
+    strategies).  The options' fields read through (``info.strategy``, ...)."""
 
-    strategy: str
-    preemption_bound: int | str | None
+    options: ExploreOptions
     max_executions: int | None
-    time_limit: float | None
-    seed: int
-    keep_going: bool
-    count_traces: bool
-    options: ExploreOptions = field(default_factory=ExploreOptions)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "options":  # not set yet (copy, pickle)
+            raise AttributeError(name)
+        return getattr(self.options, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,11 +226,12 @@ _BOOLS = ("fewest_first", "keep_going", "count_traces")
 
 def from_text(name: str, text: str) -> Any:
     """The value of option ``name`` written as text (a command-line flag): numbers
-    become numbers, ``none`` None, ``true``/``false`` booleans; anything else is
-    passed on as text for ``ExploreOptions`` to judge (so the message is the same)."""
+    become numbers, ``true``/``false`` booleans; anything else (``none``,
+    ``iterative``, a typo) is passed on as text for ``ExploreOptions`` to read or to
+    judge, so that a flag and a TOML string read alike and fail with the same message."""
     word = text.strip()
-    if word.lower() == "none" and name in ("preemption_bound", "max_executions", "time_limit"):
-        return None
+    if word.lower() == "none":
+        return "none"
     if name in _BOOLS and word.lower() in ("true", "false"):
         return word.lower() == "true"
     if name in (*_INTS, "preemption_bound"):

@@ -1,0 +1,92 @@
+"""The pytest plugin of pagerace (entry point ``pytest11``: loaded by pytest once
+pagerace is installed; ``-p no:pagerace`` turns it off).
+
+Options:
+
+* ``--pagerace-max-executions N``: cap the executions of every ``@explores`` test and
+  every ``assert_clean`` (a quick pass over a suite; a test whose search is cut
+  fails as "not established" rather than passing unchecked);
+* ``--pagerace-html DIR``: write the HTML report of each failing ``assert_clean`` to
+  ``DIR/<test>.html``.
+
+Replaying one counterexample needs no option: ``PAGERACE_SCHEDULE=<schedule> pytest
+-k <test>`` (the failure message prints the line).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pagerace import testing
+
+__all__ = [
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_runtest_makereport",
+    "pytest_runtest_setup",
+]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--pagerace-max-executions: must be an int >= 1; got {text!r}"
+        ) from None
+    if value < 1:
+        raise pytest.UsageError(f"--pagerace-max-executions: must be an int >= 1; got {value}")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pagerace", "pagerace model checking")
+    group.addoption(
+        "--pagerace-max-executions",
+        metavar="N",
+        default=None,
+        help="cap the executions of every pagerace exploration (@explores, assert_clean)",
+    )
+    group.addoption(
+        "--pagerace-html",
+        metavar="DIR",
+        default=None,
+        help="write the HTML report of each failing assert_clean to DIR/<test>.html",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    cap = config.getoption("--pagerace-max-executions")
+    html = config.getoption("--pagerace-html")
+    testing.settings.max_executions = _positive(cap) if cap is not None else None
+    testing.settings.html_dir = Path(html) if html else None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    testing.settings.failed_run = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    run = testing.settings.failed_run
+    folder = testing.settings.html_dir
+    if call.when != "call" or run is None:
+        return
+    testing.settings.failed_run = None
+    if report.failed and folder is not None:
+        from pagerace.report.html import write_html
+        from pagerace.report.json import result_dict
+
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_") + ".html")
+        write_html(result_dict(run), str(path))
+        report.sections.append(("pagerace", f"HTML report: {path}"))
