@@ -97,7 +97,7 @@ def test_a_clean_program_passes_and_fixtures_pass_through() -> None:
 
 
 def test_bad_options_are_refused_at_decoration_with_the_shared_message() -> None:
-    with pytest.raises(OptionError, match="^preemption_bound: must be >= 0; got -1$"):
+    with pytest.raises(OptionError, match=r"^preemption_bound: must be >= 0; got -1$"):
         explores(preemption_bound=-1)
 
 

@@ -71,7 +71,7 @@ def test_the_readme_run_meets_its_expectation_although_another_kind_comes_first(
     assert lines[0].startswith(
         "xsa345-r2a-small on xen-4.14: found (use-after-free, double-free) after"
     )
-    assert lines[1].startswith("coverage: bound 0 complete: clean; bound 1 complete")
+    assert lines[1].startswith("coverage: bound 0 complete: clean; bound 1")
     assert lines[1].endswith("stopped once the expectation was decided")
     assert lines[2] == "expected: double-free -- met"
     # the expected kind's trace comes first
@@ -97,7 +97,7 @@ def test_xsa345_shows_every_kind_found_and_meets_every_expectation() -> None:
     assert p.returncode == 0, p.stdout
     row = next(ln for ln in p.stdout.splitlines() if "xsa345-r2a-small" in ln and "4.14" in ln)
     assert "use-after-free, double-free" in row
-    assert "1, 2" in row  # the fewest preemptions of each kind
+    assert "1, 1" in row  # the fewest preemptions of each kind
     assert "NOT met" not in p.stdout and "not established" not in p.stdout
 
 
@@ -111,7 +111,7 @@ def test_keep_going_ends_groups_its_findings_and_states_its_coverage(tmp_path: P
     assert lines[1].endswith(" executions, cut by the execution limit") or "bound 2" in lines[1]
     assert "distinct findings in" in p.stdout
     titles = [ln for ln in lines if ln.startswith("== ")]
-    uaf = [t for t in titles if t.startswith("== use-after-free on frame 0x1000002")]
+    uaf = [t for t in titles if t.startswith("== use-after-free on frame 0x1000002, an L2")]
     assert len(uaf) == 1 and "findings at " in uaf[0]  # one group, many steps
     assert len(titles) < int(p.stdout.split(" distinct findings")[0].split()[-1])
 
@@ -143,8 +143,8 @@ def test_a_time_limit_keeps_the_findings_and_says_the_verdict_is_not_established
     tmp_path: Path,
 ) -> None:
     sc = load_scenario(bundled_scenarios()["xsa345-r2a-small"])
-    run = run_scenario(sc, RunOptions(max_executions=6), variant="xen-4.14")
-    assert run.kinds == ["use-after-free"]
+    run = run_scenario(sc, RunOptions(max_executions=2), variant="xen-4.14")
+    assert run.kinds == []
     assert run.verdict is not None
     assert run.verdict.status == "not established"
     fixed = run_scenario(sc, RunOptions(max_executions=2), variant="xsa-345")

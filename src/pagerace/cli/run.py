@@ -37,7 +37,7 @@ def _summary(run: Any) -> list[str]:
     from pagerace.report.text import coverage_text
 
     r = run.result
-    status = str(r.status)
+    status = run.status
     kinds = ", ".join(run.kinds)
     lines = [
         f"{run.scenario.name} on {run.variant}: {status}"
@@ -46,6 +46,15 @@ def _summary(run: Any) -> list[str]:
         f" in {run.seconds:.2f} s ({run.options.strategy}, {run.options.describe()})"
     ]
     lines.append(f"coverage: {coverage_text(r)}")
+    if run.caller_faults_only:
+        lines.append(
+            "only violations of a caller's precondition (two CPUs changing the same page at"
+            " once, or a range that is not mapped): no fault of the hypervisor code"
+        )
+    for check, why in run.checks_skipped:
+        lines.append(f"check skipped: {check}: {why}")
+    if status == "incomplete":
+        lines.append("incomplete: " + "; ".join(run.incomplete_reasons))
     verdict = run.verdict
     if verdict is not None:
         why = f" ({verdict.reason})" if verdict.reason else ""
@@ -55,14 +64,33 @@ def _summary(run: Any) -> list[str]:
 
 def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
     from pagerace.report.groups import group_findings
-    from pagerace.report.text import format_counterexample
+    from pagerace.report.text import finding_title, format_counterexample, replay_command
 
     for line in _summary(run):
         click.echo(line)
+    # findings of one execution share its schedule: one trace shows all of them
+    by_schedule: dict[str, list[Any]] = {}
+    for f in run.findings:
+        by_schedule.setdefault(f.schedule, []).append(f)
+
+    shown: set[str] = set()
 
     def trace(f: Any) -> None:
+        if f.schedule in shown:  # its execution's trace is already printed
+            click.echo(f"{finding_title(f, run)}: {f.message}")
+            click.echo(
+                f"  found in an execution shown above; replay: "
+                f"{replay_command(run.scenario.source, f.schedule, run.variant)}"
+            )
+            return
+        shown.add(f.schedule)
         for line in format_counterexample(
-            f, source=run.scenario.source, variant=run.variant, ncpus=len(run.scenario.cpus)
+            f,
+            source=run.scenario.source,
+            variant=run.variant,
+            ncpus=len(run.scenario.cpus),
+            also=[g for g in by_schedule[f.schedule] if g is not f],
+            run=run,
         ):
             click.echo(line)
 
@@ -71,8 +99,9 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
     if len(run.findings) > 1:
         click.echo(
             f"\n{len(run.findings)} distinct findings in {len(groups)} group"
-            f"{'s' if len(groups) != 1 else ''} (kind and object); one trace each"
-            + (", every trace with --all-traces" if not all_traces else "")
+            f"{'s' if len(groups) != 1 else ''} (kind and object); one trace per group,"
+            " each execution's trace printed once"
+            + (" (every finding's with --all-traces)" if not all_traces else "")
             + ":"
         )
         for g in groups:
@@ -218,7 +247,7 @@ def run(
     if interrupted:
         click.echo("pagerace: interrupted; the findings above are those found so far", err=True)
         sys.exit(130)
-    sys.exit(EXIT[str(result.result.status)])
+    sys.exit(EXIT[result.status])
 
 
 @click.command()
@@ -329,14 +358,14 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         table.add_row(
             r.scenario.name,
             r.variant,
-            str(r.result.status),
+            r.status,
             kinds,
             f"{r.result.executions:,}",
             f"{r.seconds:.2f}",
             pre,
             verdict.status if verdict is not None else "-",
         )
-    console = Console(width=132)
+    console = Console(width=150)
     console.print(table)
     candidates = [
         (len(f.trace), r, f)
@@ -347,8 +376,14 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     if candidates:
         _, r, f = min(candidates, key=lambda c: c[0])
         click.echo(f"\nShortest counterexample: {r.scenario.name} on {r.variant}\n")
+        also = [g for g in r.findings if g.schedule == f.schedule and g is not f]
         for line in format_counterexample(
-            f, source=r.scenario.name, variant=r.variant, ncpus=len(r.scenario.cpus)
+            f,
+            source=r.scenario.name,
+            variant=r.variant,
+            ncpus=len(r.scenario.cpus),
+            also=also,
+            run=r,
         ):
             click.echo(line)
     if json_path:

@@ -63,7 +63,7 @@ Low-level API (what ``pagerace.machine`` builds on), all on ``ctx``:
 """
 
 from pagerace.explore.canonical import canonical_form
-from pagerace.explore.context import Cell, Context, Lock
+from pagerace.explore.context import Access, Cell, Context, Lock
 from pagerace.explore.events import Footprint, TraceEvent, dependent
 from pagerace.explore.explorer import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, explore
 from pagerace.explore.frontier import Frontier, Node
@@ -87,6 +87,7 @@ __all__ = [
     "MAX_THREADS",
     "STOP_REASONS",
     "STRATEGIES",
+    "Access",
     "BoundCoverage",
     "Cell",
     "Context",

@@ -126,6 +126,8 @@ def explore(
     # Cell accesses are recorded only when something reads the trace of every
     # execution; a failing execution run without recording is re-run with it.
     recording = inner.records or count_traces or bool(hooks.on_execution)
+    # Event details are built only when every execution's trace is read in full.
+    detailed = bool(hooks.on_execution)
     budget = Budget(inner, max_executions, opts.time_limit)  # the clock of Stats.seconds
     logging_bounds = isinstance(bounded, IterativeBound)
     stopped_by = "complete"
@@ -141,7 +143,7 @@ def explore(
                 if not bound_log or bound_log[-1][0] != bounded.bound:
                     bound_log.append([bounded.bound, 0, 0])
                 bound_log[-1][1] += 1
-            ex = _run_once(program, ctx, pool, chooser, recording)
+            ex = _run_once(program, ctx, pool, chooser, recording, detailed)
             inner.end(ex)  # (what budget.end does)
             executions += 1
             depth = len(ex.choices)
@@ -168,7 +170,9 @@ def explore(
             stop = False
             if ex.failure is not None or ex.reports:
                 failures = ex.failures()
-                if not recording and any(f.key is None or f.key not in keys for f in failures):
+                if (not recording or ex.abridged) and any(
+                    f.key is None or f.key not in keys for f in failures
+                ):
                     ex = _recorded(program, ctx, pool, ex)  # for its trace and labels
                     failures = ex.failures()
                 schedule = str(Schedule(tuple(ex.choices)))
@@ -253,10 +257,15 @@ def _options(options: ExploreOptions | None, fields: dict[str, Any]) -> ExploreO
 
 
 def _run_once(
-    program: Program, ctx: Context, pool: GreenletPool, chooser: Chooser, recording: bool
+    program: Program,
+    ctx: Context,
+    pool: GreenletPool,
+    chooser: Chooser,
+    recording: bool,
+    detailed: bool = True,
 ) -> Execution:
     """One execution of ``program`` under ``chooser``, its check included."""
-    ex = Execution(chooser, recording, pool.main)
+    ex = Execution(chooser, recording, pool.main, detailed)
     ctx._begin(ex)
     bodies, check = _call_program(program, ctx)
     ex.run(bodies, pool)
@@ -270,8 +279,8 @@ def _run_once(
 
 
 def _recorded(program: Program, ctx: Context, pool: GreenletPool, ex: Execution) -> Execution:
-    """The failing execution ``ex`` (run without recording) run again, recorded, with
-    the same schedule: its trace and its failure's label."""
+    """The failing execution ``ex`` (run without recording, or abridged) run again,
+    recorded and detailed, with the same schedule: its trace and its failure's label."""
     chooser = ReplayStrategy(Schedule(tuple(ex.choices))).begin()
     assert chooser is not None
     again = _run_once(program, ctx, pool, chooser, True)

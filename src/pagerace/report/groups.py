@@ -62,7 +62,8 @@ def object_of(finding: Any) -> str:
         return "at quiescence"
     if finding.kind not in _FRAME_KINDS:
         return "(" + _WHERE.sub("", finding.message) + ")"
-    for ev in reversed(finding.trace):
+    trace = finding.trace if finding.at is None else finding.trace[: finding.at]
+    for ev in reversed(trace):
         d = ev.detail
         if ev.thread == finding.thread and d and d.get("frame") is not None:
             level = d.get("level")
