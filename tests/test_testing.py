@@ -199,3 +199,20 @@ def test_the_plugin_caps_executions_and_writes_html_reports(tmp_path: Path) -> N
     r = _pytest(tmp_path, test, "--pagerace-max-executions", "zero")
     assert r.returncode == 4
     assert "--pagerace-max-executions: must be an int >= 1; got 'zero'" in r.stderr
+
+
+def test_a_reported_finding_is_marked_where_it_was_made() -> None:
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+
+        def worker() -> None:
+            x.store(1)
+            ctx.report("odd", "x was set")
+            x.store(2)
+
+        return [worker], None
+
+    (finding,) = explore(program).findings
+    lines = format_finding(finding).splitlines()
+    assert lines[0] == "odd: x was set (in thread 0)"
+    assert lines[2:5] == ["     0 T0 store x = 1", "  !!  odd: x was set", "     1 T0 store x = 2"]

@@ -30,12 +30,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pagerace.explore import EXHAUSTIVE, ExploreOptions, Result, Status, explore
-from pagerace.report.findings import format_finding, format_findings
-from pagerace.report.text import coverage_text, format_counterexample
-from pagerace.scenario import Expectation
+if TYPE_CHECKING:  # imported when used: the pytest plugin imports this module at start-up
+    from pagerace.explore import ExploreOptions, Result
 
 __all__ = [
     "SCHEDULE_ENV",
@@ -73,7 +71,23 @@ def _capped(max_executions: int | None) -> int | None:
     return cap if max_executions is None else min(cap, max_executions)
 
 
+def format_finding(finding: Any, *, env: str = SCHEDULE_ENV) -> str:
+    """A finding of ``explore()`` as text (``pagerace.report.findings``)."""
+    from pagerace.report import findings
+
+    return findings.format_finding(finding, env=env)
+
+
+def format_findings(found: Any, *, env: str = SCHEDULE_ENV) -> str:
+    """Every finding, first to last (``pagerace.report.findings``)."""
+    from pagerace.report import findings
+
+    return findings.format_findings(found, env=env)
+
+
 def _explore_result(program: Callable[[Any], Any], options: ExploreOptions) -> Result:
+    from pagerace.explore import explore
+
     schedule = os.environ.get(SCHEDULE_ENV, "").strip()
     if schedule:
         return explore(program, strategy="replay", schedule=schedule)
@@ -83,6 +97,9 @@ def _explore_result(program: Callable[[Any], Any], options: ExploreOptions) -> R
 def explores(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., None]]:
     """Decorator: the test explores the program it defines (see the module docstring).
     Bad options raise ``OptionError`` when the test module is imported."""
+    from pagerace.explore import EXHAUSTIVE, ExploreOptions, Status
+    from pagerace.report.text import coverage_text
+
     opts = ExploreOptions(**options)
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., None]:
@@ -130,7 +147,9 @@ def assert_clean(
     """Run ``scenario`` and raise ``AssertionError`` if a kind in ``forbid`` (default:
     every kind) is found or the run is incomplete; return the run otherwise."""
     from pagerace.cli.options import load
+    from pagerace.report.text import coverage_text, format_counterexample
     from pagerace.runner import replay_scenario, run_options, run_scenario
+    from pagerace.scenario import Expectation
 
     sc = load(str(scenario))
     expect = Expectation(allow=()) if forbid is None else Expectation(forbid=tuple(forbid))

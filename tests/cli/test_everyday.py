@@ -253,3 +253,27 @@ def test_the_report_opens_on_the_expected_finding(tmp_path: Path) -> None:
     assert data["verdict"] == {"status": "met", "reason": ""}
     assert data["expectation"]["require"] == ["double-free"]
     assert data["coverage"]["text"].endswith("stopped once the expectation was decided")
+
+
+def test_shell_completion_offers_bundled_scenarios_and_variants() -> None:
+    import os
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {
+            **os.environ,
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(cword),
+            "_PAGERACE_COMPLETE": "bash_complete",
+        }
+        p = subprocess.run(
+            [sys.executable, "-c", "from pagerace.cli.main import main; main()"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        return p.stdout.splitlines()
+
+    assert "plain,list" in complete("pagerace l", 1)
+    assert "plain,xsa345-r2a-small" in complete("pagerace run xsa345-r2", 2)
+    assert complete("pagerace run x --variant x", 4) == ["plain,xen-4.14", "plain,xsa-345"]

@@ -2,7 +2,8 @@
 led there, one line per step, with each value and label said once.
 
 ``format_finding(finding)`` is for any program run under ``pagerace.explore`` (it reads
-only the explorer's ``Finding`` and ``TraceEvent`` fields); scenario runs have the
+only the explorer's ``Finding`` and ``TraceEvent`` fields; a finding reported with
+``ctx.report``, after which the execution went on, is marked ``!!`` where it was made); scenario runs have the
 richer page-table trace of ``pagerace.report.text``.  Example::
 
     assert: lost increment (in the check)
@@ -69,13 +70,18 @@ def format_finding(finding: Any, *, env: str = "PAGERACE_SCHEDULE") -> str:
     ]
     preempted = preemption_points(steps)
     last: int | None = None
-    for ev in steps:
+    mark = f"  !!  {finding.kind}: {finding.message}"
+    for k, ev in enumerate(steps):
+        if finding.at is not None and k == finding.at:
+            lines.append(mark)  # reported here; the execution went on
         if ev.index in preempted and last is not None and ev.thread != last:
             lines.append(f"       --- preemption: T{last} -> T{ev.thread} ---")
         if ev.kind != "note":
             last = ev.thread
         pad = "    " * max(ev.thread, 0)
         lines.append(f"  {ev.index:>4} {pad}T{ev.thread} {step_text(ev)}")
+    if finding.at is not None and finding.at >= len(steps):
+        lines.append(mark)
     detail = finding.detail if isinstance(finding.detail, dict) else {}
     if detail.get("traceback"):
         lines.append("  traceback:")
