@@ -26,8 +26,9 @@ a ``use-after-free`` finding.  Oracles that need the whole state run at quiescen
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pagerace.machine import Machine
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import FrameKind, PhysicalMemory, TableRef
 from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK, describe_pte
@@ -113,6 +114,7 @@ class ExploredCPU:
         self.geometry = world.geometry
         self.config = world.config
         self.root = world.root
+        self.ncpus = world.ncpus
         self.irqs_enabled = True
         self.held: set[Any] = set()
         self.function = ""  # the Xen function being run, for traces
@@ -313,9 +315,9 @@ class ExploredCPU:
                 ack.acquire(label=f"{step}:IPI")
                 ack.release(label=f"{step}:ack")
 
-    def flush(self, va: int, flags: int, step: str) -> None:
+    def flush(self, va: int, flags: int, step: str, local: bool = False) -> None:
         world = self.world
-        if self.irqs_enabled:
+        if not local:
             if world.irqs_off_cpus:
                 self._wait_for_acks(step)
             ev = self.ctx.event(world.all_tlb_footprint, step)
@@ -335,6 +337,9 @@ class ExploredCPU:
         }
 
     def bug(self, step: str, message: str) -> None:
+        self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
+
+    def assertion(self, step: str, message: str) -> None:
         self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
 
     # -- the hardware ------------------------------------------------------------------------------
@@ -369,3 +374,9 @@ class ExploredCPU:
             detail["fault"] = result.reason
         ev.detail = detail
         return result
+
+
+if TYPE_CHECKING:  # mypy checks that an explored CPU is a Machine
+
+    def _is_a_machine(m: ExploredCPU) -> Machine[TableRef]:
+        return m
