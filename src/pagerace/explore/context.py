@@ -12,7 +12,7 @@ from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import ACQUIRE, EVENT, NOTE, RELEASE, Footprint, TraceEvent
-from pagerace.explore.execution import CUT, Execution, FailSignal
+from pagerace.explore.execution import CUT, Execution, FailSignal, Failure
 
 __all__ = ["Access", "Cell", "Context", "Lock"]
 
@@ -112,6 +112,29 @@ class Context:
     ) -> None:
         """End the current execution with a finding of ``kind`` (never returns)."""
         raise FailSignal(kind, message, key, detail)
+
+    def report(
+        self,
+        kind: str,
+        message: str,
+        key: Hashable | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a finding of ``kind`` and return: the execution goes on, and every
+        finding it records (and the one that ends it, if any) shares its schedule.
+
+        For a problem after which the program can still run meaningfully (a check
+        that lists everything wrong at the end, a fault a real system survives); use
+        ``fail`` when what would follow makes no sense.  From a thread body or the
+        check; the default key is ``fail``'s."""
+        ex = self._ex
+        if ex is None:
+            raise PageraceInputError("ctx.report: no execution is running")
+        tid = ex.running
+        if tid < 0:
+            ex.report(Failure(kind, message, key, detail, None, "check"))
+        else:
+            ex.report(Failure(kind, message, key, detail, tid, ""))
 
     def check(self, cond: object, message: str, key: Hashable | None = None) -> None:
         """``fail("assert", message)`` when ``cond`` is false; the message is part of

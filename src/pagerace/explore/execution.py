@@ -99,9 +99,11 @@ class _Unwind(ExecutionSignal):
 
 
 class Failure:
-    """What ended an execution with a finding (turned into a ``Finding`` by explore)."""
+    """A finding of one execution, before explore turns it into a ``Finding``: what
+    ended the execution (``Execution.failure``), or a problem recorded while it went
+    on (``Execution.reports``, see ``Context.report``)."""
 
-    __slots__ = ("detail", "key", "kind", "label", "message", "thread")
+    __slots__ = ("detail", "index", "key", "kind", "label", "message", "thread")
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class Failure:
         detail: dict[str, Any] | None,
         thread: int | None,
         label: str,
+        index: int | None = None,
     ) -> None:
         self.kind = kind
         self.message = message
@@ -118,6 +121,9 @@ class Failure:
         self.detail = detail
         self.thread = thread
         self.label = label
+        #: for a report, the length of the trace when it was made (the records before
+        #: it led to it); None for what ended the execution (the whole trace)
+        self.index = index
 
 
 def failure_from_exception(exc: BaseException, thread: int | None, label: str) -> Failure:
@@ -229,6 +235,7 @@ class Execution:
         "preemptions",
         "recording",
         "releasing",
+        "reports",
         "rest",
         "running",
         "started",
@@ -258,6 +265,9 @@ class Execution:
         self.running = -1
         self.preemptions = 0
         self.outcome: str | None = None
+        #: problems recorded by ``Context.report`` while the execution went on (None
+        #: until the first): findings that share this execution's schedule
+        self.reports: list[Failure] | None = None
         self.failure: Failure | None = None
         self.starting = True
         self.started = 0  # threads started so far
@@ -588,6 +598,24 @@ class Execution:
             self.failure = failure_from_exception(exc, tid, label)
             self._finish("failed")
         return self.main
+
+    def report(self, failure: Failure) -> None:
+        """Record a finding; the execution goes on (``Context.report``)."""
+        if failure.thread is not None and self.recording:
+            failure.label = self._last_label(failure.thread)
+        failure.index = len(self.log)
+        reports = self.reports
+        if reports is None:
+            self.reports = [failure]
+        else:
+            reports.append(failure)
+
+    def failures(self) -> list[Failure]:
+        """Every finding of the run: its reports in order, then what ended it."""
+        out = list(self.reports) if self.reports else []
+        if self.failure is not None:
+            out.append(self.failure)
+        return out
 
     def _last_label(self, tid: int) -> str:
         """The label of thread ``tid``'s last event ("start" if none): a granted event
