@@ -128,8 +128,7 @@ class DirectMachine:
     def bug(step: str, message: str) -> None:
         raise XenBug(step, message)
 
-    @staticmethod
-    def assertion(step: str, message: str) -> None:
+    def assertion(self, step: str, message: str) -> None:
         raise XenBug(step, message)
 
     def begin_op(self, irqs: bool = True) -> OpCounters:

@@ -494,9 +494,6 @@ class ExploredCPU:
             "bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step), detail={"check": "ASSERT"}
         )
 
-    def assertion(self, step: str, message: str) -> None:
-        self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
-
     # -- the hardware ------------------------------------------------------------------------------
     def access(self, va: int) -> Translation | Fault:
         """A read through ``va``: a page walk, atomic like hardware's, filling the TLB.
