@@ -28,6 +28,7 @@ from pagerace.checks import (
 from pagerace.errors import Interrupted, PageraceInputError, XenBug
 from pagerace.explore import EXHAUSTIVE, ExploreOptions, Finding, OptionError, Result, explore
 from pagerace.explore.options import shown
+from pagerace.machine import Machine
 from pagerace.machine.direct import DirectMachine
 from pagerace.machine.explored import Accesses, ExploredCPU, World
 from pagerace.paging.dump import dump_state
@@ -75,7 +76,7 @@ FUNCTIONS = {
 }
 
 
-def call_op(m: Any, op: Op) -> int | None:
+def call_op(m: Machine[Any], op: Op) -> int | None:
     """Run one scenario operation on machine ``m``; the Xen function's rc."""
     if isinstance(op, MapOp):
         return map_pages_to_xen(m, op.virt, op.mfn, op.nr, op.xen_flags)

@@ -3,8 +3,8 @@ led there, one line per step, with each value and label said once.
 
 ``format_finding(finding)`` is for any program run under ``pagerace.explore`` (it reads
 only the explorer's ``Finding`` and ``TraceEvent`` fields; a finding reported with
-``ctx.report``, after which the execution went on, is marked ``!!`` where it was made); scenario runs have the
-richer page-table trace of ``pagerace.report.text``.  Example::
+``ctx.report``, after which the execution went on, is marked ``!!`` where it was
+made); scenario runs have the richer page-table trace of ``pagerace.report.text``.  Example::
 
     assert: lost increment (in the check)
       1 preemption, 4 steps; replay with PAGERACE_SCHEDULE=v1:0.1x2.0
