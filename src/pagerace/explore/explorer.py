@@ -239,8 +239,16 @@ def explore(
     return result
 
 
+_DEFAULTS = ExploreOptions()
+
+
 def _options(options: ExploreOptions | None, fields: dict[str, Any]) -> ExploreOptions:
     """``options`` with the keyword ``fields`` over it (checked once, when made)."""
+    if not fields:
+        if options is None:
+            return _DEFAULTS
+        if type(options) is ExploreOptions:
+            return options
     if options is not None and not isinstance(options, ExploreOptions):
         raise PageraceInputError(
             f"options: must be an ExploreOptions; got {type(options).__name__}"

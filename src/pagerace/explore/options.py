@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import numbers
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -122,9 +121,12 @@ class ExploreOptions:
     pct_depth: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("preemption_bound", "max_executions", "time_limit"):
-            if getattr(self, name) == "none":
-                object.__setattr__(self, name, None)
+        if self.preemption_bound == "none":
+            object.__setattr__(self, "preemption_bound", None)
+        if self.max_executions == "none":
+            object.__setattr__(self, "max_executions", None)
+        if self.time_limit == "none":
+            object.__setattr__(self, "time_limit", None)
         if self.schedule is not None and not isinstance(self.schedule, str):
             object.__setattr__(self, "schedule", str(self.schedule))  # a Schedule
         self._check()
@@ -171,7 +173,7 @@ class ExploreOptions:
             raise OptionError("max_executions", f"must be an int >= 1 or None; got {shown(me)}")
         tl = self.time_limit
         if tl is not None and not (
-            isinstance(tl, numbers.Real)
+            isinstance(tl, (int, float))
             and not isinstance(tl, bool)
             and math.isfinite(tl)
             and tl > 0
@@ -217,7 +219,11 @@ class ExploreOptions:
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        names: tuple[str, ...] | None = cls.__dict__.get("_field_names")
+        if names is None:
+            names = tuple(f.name for f in fields(cls))
+            type.__setattr__(cls, "_field_names", names)
+        return names
 
 
 _INTS = ("max_executions", "seed", "pct_depth")
