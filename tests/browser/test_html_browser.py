@@ -120,8 +120,12 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
         contexts.append(ctx)
         report = Page(ctx.new_page())
         # refuse anything but the file itself: the page must not fetch
-        ctx.route("**/*", lambda route: route.continue_()
-                  if route.request.url.startswith("file://") else route.abort())
+        ctx.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file://") else route.abort()
+            ),
+        )
         report.page.goto(out.as_uri())
         report.page.wait_for_selector(".workspace")
         return report

@@ -30,7 +30,9 @@ PAYLOADS = (
 
 def _result(name: str, variant: str | None = None) -> dict:
     run = run_scenario(
-        load_scenario(str(SCENARIOS / f"{name}.toml")), RunOptions(), variant=variant,
+        load_scenario(str(SCENARIOS / f"{name}.toml")),
+        RunOptions(),
+        variant=variant,
         until_expected=True,
     )
     return result_dict(run)
@@ -57,8 +59,17 @@ def test_the_report_is_one_self_contained_page(r1_small: dict) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert page.rstrip().endswith("</html>")
     lowered = page.lower()
-    for external in ('src="http', "src='http", 'href="http', "href='http", "@import",
-                     "url(http", "url(//", 'src="//', 'href="//'):
+    for external in (
+        'src="http',
+        "src='http",
+        'href="http',
+        "href='http",
+        "@import",
+        "url(http",
+        "url(//",
+        'src="//',
+        'href="//',
+    ):
         assert external not in lowered
     # CSS and JavaScript are inline: no element loads anything
     assert "<link" not in lowered
