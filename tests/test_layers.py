@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenario": {"paging", "checks", "xen"},
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
-    "report": {"paging"},
+    "report": {"paging", "xen"},
     "cli": {
         "advisory",
         "checks",
