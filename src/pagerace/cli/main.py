@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "xsa345": ("pagerace.cli.run", "xsa345", "Run the advisory's races on both variants."),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
+    "steps": (
+        "pagerace.cli.steps",
+        "steps_command",
+        "Explain step labels: Xen function, what the step does, mm.c lines.",
+    ),
 }
 
 
