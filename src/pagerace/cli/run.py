@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import Interrupted, PageraceInputError
+from pagerace.userio import one_line, plan_outputs, write_atomic
 
 __all__ = ["replay", "run", "xsa345"]
 
@@ -62,7 +64,13 @@ def _summary(run: Any) -> list[str]:
     return lines
 
 
-def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
+def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
+    if outputs.stdout is None:
+        _print(run, all_traces)
+    write_outputs(run, outputs)
+
+
+def _print(run: Any, all_traces: bool) -> None:
     from pagerace.report.groups import group_findings
     from pagerace.report.text import finding_title, format_counterexample, replay_command
 
@@ -115,16 +123,6 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
                 if k:
                     click.echo("")
                 trace(f)
-    if json_path or html_path:
-        from pagerace.report.json import result_dict, write_json
-
-        if json_path:
-            write_json(run, json_path)
-        if html_path:
-            from pagerace.report.html import write_html
-
-            write_html(result_dict(run), html_path)
-            click.echo(f"\nHTML report: {html_path}", err=True)
 
 
 @click.command()
@@ -214,6 +212,7 @@ def run(
     from pagerace.cli.progress import ProgressObserver
     from pagerace.runner import run_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
     options = _options(
         sc,
@@ -231,19 +230,15 @@ def run(
     progress = ProgressObserver(label, enabled=False if quiet else None)
     interrupted = False
     try:
-        result = run_scenario(sc, options, variant=variant, observers=[progress])
+        with discard_on_interrupt(outputs):
+            result = run_scenario(sc, options, variant=variant, observers=[progress])
     except Interrupted as exc:  # Ctrl-C: keep and report what was found so far
         if exc.run is None:
             raise
         result, interrupted = exc.run, True
     finally:
         progress.close()
-    if json_path == "-":
-        from pagerace.report.json import write_json
-
-        write_json(result, "-")
-    else:
-        _emit(result, all_traces, json_path, html_path)
+    _emit(result, all_traces, outputs)
     if interrupted:
         click.echo("pagerace: interrupted; the findings above are those found so far", err=True)
         sys.exit(130)
@@ -272,14 +267,19 @@ def replay(
     from pagerace.cli.options import load
     from pagerace.runner import replay_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
-    result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
+    with discard_on_interrupt(outputs):
+        result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
     if result.findings:
-        _emit(result, True, json_path, html_path)
+        _emit(result, True, outputs)
         sys.exit(1)
-    click.echo(f"{sc.name} on {result.variant}: schedule {schedule} runs to the end, no finding")
-    if json_path or html_path:
-        _emit(result, True, json_path, html_path)
+    if outputs.stdout is None:
+        click.echo(
+            f"{sc.name} on {result.variant}: schedule {one_line(schedule)} runs to the end,"
+            " no finding"
+        )
+    write_outputs(result, outputs)
     sys.exit(0)
 
 
@@ -318,6 +318,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     from pagerace.runner import run_scenario
     from pagerace.scenario import load_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path)
     names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
     if geometry == "512":
         names = [n for n in names if not n.endswith("-small")]
@@ -329,7 +330,8 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         for variant in ("xen-4.14", "xsa-345"):
             progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
             try:
-                runs.append(run_scenario(sc, variant=variant, observers=[progress]))
+                with discard_on_interrupt(outputs):
+                    runs.append(run_scenario(sc, variant=variant, observers=[progress]))
             finally:
                 progress.close()
     table = Table(title="XSA-345 under pagerace", title_justify="left")
@@ -387,11 +389,10 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         ):
             click.echo(line)
     if json_path:
-        text = json.dumps([result_dict(r) for r in runs], indent=1)
+        text = json.dumps([result_dict(r) for r in runs], indent=1) + "\n"
         if json_path == "-":
-            click.echo(text)
+            click.echo(text, nl=False)
         else:
-            with open(json_path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            write_atomic(json_path, text)
     ok = all(r.meets_expectation for r in runs)
     sys.exit(0 if ok else 1)

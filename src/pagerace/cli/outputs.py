@@ -1,0 +1,47 @@
+"""The result files of ``run``, ``replay`` and ``xsa345``: written atomically, and
+never left stale by an interrupted run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from pagerace.userio import OutputPlan, one_line
+
+__all__ = ["discard_on_interrupt", "write_outputs"]
+
+
+@contextmanager
+def discard_on_interrupt(outputs: OutputPlan) -> Iterator[None]:
+    """On Ctrl-C before a search has anything to say (set-up, imports), remove the
+    files an earlier run left where this one would write: an old result must not
+    pass for this run's.  Ctrl-C during the search (``Interrupted`` carrying the run
+    so far) lets the caller write that partial run, marked interrupted, instead."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "run", None) is None:
+            for path in outputs.discard_stale():
+                print(f"pagerace: removed {one_line(path)} (from an earlier run)", file=sys.stderr)
+        raise
+
+
+def write_outputs(run: Any, outputs: OutputPlan) -> None:
+    """The JSON result (to a file or stdout) and the HTML report, as planned."""
+    from pagerace.report.json import result_dict, write_json
+
+    if outputs.stdout == "--json":
+        write_json(run, "-")
+    json_path = outputs.get("--json")
+    if json_path is not None:
+        write_json(run, json_path)
+    html_path = outputs.get("--html")
+    if html_path is not None:
+        from pagerace.report.html import write_html
+
+        write_html(result_dict(run), html_path)
+        click.echo(f"\nHTML report: {one_line(html_path)}", err=True)
