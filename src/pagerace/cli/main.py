@@ -76,9 +76,18 @@ def cli() -> None:
     """pagerace: find, explain and rule out races in hypervisor page-table code."""
 
 
+#: The environment variable of click's shell completion for ``pagerace``.
+COMPLETE_VAR = "_PAGERACE_COMPLETE"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; every way out is an exit status and at most one line
     on stderr (never a traceback for bad input, an interrupt or a full disk)."""
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:  # shell completion (docs in the README), as click's main() does it
+        from click.shell_completion import shell_complete
+
+        sys.exit(shell_complete(cli, {}, "pagerace", COMPLETE_VAR, instruction))
     try:
         try:
             # not cli.main(): it prints an empty line on Ctrl-C before raising Abort
