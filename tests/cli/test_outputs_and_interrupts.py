@@ -117,10 +117,13 @@ def test_the_replay_command_is_shell_quoted_in_text_and_json(tmp_path: Path) -> 
 
 
 def test_a_usage_error_is_one_line_with_exit_2() -> None:
-    p = pagerace("run", "xsa345-r1-small", "--max-executions", "many")
+    p = pagerace("run", "xsa345-r1-small", "--geometry", "many")
     line = one_error_line(p)
-    assert line.startswith("pagerace run: Invalid value for '--max-executions'")
+    assert line.startswith("pagerace run: No such option '--geometry'")
     assert line.endswith("(see 'pagerace run --help')")
+    # a bad option value: the rule every face shares (tests/test_options.py)
+    bad = one_error_line(pagerace("run", "xsa345-r1-small", "--max-executions", "many"))
+    assert bad == 'pagerace: --max-executions: must be an int >= 1 or None; got "many"'
     assert one_error_line(pagerace("nosuchcommand")).startswith("pagerace: No such command")
 
 
