@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "xsa345": ("pagerace.cli.run", "xsa345", "Run the advisory's races on both variants."),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
+    "hunt": (
+        "pagerace.cli.hunt",
+        "hunt",
+        "Draw random scenarios and report each distinct race, minimised.",
+    ),
 }
 
 
