@@ -19,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenario": {"paging", "checks", "xen"},
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
-    "report": {"paging"},
+    "report": {"paging", "xen"},
     "hunt": {"checks", "explore", "machine", "paging", "runner", "scenario", "xen"},
     "cli": {
         "advisory",

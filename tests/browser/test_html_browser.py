@@ -74,6 +74,12 @@ irqs = false
 """
 
 
+def _failing(finding: dict[str, Any]) -> dict[str, Any]:
+    """The step where the finding was made (the last one for a check at quiescence)."""
+    trace = finding["trace"]
+    return next((s for s in trace if s["index"] == finding["at"]), trace[-1])
+
+
 def _result(path: Path | str, **kw: Any) -> dict[str, Any]:
     run = run_scenario(load_scenario(str(path)), RunOptions(**kw), until_expected=True)
     return result_dict(run)
@@ -120,8 +126,12 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
         contexts.append(ctx)
         report = Page(ctx.new_page())
         # refuse anything but the file itself: the page must not fetch
-        ctx.route("**/*", lambda route: route.continue_()
-                  if route.request.url.startswith("file://") else route.abort())
+        ctx.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file://") else route.abort()
+            ),
+        )
         report.page.goto(out.as_uri())
         report.page.wait_for_selector(".workspace")
         return report
@@ -140,7 +150,7 @@ def test_the_r1_report_shows_the_use_after_free_and_the_freed_l2_table(
     open_report: Any, r1: dict[str, Any]
 ) -> None:
     finding = r1["findings"][0]
-    last = finding["trace"][-1]
+    last = _failing(finding)
     freed_l2 = last["frame"]
     report = open_report(r1)
     page = report.page
@@ -150,9 +160,12 @@ def test_the_r1_report_shows_the_use_after_free_and_the_freed_l2_table(
     page.keyboard.press("Home")
     assert "#0" in report.caption()
     page.keyboard.press("End")
+    assert f"#{finding['trace'][-1]['index']}" in report.caption()
+    page.keyboard.press("f")
     assert f"#{last['index']}" in report.caption()
     row = page.locator(f'tr.step[data-index="{last["index"]}"]')
     assert "failing" in (row.get_attribute("class") or "")
+    assert page.locator("tr.step.failing").count() == 1
     assert "selected" in (row.get_attribute("class") or "")
     assert finding["message"] in row.inner_text()
     card = page.locator(f'.table-card[data-frame="{freed_l2}"]')
@@ -169,7 +182,7 @@ def test_clicking_a_step_shows_the_state_at_that_moment(
     open_report: Any, r1: dict[str, Any]
 ) -> None:
     trace = r1["findings"][0]["trace"]
-    freed_l2 = trace[-1]["frame"]
+    freed_l2 = _failing(r1["findings"][0])["frame"]
     free_step = next(s for s in trace if s["op"] == "free" and s["frame"] == freed_l2)
     before = next(s for s in trace if s["index"] == free_step["index"] - 1)
     report = open_report(r1)
@@ -252,7 +265,7 @@ def test_several_findings_are_listed_and_each_selects_its_counterexample(
         items.nth(i).click()
         assert finding["message"] in page.inner_text("#cx-head")
         assert page.inner_text("#replay-cmd") == finding["replay"]
-        last = finding["trace"][-1]["index"]
+        last = _failing(finding)["index"]
         assert f"#{last}" in report.caption()
     assert report.errors == []
 
@@ -335,4 +348,43 @@ def test_every_bundled_scenario_report_has_no_console_errors(
             page.keyboard.press(key)
         for toggle in page.locator(".fold-toggle").all()[:2]:
             toggle.click()
+    assert report.errors == []
+
+
+def test_each_step_shows_its_function_and_mm_c_line_and_opens_its_description(
+    open_report: Any, r1: dict[str, Any]
+) -> None:
+    steps = r1["steps"]
+    assert r1["xen_source"]["commit"].startswith("a7f0831e58")
+    last = _failing(r1["findings"][0])
+    report = open_report(r1)
+    page = report.page
+    # every label of the trace is in the glossary, with its description
+    page.click("#glossary summary")
+    for label, info in steps.items():
+        row = page.locator(f'tr.glossary-row[id="step-{label}"]')
+        assert row.count() == 1, label
+        assert info["does"] in row.inner_text()
+    page.click("#glossary summary")
+    # the failing step's row and detail carry its function and mm.c line
+    row = page.locator(f'tr.step[data-index="{last["index"]}"]')
+    where = f"{last['function']}:{','.join(map(str, last['lines']))}"
+    assert last["lines"] and where in row.inner_text()
+    assert where in page.inner_text(".step-detail")
+    assert steps[last["step"]]["does"] in page.inner_text(".step-detail")
+    # clicking the label opens its description, with the line at this variant
+    row.locator(".step-link").first.click()
+    pop = page.locator("#step-pop")
+    assert pop.is_visible()
+    text = pop.inner_text()
+    assert steps[last["step"]]["does"] in text
+    assert str(last["lines"][0]) in text and "a7f0831e58" in text
+    assert "xsa-345" in text  # the same step at the other versions
+    page.keyboard.press("Escape")
+    assert not pop.is_visible()
+    # "i" opens the description of the selected step
+    page.keyboard.press("i")
+    assert pop.is_visible() and pop.get_attribute("data-step") == last["step"]
+    page.keyboard.press("i")
+    assert not pop.is_visible()
     assert report.errors == []

@@ -259,3 +259,69 @@ def test_cell_accesses_notes_events_and_locks_keep_their_order_index_and_detail(
     ]
     assert trace[2].footprint == ((("cell", "x"), False),)
     assert result.findings[0].schedule == "v1:0x7"
+
+
+def test_reported_findings_let_the_execution_go_on_and_share_its_schedule() -> None:
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+
+        def writer() -> None:
+            x.store(1)
+            ctx.report("wild-write", "first problem", key=("wild-write", "W1"))
+            x.store(2)  # still runs: the report did not end the execution
+
+        def check() -> None:
+            ctx.report("leak", "x is not 0", key=("leak", "end"))
+            ctx.report("lost-update", "x is not 3")
+            if x.peek() == 2:
+                ctx.fail("stale-tlb", "and a fatal one")
+
+        return [writer], check
+
+    result = explore(program, keep_going=True)
+    assert [(f.kind, f.key, f.thread, f.at) for f in result.findings] == [
+        ("wild-write", ("wild-write", "W1"), 0, 1),
+        ("leak", ("leak", "end"), None, 2),
+        ("lost-update", ("lost-update", "check"), None, 2),
+        ("stale-tlb", ("stale-tlb", "check"), None, None),
+    ]
+    assert len({f.schedule for f in result.findings}) == 1
+    assert result.findings[0].trace == result.findings[3].trace
+    assert result.status is Status.FOUND
+
+
+def test_a_report_from_a_thread_takes_the_label_of_its_last_event_even_unrecorded() -> None:
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+
+        def body() -> None:
+            x.load()
+            x.store(5)
+            ctx.report("bug", "ASSERT failed")
+            x.store(6)
+
+        return [body, lambda: x.load()], None
+
+    # dpor runs executions without recording; the finding's execution is re-run recorded
+    result = explore(program, strategy="dpor", keep_going=True)
+    assert [f.key for f in result.findings] == [("bug", "store x")]
+    assert result.executions >= 2
+
+
+def test_without_keep_going_the_search_stops_after_the_execution_that_reported() -> None:
+    def program(ctx: Context) -> Any:
+        x = ctx.cell("x", 0)
+
+        def a() -> None:
+            x.store(1)
+
+        def b() -> None:
+            if x.load() == 1:
+                ctx.report("lost-update", "saw 1")
+
+        return [a, b], None
+
+    result = explore(program, strategy="dfs")  # dfs runs thread 0 first
+    assert [(f.kind, f.schedule) for f in result.findings] == [("lost-update", "v1:0.1")]
+    assert result.executions == 1
+    assert explore(program, strategy="dfs", keep_going=True).executions == 2

@@ -52,9 +52,9 @@ def test_every_file_is_reproduced_by_run_and_replay(tmp_path: Path) -> None:
     for s in data["signatures"]:
         sc = load_scenario(s["scenario"])
         assert sc.expected(sc.variant) == (s["kind"],)
-        # the schedule replays to a finding of that kind
+        # the schedule replays to a finding of that kind (with others of its execution)
         replayed = replay_scenario(sc, s["schedule"])
-        assert replayed.findings and replayed.findings[0].kind == s["kind"]
+        assert s["kind"] in {f.kind for f in replayed.findings}
         # pagerace run, as the file says, meets the file's expectation
         assert s["run"] is not None
         d = sc.explore

@@ -44,6 +44,10 @@ Low-level API (what ``pagerace.machine`` builds on), all on ``ctx``:
   check: ends the execution with a finding (an ``ExecutionSignal``, a
   ``BaseException``, so ``except Exception`` in model code cannot swallow it).
   ``ctx.check(cond, message)`` is ``fail("assert", message)`` when ``cond`` is false.
+* ``ctx.report(kind, message, key=None, detail=None)`` -- from a thread body or the
+  check: records a finding and returns; the execution goes on.  All findings of one
+  execution (its reports, then what ended it) share its schedule and trace
+  (``Finding.at``: how much of the trace preceded a report).
   Any other exception in a thread body or check is a finding of kind ``exception``
   with its traceback in ``detail["traceback"]``.
 * ``ctx.thread`` (running thread, 0-based; -1 outside thread bodies), ``ctx.nthreads``.
@@ -54,7 +58,7 @@ Low-level API (what ``pagerace.machine`` builds on), all on ``ctx``:
 """
 
 from pagerace.explore.canonical import canonical_form
-from pagerace.explore.context import Cell, Context, Lock
+from pagerace.explore.context import Access, Cell, Context, Lock
 from pagerace.explore.events import Footprint, TraceEvent, dependent
 from pagerace.explore.explorer import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, explore
 from pagerace.explore.frontier import Frontier, Node
@@ -66,6 +70,7 @@ __all__ = [
     "DEFAULT_SAMPLED_EXECUTIONS",
     "MAX_THREADS",
     "STRATEGIES",
+    "Access",
     "Cell",
     "Context",
     "ExecutionRecord",

@@ -7,12 +7,12 @@ it too), which is the one choke point where the explorer takes a scheduling deci
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import ACQUIRE, EVENT, NOTE, RELEASE, Footprint, TraceEvent
-from pagerace.explore.execution import CUT, Execution, FailSignal
+from pagerace.explore.execution import CUT, Execution, FailSignal, Failure
 
 __all__ = ["Access", "Cell", "Context", "Lock"]
 
@@ -74,6 +74,27 @@ class Context:
 
     # -- the low-level API -------------------------------------------------------
 
+    def wants_details(self) -> bool:
+        """Whether this execution's trace will be read in full.  When it is not, model
+        code may announce shared descriptors through ``performer()`` and leave event
+        details out; the execution is then marked abridged, and if it fails the
+        explorer runs it again, detailed, for the finding's trace."""
+        ex = self._ex
+        if ex is None or ex.detailed:
+            return True
+        ex.abridged = True
+        return False
+
+    def performer(self) -> Callable[[Access], None]:
+        """``perform(access)`` of the running execution: announce the running thread's
+        next event, an ``Access`` shared across executions (no event object per
+        access), and return once it is chosen; outside thread bodies it returns at
+        once.  The trace record, when recorded, is ``(thread, access, None)``."""
+        ex = self._ex
+        if ex is None:
+            raise PageraceInputError("ctx.performer: no execution is running")
+        return ex.perform
+
     def event(
         self, footprint: Footprint, label: str, detail: dict[str, Any] | None = None
     ) -> TraceEvent:
@@ -112,6 +133,29 @@ class Context:
     ) -> None:
         """End the current execution with a finding of ``kind`` (never returns)."""
         raise FailSignal(kind, message, key, detail)
+
+    def report(
+        self,
+        kind: str,
+        message: str,
+        key: Hashable | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a finding of ``kind`` and return: the execution goes on, and every
+        finding it records (and the one that ends it, if any) shares its schedule.
+
+        For a problem after which the program can still run meaningfully (a check
+        that lists everything wrong at the end, a fault a real system survives); use
+        ``fail`` when what would follow makes no sense.  From a thread body or the
+        check; the default key is ``fail``'s."""
+        ex = self._ex
+        if ex is None:
+            raise PageraceInputError("ctx.report: no execution is running")
+        tid = ex.running
+        if tid < 0:
+            ex.report(Failure(kind, message, key, detail, None, "check"))
+        else:
+            ex.report(Failure(kind, message, key, detail, tid, ""))
 
     def check(self, cond: object, message: str, key: Hashable | None = None) -> None:
         """``fail("assert", message)`` when ``cond`` is false; the message is part of

@@ -119,13 +119,15 @@ def explore(
     # Cell accesses are recorded only when something reads the trace of every
     # execution; a failing execution run without recording is re-run with it.
     recording = inner.records or count_traces or bool(hooks.on_execution)
+    # Event details are built only when every execution's trace is read in full.
+    detailed = bool(hooks.on_execution)
     budget = Budget(inner, max_executions, time_limit)  # the clock of Stats.seconds
     try:
         while True:
             chooser = budget.begin()
             if chooser is None:
                 break
-            ex = _run_once(program, ctx, pool, chooser, recording)
+            ex = _run_once(program, ctx, pool, chooser, recording, detailed)
             inner.end(ex)  # (what budget.end does)
             executions += 1
             depth = len(ex.choices)
@@ -150,19 +152,22 @@ def explore(
                     for hook in hooks.on_execution:
                         hook(record)
             stop = False
-            failure = ex.failure
-            if failure is not None:
-                if not recording and (failure.key is None or failure.key not in keys):
-                    ex = _recorded(program, ctx, pool, ex)  # for its trace and label
-                    failure = ex.failure
-                    assert failure is not None
-                key = _finding_key(failure)
-                if key not in keys:
-                    keys.add(key)
-                    finding = _finding(ex, failure, key)
-                    findings.append(finding)
-                    for hook in hooks.on_finding:
-                        hook(finding)
+            if ex.failure is not None or ex.reports:
+                failures = ex.failures()
+                if (not recording or ex.abridged) and any(
+                    f.key is None or f.key not in keys for f in failures
+                ):
+                    ex = _recorded(program, ctx, pool, ex)  # for its trace and labels
+                    failures = ex.failures()
+                schedule = str(Schedule(tuple(ex.choices)))
+                for failure in failures:  # all share the execution's schedule
+                    key = _finding_key(failure)
+                    if key not in keys:
+                        keys.add(key)
+                        finding = _finding(ex, failure, key, schedule)
+                        findings.append(finding)
+                        for hook in hooks.on_finding:
+                            hook(finding)
                 stop = not keep_going or (stop_when is not None and stop_when(findings))
             if hooks.on_execution_end:
                 so_far = stats(budget.elapsed())
@@ -188,10 +193,15 @@ def explore(
 
 
 def _run_once(
-    program: Program, ctx: Context, pool: GreenletPool, chooser: Chooser, recording: bool
+    program: Program,
+    ctx: Context,
+    pool: GreenletPool,
+    chooser: Chooser,
+    recording: bool,
+    detailed: bool = True,
 ) -> Execution:
     """One execution of ``program`` under ``chooser``, its check included."""
-    ex = Execution(chooser, recording, pool.main)
+    ex = Execution(chooser, recording, pool.main, detailed)
     ctx._begin(ex)
     bodies, check = _call_program(program, ctx)
     ex.run(bodies, pool)
@@ -205,18 +215,14 @@ def _run_once(
 
 
 def _recorded(program: Program, ctx: Context, pool: GreenletPool, ex: Execution) -> Execution:
-    """The failing execution ``ex`` (run without recording) run again, recorded, with
-    the same schedule: its trace and its failure's label."""
+    """The failing execution ``ex`` (run without recording, or abridged) run again,
+    recorded and detailed, with the same schedule: its trace and its failure's label."""
     chooser = ReplayStrategy(Schedule(tuple(ex.choices))).begin()
     assert chooser is not None
     again = _run_once(program, ctx, pool, chooser, True)
-    failure, failed = again.failure, ex.failure
-    assert failed is not None
-    if (
-        failure is None
-        or again.choices != ex.choices
-        or (failure.kind, failure.thread) != (failed.kind, failed.thread)
-    ):
+    if again.choices != ex.choices or [(f.kind, f.thread) for f in again.failures()] != [
+        (f.kind, f.thread) for f in ex.failures()
+    ]:
         raise PageraceInputError(
             "program: not deterministic: replaying a failing execution "
             f"({Schedule(tuple(ex.choices))}) did not fail the same way; "
@@ -229,16 +235,17 @@ def _finding_key(failure: Failure) -> Hashable:
     return failure.key if failure.key is not None else (failure.kind, failure.label)
 
 
-def _finding(ex: Execution, failure: Failure, key: Hashable) -> Finding:
+def _finding(ex: Execution, failure: Failure, key: Hashable, schedule: str) -> Finding:
     return Finding(
         kind=failure.kind,
         message=failure.message,
-        schedule=str(Schedule(tuple(ex.choices))),
+        schedule=schedule,
         preemptions=ex.preemptions,
         trace=tuple(ex.trace),
         key=key,
         thread=failure.thread,
         detail=failure.detail,
+        at=failure.index,
     )
 
 

@@ -26,7 +26,11 @@ class Status(enum.StrEnum):
 class Finding:
     """A problem found in one execution, with the schedule that replays it.
 
-    ``key`` is its identity: ``keep_going`` lists each key once.  The default key is
+    ``key`` is its identity: ``keep_going`` lists each key once.  Findings of the same
+    execution (recorded by ``ctx.report`` as it went on, and the one that ended it)
+    share its ``schedule`` and ``trace``; ``at`` is the length of the trace when a
+    reported finding was made (None when the finding ended the execution).  The
+    default key is
     ``(kind, label)`` where ``label`` is the label of the last event performed by the
     thread where it happened (``"check"`` for the check function; for deadlocks the
     labels of the blocked events; exceptions add the exception type; ``ctx.check``
@@ -41,6 +45,7 @@ class Finding:
     key: Hashable
     thread: int | None = None
     detail: dict[str, Any] | None = None
+    at: int | None = None
 
     def replay_hint(self) -> str:
         """The call that replays this finding."""

@@ -11,12 +11,12 @@ scenario.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from pagerace.explore import Finding
-from pagerace.hunt.generate import touches_disjoint_pages
 from pagerace.hunt.signature import OpInvolved, Signature, signature_of
-from pagerace.runner import RunOptions, run_scenario
+from pagerace.runner import Prepared, RunOptions, ScenarioRun, run_scenario
 from pagerace.scenario import Scenario
 
 __all__ = ["DEFAULT_BUDGET", "Budget", "Found", "SearchResult", "fault_of", "search"]
@@ -59,32 +59,16 @@ class SearchResult:
     complete: bool = False  # DPOR covered the preemption bound
 
 
-def fault_of(finding: Any, scenario: Scenario) -> str:
-    """``"hypervisor"`` or ``"caller"``: whose fault a finding is.
-
-    A finding that says itself (``finding.fault``) is taken at its word.  Otherwise
-    memory-safety findings, BUGs other than an ASSERT, and anything seen while the
-    CPUs touch disjoint pages are the hypervisor's; a lost update, a stale TLB
-    entry or an ASSERT of a caller's precondition while two CPUs work on the same
-    page is what callers who break their promise to each other get.
-    """
-    own = getattr(finding, "fault", None)
-    if isinstance(own, str) and own:
-        return own
-    kind = finding.kind
-    caller_kinds = kind in ("lost-update", "stale-tlb") or (
-        kind == "bug" and "ASSERT(" in finding.message
-    )
-    if caller_kinds and not touches_disjoint_pages(scenario.cpus):
-        return "caller"
-    return "hypervisor"
+def fault_of(finding: Finding, prepared: Prepared) -> str:
+    """``"hypervisor"`` or ``"caller"``: whose fault a finding is, as the runner
+    judges it (``ScenarioRun.fault``, which needs only what was prepared)."""
+    return str(ScenarioRun.fault(cast(Any, SimpleNamespace(prepared=prepared)), finding))
 
 
-def _collect(
-    out: SearchResult, scenario: Scenario, findings: tuple[Finding, ...], how: str, seed: int = 0
-) -> None:
+def _collect(out: SearchResult, run: ScenarioRun, how: str, seed: int = 0) -> None:
     seen = {f.signature for f in out.found}
-    for finding in findings:
+    scenario = run.scenario
+    for finding in run.findings:
         sig, ops = signature_of(finding, scenario)
         if sig in seen:
             continue
@@ -97,7 +81,7 @@ def _collect(
                 finding.preemptions,
                 finding.schedule,
                 how,
-                fault_of(finding, scenario),
+                run.fault(finding),
                 seed,
             )
         )
@@ -122,7 +106,7 @@ def search(
     run = run_scenario(scenario, dpor, variant=variant)
     out.executions += run.result.executions
     out.events += run.result.stats.events
-    _collect(out, scenario, run.findings, "dpor")
+    _collect(out, run, "dpor")
     # with keep_going a spent budget still says "found": count the executions
     stats = run.result.stats
     out.complete = stats.executions < budget.dpor_executions and stats.seconds < budget.time_cap
@@ -139,5 +123,5 @@ def search(
         run = run_scenario(scenario, pct, variant=variant)
         out.executions += run.result.executions
         out.events += run.result.stats.events
-        _collect(out, scenario, run.findings, "pct", seed)
+        _collect(out, run, "pct", seed)
     return out

@@ -26,7 +26,7 @@ from pagerace.hunt.signature import Signature, signature_of
 from pagerace.hunt.write import scenario_toml
 from pagerace.paging.geometry import PAGE_SIZE
 from pagerace.paging.pte import INVALID_MFN
-from pagerace.runner import RunOptions, run_scenario
+from pagerace.runner import RunOptions, prepare, run_scenario
 from pagerace.scenario import (
     AccessOp,
     DestroyOp,
@@ -122,7 +122,7 @@ def reproduce(
                 f.preemptions,
                 f.schedule,
                 options.strategy,
-                fault_of(f, scenario),
+                fault_of(f, prepare(scenario, variant)),
                 seed if options.strategy == "pct" else 0,
             )
         except PageraceInputError:  # the set-up no longer applies

@@ -200,7 +200,9 @@ def _racing_pair(owners: _Owners) -> list[tuple[int, int]]:
 
 def signature_of(finding: Finding, scenario: Scenario) -> tuple[Signature, tuple[OpInvolved, ...]]:
     """The signature of ``finding`` (found on ``scenario``) and its ops."""
-    owners = _Owners(finding.trace, scenario)
+    # a finding made as the execution went on has the trace up to it at ``at``
+    trace = finding.trace if finding.at is None else finding.trace[: finding.at]
+    owners = _Owners(trace, scenario)
     thread = finding.thread
     if finding.kind == "deadlock":  # the ops the blocked CPUs are in
         pair = [owners.last[c] for c in owners.unfinished if c in owners.last][:2]

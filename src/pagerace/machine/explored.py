@@ -21,22 +21,35 @@ A table reference is a ``TableRef(frame, generation)`` taken when the pointer is
 made (``m.ref(entry)``); using it after the frame was freed, or freed and reused, is
 a ``use-after-free`` finding.  Oracles that need the whole state run at quiescence
 (pagerace.checks).
+
+Record or stop.  A finding the hardware survives is recorded (``ctx.report``) and the
+CPU goes on as Xen would: a use of a stale table pointer reads or writes what the
+freed frame holds now (freed frames keep their words; the first use of each stale
+pointer per CPU is reported, the uses after it follow from it), a store through a
+bogus pointer lands in the data frame, and an ``ASSERT`` is passed over as in a
+release build.  Only where the model could not say what happens next does the
+execution stop (``ctx.fail``, with the reason in the finding's ``detail["stop"]``): a
+``BUG_ON`` (the hypervisor panics), a double or bad free (the allocator would hand one
+frame out twice) and a CPU taking a spin lock it holds (it spins forever).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from pagerace.explore import Access
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import FrameKind, PhysicalMemory, TableRef
 from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK, describe_pte
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import Fault, Translation, translate
 
-__all__ = ["ExploredCPU", "World", "frame_key", "pte_key"]
+__all__ = ["Accesses", "ExploredCPU", "World", "frame_key", "pte_key"]
 
 HEAP_KEY = -1
+_STOP_BUG = "BUG_ON is fatal in every build: the hypervisor panics"
+_STOP_FREE = "the frame would be on the free list twice; the model cannot say what follows"
 _LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
 
 
@@ -57,6 +70,51 @@ def tlb_key(cpu: int) -> int:
     return -2 - cpu
 
 
+_ALLOC_FOOTPRINT = ((HEAP_KEY, True),)
+
+
+def _no_perform(access: Access) -> None:
+    raise AssertionError("a detailed execution announces events, not accesses")
+
+
+def _scan_footprint(frame: int, entries: int) -> tuple[tuple[int, bool], ...]:
+    """Read every entry of the table and its frame."""
+    return (*((pte_key(frame, i), False) for i in range(entries)), (frame_key(frame), False))
+
+
+_DATA = FrameKind.DATA
+_LOWMEM0 = FrameKind.LOWMEM0
+_TABLE = FrameKind.TABLE
+
+
+class Accesses:
+    """The explorer descriptors (``Access``: label, footprint) of the machine's
+    operations, made once and shared by all executions of a program: a quiet access
+    announces one of these instead of building an event and its details.  Per label,
+    a table keyed by ``pte_key`` (loads, stores) or ``frame_key`` (scans, frees)."""
+
+    __slots__ = ("alloc", "flush", "free", "load", "scan", "store")
+
+    def __init__(self) -> None:
+        self.load: dict[str, dict[int, Access]] = {}
+        self.store: dict[str, dict[int, Access]] = {}
+        self.scan: dict[str, dict[int, Access]] = {}
+        self.free: dict[str, dict[int, Access]] = {}
+        self.flush: dict[str, dict[int, Access]] = {}  # key: the CPU, -1 for all
+        self.alloc: dict[str, Access] = {}
+
+    def of(self, table: dict[str, dict[int, Access]], step: str, key: int, fp: Any) -> Access:
+        """The descriptor of ``step`` at ``key`` (made with footprint ``fp`` the first
+        time)."""
+        by_key = table.get(step)
+        if by_key is None:
+            by_key = table[step] = {}
+        access = by_key.get(key)
+        if access is None:
+            access = by_key[key] = Access(step, fp, None)
+        return access
+
+
 class World:
     """The shared hardware of one execution."""
 
@@ -70,8 +128,16 @@ class World:
         *,
         fine_scans: bool = False,
         irqs_off_cpus: Iterable[int] = (),
+        accesses: Accesses | None = None,
     ) -> None:
         self.ctx = ctx
+        #: Whether this execution's trace is read in full; when not, the CPUs
+        #: announce shared ``Access`` descriptors and build no event details.
+        self.detailed: bool = ctx.wants_details()
+        self.perform: Callable[[Access], None] = (
+            ctx.performer() if not self.detailed else _no_perform
+        )
+        self.accesses = accesses if accesses is not None else Accesses()
         self.memory = memory
         self.geometry: Geometry = memory.geometry
         self.root = root
@@ -84,6 +150,8 @@ class World:
         self.all_tlb_footprint = tuple((tlb_key(c), True) for c in range(self.ncpus))
         self._load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
         self._store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+        # (cpu, frame, gen) of the stale table pointers already reported as used
+        self.stale_used: set[tuple[int, int, int]] = set()
 
     def load_footprint(self, frame: int, index: int) -> tuple[tuple[int, bool], ...]:
         k = (frame << 10) | index
@@ -116,6 +184,11 @@ class ExploredCPU:
         self.irqs_enabled = True
         self.held: set[Any] = set()
         self.function = ""  # the Xen function being run, for traces
+        self.detailed = world.detailed
+        self._perform = world.perform
+        accesses = world.accesses
+        self._loads = accesses.load
+        self._stores = accesses.store
 
     # -- references -----------------------------------------------------------------
     def ref(self, pte: int) -> TableRef:
@@ -138,7 +211,12 @@ class ExploredCPU:
                 if frame not in memory.level
                 else f"reused as an L{memory.level[frame]} table"
             )
-            self.ctx.fail(
+            seen = (self.cpu, frame, ref.gen)
+            stale_used = self.world.stale_used
+            if seen in stale_used:
+                return  # a consequence of the use already reported
+            stale_used.add(seen)
+            self.ctx.report(
                 "use-after-free",
                 f"CPU{self.cpu} {step}: {what} frame {frame:#x}, freed since the pointer was"
                 f" made (now {now})",
@@ -162,9 +240,20 @@ class ExploredCPU:
     # -- memory ------------------------------------------------------------------------
     def load(self, ref: TableRef, index: int, step: str) -> int:
         frame = ref.frame
-        ev = self.ctx.event(self.world.load_footprint(frame, index), step)
-        value = self.memory.read(frame, index)
-        self._detail(ev, "load", frame, index, value=value)
+        if self.detailed:
+            ev = self.ctx.event(self.world.load_footprint(frame, index), step)
+            value = self.memory.read(frame, index)
+            self._detail(ev, "load", frame, index, value=value)
+        else:
+            k = (frame << 10) | index
+            by_key = self._loads.get(step)
+            access = by_key.get(k) if by_key is not None else None
+            if access is None:
+                access = self.world.accesses.of(
+                    self._loads, step, k, self.world.load_footprint(frame, index)
+                )
+            self._perform(access)
+            value = self.memory.read(frame, index)
         self._check_ref(ref, step, "load from")
         return value
 
@@ -174,22 +263,42 @@ class ExploredCPU:
         n = self.geometry.entries
         if self.world.fine_scans:
             return [self.load(ref, i, step) for i in range(n)]
-        fp = (*tuple((pte_key(frame, i), False) for i in range(n)), (frame_key(frame), False))
-        ev = self.ctx.event(fp, step)
-        values = [self.memory.read(frame, i) for i in range(n)]
-        self._detail(ev, "scan", frame, -1)
+        if self.detailed:
+            ev = self.ctx.event(_scan_footprint(frame, n), step)
+            values = [self.memory.read(frame, i) for i in range(n)]
+            self._detail(ev, "scan", frame, -1)
+        else:
+            by_key = self.world.accesses.scan.get(step)
+            access = by_key.get(frame) if by_key is not None else None
+            if access is None:
+                access = self.world.accesses.of(
+                    self.world.accesses.scan, step, frame, _scan_footprint(frame, n)
+                )
+            self._perform(access)
+            values = [self.memory.read(frame, i) for i in range(n)]
         self._check_ref(ref, step, "scan of")
         return values
 
     def store(self, ref: TableRef, index: int, value: int, step: str) -> None:
         frame = ref.frame
-        ev = self.ctx.event(self.world.store_footprint(frame, index), step)
         memory = self.memory
-        self._detail(ev, "store", frame, index, old=memory.read(frame, index), new=value)
+        ev: Any = None
+        if self.detailed:
+            ev = self.ctx.event(self.world.store_footprint(frame, index), step)
+            self._detail(ev, "store", frame, index, old=memory.read(frame, index), new=value)
+        else:
+            k = (frame << 10) | index
+            by_key = self._stores.get(step)
+            access = by_key.get(k) if by_key is not None else None
+            if access is None:
+                access = self.world.accesses.of(
+                    self._stores, step, k, self.world.store_footprint(frame, index)
+                )
+            self._perform(access)
         self._check_ref(ref, step, "store to")
         kind = memory.kind(frame)
-        if kind is FrameKind.DATA or kind is FrameKind.LOWMEM0:
-            self.ctx.fail(
+        if kind is _DATA or kind is _LOWMEM0:
+            self.ctx.report(
                 "wild-write",
                 f"CPU{self.cpu} {step}: store of {value:#018x} into {kind.value} frame"
                 f" {frame:#x} (entry {index}) through a bogus pointer",
@@ -205,11 +314,11 @@ class ExploredCPU:
         ):
             child = (value & ADDR_MASK) >> 12
             ckind = memory.kind(child)
-            if ckind is FrameKind.TABLE:
+            if ckind is _TABLE and ev is not None:
                 # publishing a table filled privately: record what it holds now
                 ev.detail["child"] = {i: e for i, e in enumerate(memory.words[child]) if e}
-            if ckind is FrameKind.DATA or ckind is FrameKind.LOWMEM0:
-                self.ctx.fail(
+            if ckind is _DATA or ckind is _LOWMEM0:
+                self.ctx.report(
                     "torn-entry",
                     f"CPU{self.cpu} {step}: L{level} entry {index} of frame {frame:#x} now"
                     f" points at {ckind.value} frame {child:#x} as if it were a table"
@@ -227,7 +336,14 @@ class ExploredCPU:
 
     # -- allocation -----------------------------------------------------------------------
     def alloc(self, level: int, step: str) -> TableRef | None:
-        ev = self.ctx.event(((HEAP_KEY, True),), step)
+        if not self.detailed:
+            access = self.world.accesses.alloc.get(step)
+            if access is None:
+                access = self.world.accesses.alloc[step] = Access(step, _ALLOC_FOOTPRINT, None)
+            self._perform(access)
+            frame = self.memory.alloc(level)
+            return None if frame is None else TableRef(frame, self.memory.gen[frame])
+        ev = self.ctx.event(_ALLOC_FOOTPRINT, step)
         frame = self.memory.alloc(level)
         if frame is None:
             ev.detail = {"op": "alloc", "level": level, "frame": None, "function": self.function}
@@ -238,10 +354,19 @@ class ExploredCPU:
 
     def free(self, ref: TableRef, level: int, step: str) -> None:
         frame = ref.frame
-        ev = self.ctx.event(((HEAP_KEY, True), (frame_key(frame), True)), step)
         memory = self.memory
-        self._detail(ev, "free", frame, -1)
-        ev.detail["level"] = level
+        if self.detailed:
+            ev = self.ctx.event(((HEAP_KEY, True), (frame_key(frame), True)), step)
+            self._detail(ev, "free", frame, -1)
+            ev.detail["level"] = level
+        else:
+            accesses = self.world.accesses
+            by_key = accesses.free.get(step)
+            access = by_key.get(frame) if by_key is not None else None
+            if access is None:
+                fp = ((HEAP_KEY, True), (frame_key(frame), True))
+                access = accesses.of(accesses.free, step, frame, fp)
+            self._perform(access)
         live = memory.level.get(frame)
         if frame in memory.words and (live is None or memory.gen[frame] != ref.gen):
             self.ctx.fail(
@@ -250,6 +375,7 @@ class ExploredCPU:
                 f" which was already freed"
                 + ("" if live is None else f" and is now reused as an L{live} table"),
                 key=("double-free", step),
+                detail={"stop": _STOP_FREE},
             )
         if live is None:
             self.ctx.fail(
@@ -257,6 +383,7 @@ class ExploredCPU:
                 f"CPU{self.cpu} {step}: free of frame {frame:#x} as an L{level} table,"
                 f" but it is {memory.kind(frame).value}",
                 key=("bad-free", step),
+                detail={"stop": _STOP_FREE},
             )
         if live != level:
             self.ctx.fail(
@@ -264,6 +391,7 @@ class ExploredCPU:
                 f"CPU{self.cpu} {step}: free of frame {frame:#x} as an L{level} table,"
                 f" but it is an L{live} table",
                 key=("bad-free", step),
+                detail={"stop": _STOP_FREE},
             )
         memory.free(frame, level)
 
@@ -274,6 +402,7 @@ class ExploredCPU:
                 "deadlock",
                 f"CPU{self.cpu} {step}: spin_lock({name}) while already holding it",
                 key=("deadlock", step),
+                detail={"stop": "the CPU spins on a lock it holds, for ever"},
             )
         self.ctx.lock(name).acquire(label=step)
         self.held.add(name)
@@ -284,6 +413,7 @@ class ExploredCPU:
                 "bug",
                 f"CPU{self.cpu} {step}: BUG: unlock of {name}, which it does not hold",
                 key=("bug", step),
+                detail={"check": "BUG_ON", "stop": _STOP_BUG},
             )
         self.ctx.lock(name).release(label=step)
         self.held.discard(name)
@@ -318,12 +448,24 @@ class ExploredCPU:
         if self.irqs_enabled:
             if world.irqs_off_cpus:
                 self._wait_for_acks(step)
+            if not self.detailed:
+                self._perform(
+                    world.accesses.of(world.accesses.flush, step, -1, world.all_tlb_footprint)
+                )
+                for tlb in world.tlbs:
+                    tlb.flush(va, flags)
+                return
             ev = self.ctx.event(world.all_tlb_footprint, step)
             for tlb in world.tlbs:
                 tlb.flush(va, flags)
             cpus = list(range(world.ncpus))
         else:
-            ev = self.ctx.event(((tlb_key(self.cpu), True),), step)
+            fp = ((tlb_key(self.cpu), True),)
+            if not self.detailed:
+                self._perform(world.accesses.of(world.accesses.flush, step, self.cpu, fp))
+                world.tlbs[self.cpu].flush(va, flags)
+                return
+            ev = self.ctx.event(fp, step)
             world.tlbs[self.cpu].flush(va, flags)
             cpus = [self.cpu]
         ev.detail = {
@@ -335,7 +477,20 @@ class ExploredCPU:
         }
 
     def bug(self, step: str, message: str) -> None:
-        self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
+        """A ``BUG``/``BUG_ON`` fired: fatal in every build."""
+        self.ctx.fail(
+            "bug",
+            f"CPU{self.cpu} {step}: {message}",
+            key=("bug", step),
+            detail={"check": "BUG_ON", "stop": _STOP_BUG},
+        )
+
+    def assertion(self, step: str, message: str) -> None:
+        """An ``ASSERT`` failed: a debug build panics, a release build goes on (and so
+        does the execution, to show what happens next)."""
+        self.ctx.report(
+            "bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step), detail={"check": "ASSERT"}
+        )
 
     # -- the hardware ------------------------------------------------------------------------------
     def access(self, va: int) -> Translation | Fault:

@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from pagerace import __version__
-from pagerace.report.text import replay_command
-from pagerace.report.trace import hex64, trace_steps
+from pagerace.report.text import replay_command, stop_reason
+from pagerace.report.trace import describe_steps, hex64, source_of, trace_steps
 
 __all__ = ["result_dict", "write_json"]
 
@@ -37,8 +37,8 @@ def _initial_state(prepared: Any) -> dict[str, Any]:
     return {"root": hex(prepared.root), "tables": tables, "tlbs": tlbs}
 
 
-def _steps_json(trace: Any) -> list[dict[str, Any]]:
-    steps = trace_steps(trace)
+def _steps_json(trace: Any, variant: str) -> list[dict[str, Any]]:
+    steps = trace_steps(trace, variant=variant)
     raw = {ev.index: ev for ev in trace}
     for step in steps:
         d = raw[step["index"]].detail or {}
@@ -58,14 +58,20 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         item: dict[str, Any] = {
             "kind": f.kind,
             "message": f.message,
+            "fault": run.fault(f),
             "step": f.key[1] if isinstance(f.key, tuple) and len(f.key) > 1 else None,
             "cpu": f.thread,
             "schedule": f.schedule,
             "preemptions": f.preemptions,
+            "at": f.at,
+            "stops_execution": stop_reason(f),
             "replay": replay_command(scenario.source, f.schedule, run.variant),
         }
+        check = run.check(f)
+        if check is not None:
+            item["check"] = check
         if with_trace:
-            item["trace"] = _steps_json(f.trace)
+            item["trace"] = _steps_json(f.trace, run.variant)
         findings.append(item)
     return {
         "pagerace": __version__,
@@ -77,7 +83,10 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         "page1gb": scenario.page1gb,
         "strategy": run.options.strategy,
         "preemption_bound": run.options.preemption_bound,
-        "status": str(result.status),
+        "status": run.status,
+        "incomplete_reasons": run.incomplete_reasons,
+        "checks_skipped": [{"check": c, "reason": why} for c, why in run.checks_skipped],
+        "caller_faults_only": run.caller_faults_only,
         "expected": list(run.expected) if run.expected is not None else None,
         "meets_expectation": run.meets_expectation,
         "cpus": [[op.describe() for op in ops] for ops in scenario.cpus],
@@ -95,6 +104,11 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         },
         "initial": _initial_state(run.prepared),
         "findings": findings,
+        # what the steps' "lines" refer to, and every label of the traces explained
+        "xen_source": source_of(run.variant),
+        "steps": describe_steps(
+            (s["step"] for f in findings for s in f.get("trace", ())), run.variant
+        ),
     }
 
 

@@ -1,6 +1,6 @@
 """``map_pages_to_xen`` and ``populate_pt_range`` (V 5072-5445, F 5133-5520).
 
-Reads side by side with xen/arch/x86/mm.c and xen-mapping-spec.md §2.4: every
+Reads side by side with xen/arch/x86/mm.c and docs/xen-mapping-spec.md: every
 shared access in the spec's order, its step label (M1.1 ... M9.6) in a comment or
 as the machine call's label.  ``virt``, ``mfn`` and ``nr_mfns`` are the C locals;
 ``flags`` is Xen's 24-bit flag word.  The geometry replaces Xen's constants

@@ -3,7 +3,7 @@
 Changes the permissions of ``[s, e)`` or, when ``nf`` lacks _PAGE_PRESENT, removes
 the mappings and reclaims L1/L2 tables that become entirely zero.  It shatters
 superpages cut by a boundary and never coalesces.  Step labels X1.1 ... X7 follow
-xen-mapping-spec.md §2.6; each C dereference of ``*pl3e``/``*pl2e``/``*pl1e`` is
+docs/xen-mapping-spec.md; each C dereference of ``*pl3e``/``*pl2e``/``*pl1e`` is
 one load, in the C's order.
 """
 

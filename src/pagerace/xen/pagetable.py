@@ -2,7 +2,7 @@
 
 Xen: xen/arch/x86/mm.c, V 4919-5057 (identical in F).  Every shared load, store,
 lock, allocation and free goes through the machine ``m``; the comments carry the
-step labels of xen-mapping-spec.md §2.1-2.3.  A pointer ``(table, index)`` is the
+step labels of docs/xen-mapping-spec.md.  A pointer ``(table, index)`` is the
 C ``lN_pgentry_t *``; ``m.ref(e)`` is ``lNe_to_lN-1e(e)``: it follows whatever the
 entry holds (0 gives MFN 0, a superpage gives its first data frame).
 """
