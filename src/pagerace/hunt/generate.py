@@ -69,8 +69,9 @@ MAX_DRAWS = 2000
 class GenOptions:
     """What the generator draws: the variant named in the scenarios, the geometry,
     the range of CPU counts, at most ``max_ops`` ops per CPU, whether CPUs touch
-    disjoint pages, and the most page-table accesses its CPUs' ops may make one after the other (a bound on the
-    length of each execution, so that a hunt tries many scenarios)."""
+    disjoint pages, and the most page-table accesses its CPUs' ops may make one
+    after the other (a bound on the length of each execution, so that a hunt tries
+    many scenarios)."""
 
     variant: str = "xen-4.14"
     entries: int = 8
