@@ -26,7 +26,7 @@ from pagerace.paging.memory import TABLE_FRAME_BASE
 from pagerace.paging.pte import FLAGS_MASK_64, INVALID_MFN, MASK64
 from pagerace.scenario.expr import ExprError, evaluate, expression_names
 from pagerace.scenario.ops import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp
-from pagerace.xen.variants import VARIANTS
+from pagerace.xen.versions import VERSIONS
 
 __all__ = [
     "FINDING_KINDS",
@@ -39,7 +39,7 @@ __all__ = [
     "parse_scenario",
 ]
 
-KNOWN_VARIANTS = tuple(VARIANTS)  # the model's locking disciplines
+KNOWN_VARIANTS = tuple(VERSIONS)  # the modelled Xen versions
 STRATEGIES = ("dpor", "dfs", "random", "pct")
 MAX_CPUS = 8
 
