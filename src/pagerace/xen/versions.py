@@ -75,7 +75,7 @@ class Version:
 
 _XEN_4_14 = Version(
     "xen-4.14",
-    "Xen 4.14 (vulnerable to XSA-345)",
+    "Xen before the XSA-345 fix (4.14 and earlier)",
     "xen/arch/x86/mm.c at a7f0831e58, the parent of the XSA-345 series",
     NoL3Locking(),
     xsa345_fixed=False,
