@@ -20,6 +20,7 @@ from xen_small import (
     ORDER,
     PH,
     PH_PSE,
+    SMALL,
     TLB,
     Tracer,
     expect,
@@ -186,3 +187,21 @@ def test_the_versions_differ_only_where_the_spec_says() -> None:
     ]
     assert v["xen-4.14"].discipline.name != v["xsa-345"].discipline.name
     assert {x.discipline.name for x in v.values() if x.xsa345_fixed} == {"l3t_lock"}
+
+
+@pytest.mark.parametrize("variant", ["xen-4.19", "xen-4.20.0", "xen-4.21"])
+def test_4_20_0_tries_the_coalesce_one_page_past_a_boundary(variant: str) -> None:
+    # an L1 of slot 1 whose pages 1..7 are PAGE_HYPERVISOR and page 0 is not yet
+    hv = new(variant=variant)
+    hv.map(va(0, 1), MFN + 8, 8, PH | SMALL)
+    hv.map(va(0, 1, 1), MFN + 9, 7, PH)
+    # remapping pages 0 and 1 completes the L1: 4.20.0's M8 trigger fires after page 0
+    # (virt and mfn one page past the boundary), the others' only at the end
+    r = hv.map(va(0, 1), MFN + 8, 2, PH)
+    page = TLB | ORDER(0) | GLOBAL
+    if variant == "xen-4.20.0":
+        want = ((va(0, 1), page), (va(0, 1), GLOBAL | ORDER(3)))
+    else:
+        want = ((va(0, 1), page), (va(0, 1, 1), page), (va(0, 1, 1), GLOBAL | ORDER(3)))
+    assert r == result("map", want, pt_free=1)
+    assert [tuple(x) for x in hv.dump().leaves] == [(va(0, 1), 2, MFN + 8, PH_PSE, 1)]

@@ -51,6 +51,7 @@ from pagerace.xen.variants import MAP_PGDIR_LOCK
 __all__ = ["ENOMEM", "map_pages_to_xen", "populate_pt_range"]
 
 ENOMEM = 12
+FLUSH_TLB_ORDER0 = FLUSH_TLB | FLUSH_ORDER(0)
 _NOT_AD = ~(_PAGE_ACCESSED | _PAGE_DIRTY)
 
 
@@ -76,6 +77,7 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
     leaf_bits = put_pte_flags(flags)
     # 4.20.0 on: IS_LnE_ALIGNED(virt, flags & _PAGE_PRESENT ? mfn : _mfn(0)) at M2, M5
     zero_mfn = version.nonpresent_ignores_mfn and not want_present
+    run_mask = imask & version.align_mask  # the L1 offsets the alignment test looks at
 
     def acc(ff: int, o: int) -> int:
         # the flush_flags(oldf) macro (V 5083-5095)
@@ -257,8 +259,7 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
                 ol1e = m.load(t1, i1, "M7.2")
                 m.store(t1, i1, ((mfn << 12) | leaf_bits) & MASK64, "M7.3")  # mk_pte(mfn, flags)
                 if ol1e & _PAGE_PRESENT:
-                    ff = acc(FLUSH_TLB | FLUSH_ORDER(0), pte_flags(ol1e))
-                    flush_area(m, virt, ff, "M7.4")
+                    flush_area(m, virt, acc(FLUSH_TLB_ORDER0, pte_flags(ol1e)), "M7.4")
                 virt += 1 << sh1
                 if mfn != INVALID_MFN:
                     mfn += 1
@@ -266,9 +267,10 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
                 # On one CPU, the next iterations up to the end of this L1 table
                 # take exactly this path: their walks (V3.*, M1.1, V2.*, M6.1,
                 # M6.3, M7.1) only load what is known, and neither superpage path
-                # nor a coalesce can start at a page that is not 2 MiB aligned.
-                # The direct machine runs them here; explored CPUs never do.
-                if not m.sequential or nr_mfns == 0 or (virt >> sh1) & imask == 0:
+                # nor a coalesce can start at a page the version's alignment test
+                # rejects whatever the mfn (offset 0 in the L1; offset 1 as well in
+                # 4.20.0).  The direct machine runs them here; explored CPUs never do.
+                if not m.sequential or nr_mfns == 0 or (virt >> sh1) & run_mask == 0:
                     break
 
             # ---- M8: try to coalesce the L1 into a 2 MiB superpage ------------------
