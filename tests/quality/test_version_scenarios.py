@@ -86,3 +86,12 @@ def test_an_unmapped_lookup_returns_invalid_mfn_in_the_trace() -> None:
     assert p.returncode == 1, p.stderr
     assert "CPU0 xen_map_to_mfn returns mfn INVALID_MFN" in p.stdout
     assert "Q5: ASSERT_UNREACHABLE() in xen_map_to_mfn" in p.stdout
+
+
+def test_show_serial_prints_a_lookups_answer() -> None:
+    p = _run_cli("show", "lookup-superpage-small", "--serial")
+    assert p.returncode == 0, p.stderr
+    assert "CPU0: xen_map_to_mfn(0x80b000) = mfn 0xb" in p.stdout
+    p = _run_cli("show", "lookup-superpage-small", "--serial", "--variant", "xsa-345")
+    assert p.returncode == 2
+    assert "V1.4: BUG_ON(l2e_get_flags(*pl2e) & _PAGE_PSE) in virt_to_xen_l1e" in p.stderr
