@@ -28,8 +28,8 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
     from pagerace.errors import PageraceInputError, XenBug
     from pagerace.machine.direct import DirectMachine
     from pagerace.paging.memory import MemoryFault
-    from pagerace.report.tree import format_tree
     from pagerace.paging.pte import INVALID_MFN
+    from pagerace.report.tree import format_tree
     from pagerace.runner import call_op, function_of, prepare
     from pagerace.scenario import AccessOp, LookupOp
 
