@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pagerace.errors import PageraceInputError
-from pagerace.userio import one_line
 
 __all__ = ["MAX_STEPS", "MAX_THREADS", "SCHEDULE_VERSION", "Schedule"]
 
@@ -22,6 +21,11 @@ MAX_THREADS = 8
 MAX_STEPS = 10_000_000
 SCHEDULE_VERSION = "v1"
 _RUN = re.compile(r"([0-7])(?:x([1-9][0-9]{0,7}))?\Z")
+
+
+def _shown(text: str) -> str:
+    """A (part of a) schedule in a message: quoted, escaped, a long one cut."""
+    return repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text) - 60:,} more)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,7 @@ class Schedule:
         """Parse the string form; a malformed string raises ``PageraceInputError``."""
         if not isinstance(text, str):
             raise PageraceInputError(f"schedule: must be a string, got {type(text).__name__}")
-        shown = one_line(repr(text))
+        shown = _shown(text)
         version, sep, body = text.strip().partition(":")
         if not sep or version != SCHEDULE_VERSION:
             raise PageraceInputError(
@@ -77,7 +81,7 @@ class Schedule:
                 match = _RUN.match(run)
                 if match is None:
                     raise PageraceInputError(
-                        f"schedule: run {one_line(repr(run))} in {shown} is not THREAD or "
+                        f"schedule: run {_shown(run)} in {shown} is not THREAD or "
                         f"THREADxCOUNT (thread 0..{MAX_THREADS - 1}, count 2..99,999,999)"
                     )
                 count = int(match.group(2)) if match.group(2) else 1
