@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from pagerace.errors import PageraceInputError
+from pagerace.userio import one_line
 
 __all__ = ["bundled_scenarios", "load", "scenario_argument", "variant_option"]
 
@@ -54,8 +56,11 @@ def load(name_or_path: str) -> Any:
     """A scenario file, or the name of a bundled scenario."""
     from pagerace.scenario import load_scenario
 
-    path = Path(name_or_path)
-    if not path.exists():
+    try:
+        exists = os.path.lexists(name_or_path)
+    except (OSError, ValueError):  # a name too long for the system, a NUL in it
+        exists = False
+    if not exists:
         bundled = bundled_scenarios()
         if name_or_path in bundled:
             # named by its name, so that replay commands work from any directory
@@ -63,7 +68,7 @@ def load(name_or_path: str) -> Any:
         close = difflib.get_close_matches(name_or_path, list(bundled), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise PageraceInputError(
-            f"{name_or_path}: no such scenario file or bundled scenario{hint}; bundled:"
+            f"{one_line(name_or_path)}: no such scenario file or bundled scenario{hint}; bundled:"
             f" {', '.join(sorted(bundled))} (pagerace list describes them)"
         )
     return load_scenario(name_or_path)

@@ -84,13 +84,17 @@ class OptionError(PageraceInputError):
         super().__init__(f"{field}: {reason}")
 
 
-def shown(value: object) -> str:
-    """A value as an error message shows it, alike for Python and TOML users."""
+def shown(value: object, limit: int = 60) -> str:
+    """A value as an error message shows it, alike for Python and TOML users: one
+    line, no terminal control characters (escaped), at most ``limit`` characters."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
+        text = value if value.isascii() and value.isprintable() else ascii(value)[1:-1]
+        more = len(text) - limit
+        return f'"{text[:limit]}"' + (f" ... ({more:,} more characters)" if more > 0 else "")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _hint(word: object, choices: tuple[str, ...]) -> str:

@@ -18,6 +18,7 @@ from pagerace.scenario.expr import ExprError, evaluate, expression_names
 from pagerace.scenario.ops import (
     AccessOp,
     DestroyOp,
+    LookupOp,
     MapOp,
     ModifyOp,
     Op,
@@ -48,6 +49,7 @@ __all__ = [
     "DestroyOp",
     "Expectation",
     "ExprError",
+    "LookupOp",
     "MapOp",
     "ModifyOp",
     "Op",
