@@ -227,18 +227,8 @@ def _kinds(data: dict[str, Any]) -> list[str]:
 
 
 def test_an_explicit_none_flag_lifts_the_bound_and_the_limits() -> None:
-    p = pagerace(
-        "run",
-        "xsa345-r1-small",
-        "--variant",
-        "xsa-345",
-        "--preemption-bound",
-        "none",
-        "--time-limit",
-        "none",
-        "--max-executions",
-        "none",
-    )
+    args = ("--preemption-bound", "none", "--time-limit", "none", "--max-executions", "none")
+    p = pagerace("run", "xsa345-r1-small", "--variant", "xsa-345", *args)
     assert p.returncode == 0
     assert p.stdout.splitlines()[0].endswith("(dpor, no preemption bound)")
     assert p.stdout.splitlines()[1] == "coverage: complete"
