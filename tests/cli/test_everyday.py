@@ -200,10 +200,12 @@ def test_list_describes_every_bundled_scenario_in_one_line() -> None:
     p = pagerace("list")
     assert p.returncode == 0
     lines = p.stdout.splitlines()
-    assert [ln.split()[0] for ln in lines] == sorted(bundled_scenarios())
-    r2a = next(ln for ln in lines if ln.startswith("xsa345-r2a-small "))
-    assert "xen-4.14: double-free; xsa-345: clean" in r2a
-    assert "XSA-345 race 2" in r2a
+    names = [ln.split()[0] for ln in lines if not ln.startswith(" ")]
+    assert names == sorted(bundled_scenarios())
+    k = next(k for k, ln in enumerate(lines) if ln.startswith("xsa345-r2a-small "))
+    assert "XSA-345 race 2" in lines[k]
+    assert lines[k + 1].split()[:4] == ["expect:", "double-free", "on", "xen-4.14;"]
+    assert "clean on xsa-345" in lines[k + 1]
 
 
 def test_an_unknown_scenario_name_lists_the_bundled_ones() -> None:
@@ -266,4 +268,7 @@ def test_shell_completion_offers_bundled_scenarios_and_variants() -> None:
 
     assert "plain,list" in complete("pagerace l", 1)
     assert "plain,xsa345-r2a-small" in complete("pagerace run xsa345-r2", 2)
-    assert complete("pagerace run x --variant x", 4) == ["plain,xen-4.14", "plain,xsa-345"]
+    from pagerace.scenario import KNOWN_VARIANTS
+
+    assert complete("pagerace run x --variant x", 4) == [f"plain,{v}" for v in KNOWN_VARIANTS]
+    assert complete("pagerace run x --variant xs", 4) == ["plain,xsa-345"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sys
+from typing import Any
 
 import click
 
-__all__ = ["list_scenarios", "one_line"]
+__all__ = ["expect_text", "list_scenarios", "one_line"]
 
 
 def one_line(description: str, width: int) -> str:
@@ -19,22 +20,30 @@ def one_line(description: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
+def expect_text(expect: Any) -> str:
+    """What ``[expect]`` says, variants with the same expectation together:
+    ``double-free on xen-4.14; clean on xsa-345, xen-4.19``."""
+    by_text: dict[str, list[str]] = {}
+    for variant, expectation in expect.items():
+        by_text.setdefault(expectation.describe(), []).append(variant)
+    return "; ".join(f"{text} on {', '.join(variants)}" for text, variants in by_text.items())
+
+
 @click.command("list")
 def list_scenarios() -> None:
-    """The bundled scenarios: name, entries per table, what [expect] says per variant,
-    and the first sentence of the description.  Run one with `pagerace run NAME`."""
+    """The bundled scenarios: name, entries per table and the first sentence of the
+    description, then (indented) what [expect] says per variant.  Run one with
+    `pagerace run NAME`."""
     from pagerace.cli.options import bundled_scenarios
     from pagerace.scenario import load_scenario
 
     bundled = bundled_scenarios()
-    rows = []
-    for name in sorted(bundled):
-        sc = load_scenario(bundled[name])
-        expect = "; ".join(f"{v}: {e.describe()}" for v, e in sc.expect.items())
-        rows.append((name, f"{sc.entries} entries", expect, sc.description))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    scenarios = [load_scenario(bundled[name]) for name in sorted(bundled)]
+    width = max(len(sc.name) for sc in scenarios)
     columns = shutil.get_terminal_size((120, 24)).columns
-    for name, entries, expect, description in rows:
-        head = f"{name:<{widths[0]}}  {entries:>{widths[1]}}  {expect:<{widths[2]}}"
-        click.echo(f"{head}  {one_line(description, max(40, columns - len(head) - 3))}".rstrip())
+    for sc in scenarios:
+        head = f"{sc.name:<{width}}  {sc.entries:>3} entries"
+        click.echo(f"{head}  {one_line(sc.description, max(40, columns - len(head) - 3))}")
+        if sc.expect:
+            click.echo(f"{'':<{width}}  expect: {expect_text(sc.expect)}")
     sys.exit(0)
