@@ -116,3 +116,11 @@ def test_the_share_done_weighs_each_node_by_its_place_in_the_tree() -> None:
     assert left == 1  # thread 2 below the second root branch
     assert done == pytest.approx(1 / 2 + 1 / 2 * 1 / 3)
     assert share_done(Frontier()) == (0, 0.0)
+
+
+def test_a_capped_keep_going_search_explores_every_bound_up_to_its_cap() -> None:
+    result = explore(_many_races, preemption_bound=2, keep_going=True)
+    assert [b.bound for b in result.coverage.bounds] == [0, 1, 2]
+    assert result.coverage.stopped_by == "complete"  # within bound 2
+    capped = explore(_many_races, preemption_bound=3, keep_going=True)
+    assert [b.bound for b in capped.coverage.bounds] == [0, 1, 2, 3]

@@ -85,8 +85,9 @@ def explore(
     bound_log: list[list[int]] = []
 
     def widen() -> bool:
-        """Iterative bounding goes on to the next bound (keep_going without a stop
-        rule stops widening after a bound >= 1 that found nothing new)."""
+        """Iterative bounding goes on to the next bound.  Without a cap, keep_going
+        without a stop rule stops widening after a bound >= 1 that found nothing new
+        (a capped search ends at its cap)."""
         if keep_going and stop_when is None and findings and bound_log:
             last = bound_log[-1]
             return last[0] == 0 or last[2] > 0
@@ -95,7 +96,8 @@ def explore(
     bounded: PreemptionBound | IterativeBound | None = None
     inner: Strategy
     if opts.iterative:
-        inner = bounded = IterativeBound(make_inner, opts.bound_cap, widen)
+        cap = opts.bound_cap
+        inner = bounded = IterativeBound(make_inner, cap, widen if cap is None else None)
     elif isinstance(preemption_bound, int):
         inner = bounded = PreemptionBound(make_inner(), preemption_bound)
     else:

@@ -34,7 +34,8 @@ Fields (plain data; the defaults are those of ``explore``):
     int >= 0: the random choices of ``random`` and ``pct``.
 ``keep_going``
     Go on after a finding and collect every distinct one.  Under iterative bounding
-    the bound stops widening after a bound >= 1 that found nothing new.
+    without a cap (``"iterative"``) the bound stops widening after a bound >= 1 that
+    found nothing new, so the search ends.
 ``count_traces``
     Count the distinct Mazurkiewicz traces of the executions run.
 ``schedule``
