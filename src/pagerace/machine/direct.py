@@ -125,6 +125,11 @@ class DirectMachine:
     def bug(step: str, message: str) -> None:
         raise XenBug(step, message)
 
+    def assertion(self, step: str, message: str) -> None:
+        """A failed ASSERT stops a debug build (the release build of the lost-update
+        oracle's serial runs, ``runner.ReleaseBuild``, goes on)."""
+        raise XenBug(step, message)
+
     def begin_op(self, irqs: bool = True) -> OpCounters:
         """Start counting for one operation; returns the fresh counters."""
         self.irqs_enabled = irqs

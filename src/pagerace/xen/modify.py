@@ -41,9 +41,9 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
 
     nf &= FLAGS_MASK
     if s & 0xFFF:
-        m.bug("X0", "ASSERT(IS_ALIGNED(s, PAGE_SIZE)) in modify_xen_mappings")
+        m.assertion("X0", "ASSERT(IS_ALIGNED(s, PAGE_SIZE)) in modify_xen_mappings")
     if e & 0xFFF:
-        m.bug("X0", "ASSERT(IS_ALIGNED(e, PAGE_SIZE)) in modify_xen_mappings")
+        m.assertion("X0", "ASSERT(IS_ALIGNED(e, PAGE_SIZE)) in modify_xen_mappings")
     present = nf & _PAGE_PRESENT
 
     current_l3page = None
@@ -64,7 +64,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
         if p3 is None or not m.load(t3, i3, "X1.1") & _PAGE_PRESENT:
             # Confirm the caller isn't trying to create new mappings.
             if present:
-                m.bug("X1.1", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
+                m.assertion("X1.1", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
             v += 1 << sh3
             v &= ~((1 << sh3) - 1)
             continue
@@ -107,7 +107,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
 
         if not m.load(t2, i2, "X3.2") & _PAGE_PRESENT:
             if present:
-                m.bug("X3.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
+                m.assertion("X3.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
             v += 1 << sh2
             v &= ~((1 << sh2) - 1)
             continue
@@ -148,7 +148,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
             while True:
                 i1 = (v >> sh1) & imask
                 if not m.load(t1, i1, "X5.2") & _PAGE_PRESENT and present:
-                    m.bug("X5.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
+                    m.assertion("X5.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
                 if not present:
                     nl1e = 0
                 else:
