@@ -27,6 +27,7 @@ from pagerace.checks import (
 )
 from pagerace.errors import PageraceInputError, XenBug
 from pagerace.explore import Finding, Result, explore
+from pagerace.machine import Machine
 from pagerace.machine.direct import DirectMachine
 from pagerace.machine.explored import Accesses, ExploredCPU, World
 from pagerace.paging.dump import dump_state
@@ -60,7 +61,7 @@ FUNCTIONS = {
 }
 
 
-def call_op(m: Any, op: Op) -> int | None:
+def call_op(m: Machine[Any], op: Op) -> int | None:
     """Run one scenario operation on machine ``m``; the Xen function's rc."""
     if isinstance(op, MapOp):
         return map_pages_to_xen(m, op.virt, op.mfn, op.nr, op.xen_flags)

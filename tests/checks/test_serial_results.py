@@ -134,7 +134,7 @@ def _every_order(sc_text: str, variant: str) -> set[tuple[tuple[int, int, int, i
 
     def run(order: Sequence[int]):  # type: ignore[no-untyped-def]
         memory = p.memory.clone()
-        m = ReleaseBuild(memory, p.root, p.config)  # a failed ASSERT goes on, as explored
+        m = ReleaseBuild(memory, p.root, p.config)  # a failed ASSERT goes on, as in the sweep
         position = [0] * len(queues)
         try:
             for cpu in order:

@@ -36,9 +36,10 @@ frame out twice) and a CPU taking a spin lock it holds (it spins forever).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pagerace.explore import Access
+from pagerace.machine import Machine
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import FrameKind, PhysicalMemory, TableRef
 from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK, describe_pte
@@ -181,6 +182,7 @@ class ExploredCPU:
         self.geometry = world.geometry
         self.config = world.config
         self.root = world.root
+        self.ncpus = world.ncpus
         self.irqs_enabled = True
         self.held: set[Any] = set()
         self.function = ""  # the Xen function being run, for traces
@@ -443,9 +445,9 @@ class ExploredCPU:
                 ack.acquire(label=f"{step}:IPI")
                 ack.release(label=f"{step}:ack")
 
-    def flush(self, va: int, flags: int, step: str) -> None:
+    def flush(self, va: int, flags: int, step: str, local: bool = False) -> None:
         world = self.world
-        if self.irqs_enabled:
+        if not local:
             if world.irqs_off_cpus:
                 self._wait_for_acks(step)
             if not self.detailed:
@@ -524,3 +526,9 @@ class ExploredCPU:
             detail["fault"] = result.reason
         ev.detail = detail
         return result
+
+
+if TYPE_CHECKING:  # mypy checks that an explored CPU is a Machine
+
+    def _is_a_machine(m: ExploredCPU) -> Machine[TableRef]:
+        return m
