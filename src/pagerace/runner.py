@@ -114,6 +114,7 @@ class Prepared:
     #: (check, why) for every oracle that cannot run on this scenario
     checks_skipped: list[tuple[str, str]] = field(default_factory=list)
     serial_orders: int = 0  # how many serial orders ``acceptable`` stands for
+    serial_runs: int = 0  # the sequential operation runs it took to compute it
     preconditions: Preconditions = field(default_factory=lambda: Preconditions([]))
 
     @property
@@ -228,6 +229,7 @@ def _serial_outcomes(p: Prepared) -> None:
         program, p.memory, run_op, lambda mem: _state_key(p, mem), MAX_SERIAL_RUNS
     )
     p.serial_orders = found.orders
+    p.serial_runs = found.runs
     if not found.complete:
         p.checks_skipped.append(
             (
