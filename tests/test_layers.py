@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenario": {"paging", "checks", "xen"},
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
+    "sequential": {"checks", "machine", "paging", "runner", "scenario", "xen"},
     "report": {"paging"},
     "cli": {
         "advisory",
@@ -29,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "report",
         "runner",
         "scenario",
+        "sequential",
         "xen",
     },
 }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pagerace.checks import (
+    OpTracker,
     Translation,
     acceptable_translations,
     graph_problems,
@@ -163,6 +164,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         world = World(
             ctx, memory, p.root, p.config, tlbs, fine_scans=fine_scans, irqs_off_cpus=irqs_off_cpus
         )
+        oracle = functional_oracle(p, ctx, memory)
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
@@ -176,8 +178,10 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     if not op.irqs:
                         m.local_irq_disable()
                     ctx.note("call", {"op": "call", "function": m.function, "text": op.describe()})
+                    oracle.start(cpu, op)
                     rc = call_op(m, op)
                     ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
+                    oracle.finish(cpu, rc)
                     if not op.irqs:
                         m.local_irq_enable()
 
@@ -217,6 +221,22 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
 
     return program
+
+
+def functional_oracle(p: Prepared, ctx: Any, memory: PhysicalMemory) -> OpTracker:
+    """The functional oracle of one execution (checks/functional.py): each CPU's
+    operation is judged against its promise when it returns, unless another CPU's
+    operation on an overlapping range changed memory meanwhile; problems are
+    reported at once and the execution goes on."""
+
+    def report(problem: Any, cpu: int) -> None:
+        ctx.report(problem.kind, f"CPU{cpu}: {problem.message}", key=(problem.kind, "functional"))
+
+    tracker = OpTracker(
+        memory, p.root, p.geometry, report, page1gb=p.config.page1gb, nx=p.config.nx
+    )
+    tracker.watch(lambda: ctx.thread)
+    return tracker
 
 
 def _translation_diff(now: Translation, acceptable: set[Translation]) -> str:
