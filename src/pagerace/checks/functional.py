@@ -62,7 +62,9 @@ from pagerace.paging.pte import (
     ADDR_MASK,
     INVALID_MFN,
     MASK64,
+    describe_flags,
     get_pte_flags,
+    put_pte_flags,
 )
 
 __all__ = [
@@ -123,18 +125,19 @@ def promise_of(op: Any, *, nx: bool = True) -> Promise | None:
     what = op.describe() if hasattr(op, "describe") else str(op)
     if kind == "map":
         lo, hi = op.virt, op.virt + op.nr * PAGE_SIZE
-        if not op.flags & _PAGE_PRESENT:
+        flags = _as_passed(op.flags)
+        if not flags & _PAGE_PRESENT:
             return Promise(what, UNMAP, lo, hi, removes_only=True)
         if op.mfn == INVALID_MFN:
             return Promise(what, UNCHECKED, lo, hi)
-        return Promise(what, MAP, lo, hi, mfn=op.mfn, flags=op.flags)
+        return Promise(what, MAP, lo, hi, mfn=op.mfn, flags=flags)
     if kind == "populate":
         return Promise(what, UNMAP, op.virt, op.virt + op.nr * PAGE_SIZE)
     if kind == "destroy":
         return Promise(what, UNMAP, op.s, op.e, removes_only=True, reclaims=True)
     if kind == "modify":
         mask = (_NX64 if nx else 0) | _PAGE_DIRTY | _PAGE_ACCESSED | 0x2 | _PAGE_PRESENT
-        nf = op.nf & mask
+        nf = _as_passed(op.nf) & mask
         if not nf & _PAGE_PRESENT:
             return Promise(what, UNMAP, op.s, op.e, removes_only=True, reclaims=True)
         return Promise(what, MODIFY, op.s, op.e, flags=nf, keep=_ALL & ~mask)
@@ -145,6 +148,12 @@ def promise_of(op: Any, *, nx: bool = True) -> Promise | None:
         page = va & ~(PAGE_SIZE - 1)
         return Promise(what, LOOKUP, page, page + PAGE_SIZE)
     return None
+
+
+def _as_passed(flags: int) -> int:
+    """64-bit-layout flags as Xen receives them: its 24-bit flag word has no room for
+    the address bits (bit 12, a superpage's PAT), so a caller's value loses them."""
+    return put_pte_flags(get_pte_flags(flags))
 
 
 # -- translations -------------------------------------------------------------------
@@ -246,8 +255,6 @@ def _entry_text(entry: Entry) -> str:
 
 
 def _flags_text(flags: int) -> str:
-    from pagerace.paging.pte import describe_flags
-
     return describe_flags(get_pte_flags(flags))
 
 
