@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
     "sequential": {"checks", "machine", "paging", "runner", "scenario", "xen"},
-    "report": {"paging"},
+    "report": {"paging", "xen"},
     "cli": {
         "advisory",
         "checks",

@@ -27,7 +27,7 @@ from pagerace.checks import (
 from pagerace.errors import PageraceInputError, XenBug
 from pagerace.explore import Finding, Result, explore
 from pagerace.machine.direct import DirectMachine
-from pagerace.machine.explored import ExploredCPU, World
+from pagerace.machine.explored import Accesses, ExploredCPU, World
 from pagerace.paging.dump import dump_state
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
@@ -157,13 +157,22 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
     irqs_off_cpus = [
         c for c, ops in enumerate(scenario.cpus) if any(not getattr(op, "irqs", True) for op in ops)
     ]
+    accesses = Accesses()  # the machine's event descriptors, shared by all executions
 
     def program(ctx: Any) -> tuple[list[Callable[[], None]], Callable[[], None]]:
         memory = p.memory.clone()
         tlbs = [tlb.copy() for tlb in p.tlbs]
         world = World(
-            ctx, memory, p.root, p.config, tlbs, fine_scans=fine_scans, irqs_off_cpus=irqs_off_cpus
+            ctx,
+            memory,
+            p.root,
+            p.config,
+            tlbs,
+            fine_scans=fine_scans,
+            irqs_off_cpus=irqs_off_cpus,
+            accesses=accesses,
         )
+        detailed = world.detailed
         oracle = functional_oracle(p, ctx, memory)
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
@@ -177,10 +186,14 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     m.function = FUNCTIONS[type(op)]
                     if not op.irqs:
                         m.local_irq_disable()
-                    ctx.note("call", {"op": "call", "function": m.function, "text": op.describe()})
+                    if detailed:
+                        ctx.note(
+                            "call", {"op": "call", "function": m.function, "text": op.describe()}
+                        )
                     oracle.start(cpu, op)
                     rc = call_op(m, op)
-                    ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
+                    if detailed:
+                        ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
                     oracle.finish(cpu, rc)
                     if not op.irqs:
                         m.local_irq_enable()

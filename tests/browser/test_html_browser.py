@@ -120,8 +120,12 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
         contexts.append(ctx)
         report = Page(ctx.new_page())
         # refuse anything but the file itself: the page must not fetch
-        ctx.route("**/*", lambda route: route.continue_()
-                  if route.request.url.startswith("file://") else route.abort())
+        ctx.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file://") else route.abort()
+            ),
+        )
         report.page.goto(out.as_uri())
         report.page.wait_for_selector(".workspace")
         return report
@@ -335,4 +339,44 @@ def test_every_bundled_scenario_report_has_no_console_errors(
             page.keyboard.press(key)
         for toggle in page.locator(".fold-toggle").all()[:2]:
             toggle.click()
+    assert report.errors == []
+
+
+def test_each_step_shows_its_function_and_mm_c_line_and_opens_its_description(
+    open_report: Any, r1: dict[str, Any]
+) -> None:
+    trace = r1["findings"][0]["trace"]
+    steps = r1["steps"]
+    assert r1["xen_source"]["commit"].startswith("a7f0831e58")
+    last = trace[-1]
+    report = open_report(r1)
+    page = report.page
+    # every label of the trace is in the glossary, with its description
+    page.click("#glossary summary")
+    for label, info in steps.items():
+        row = page.locator(f'tr.glossary-row[id="step-{label}"]')
+        assert row.count() == 1, label
+        assert info["does"] in row.inner_text()
+    page.click("#glossary summary")
+    # the failing step's row and detail carry its function and mm.c line
+    row = page.locator(f'tr.step[data-index="{last["index"]}"]')
+    where = f"{last['function']}:{','.join(map(str, last['lines']))}"
+    assert last["lines"] and where in row.inner_text()
+    assert where in page.inner_text(".step-detail")
+    assert steps[last["step"]]["does"] in page.inner_text(".step-detail")
+    # clicking the label opens its description, with the line at this variant
+    row.locator(".step-link").first.click()
+    pop = page.locator("#step-pop")
+    assert pop.is_visible()
+    text = pop.inner_text()
+    assert steps[last["step"]]["does"] in text
+    assert str(last["lines"][0]) in text and "a7f0831e58" in text
+    assert "xsa-345" in text  # the same step at the other versions
+    page.keyboard.press("Escape")
+    assert not pop.is_visible()
+    # "i" opens the description of the selected step
+    page.keyboard.press("i")
+    assert pop.is_visible() and pop.get_attribute("data-step") == last["step"]
+    page.keyboard.press("i")
+    assert not pop.is_visible()
     assert report.errors == []

@@ -30,7 +30,7 @@ def test_run_reports_the_use_after_free_with_a_trace_and_exits_1() -> None:
     assert out.startswith("xsa345-r1-small on xen-4.14: found (use-after-free)")
     assert "expected: use-after-free -- met" in out
     assert "--- preemption: CPU0 -> CPU1 ---" in out
-    assert "M9.6      map_pages_to_xen     free_xen_pagetable(frame" in out
+    assert "M9.6      map_pages_to_xen:5430    free_xen_pagetable(frame" in out
     assert "!!  use-after-free: CPU0" in out
     assert re.search(
         r"replay: pagerace replay \S+xsa345-r1-small.toml v1:\S+ --variant xen-4.14", out

@@ -101,8 +101,13 @@ def test_bounded_dpor_reaches_every_non_preemptive_trace_of_a_generated_program(
     forms = {}
     for strategy in ("dfs", "dpor"):
         observer = TraceForms()
-        explore(generated_program(spec), strategy=strategy, preemption_bound=0,
-                keep_going=True, observers=[observer])
+        explore(
+            generated_program(spec),
+            strategy=strategy,
+            preemption_bound=0,
+            keep_going=True,
+            observers=[observer],
+        )
         forms[strategy] = observer.forms
     assert forms["dpor"] == forms["dfs"]
 
@@ -123,8 +128,13 @@ def test_bounded_dpor_reaches_every_trace_that_bounded_dfs_reaches() -> None:
     forms = {}
     for strategy in ("dfs", "dpor"):
         observer = TraceForms()
-        explore(generated_program(spec), strategy=strategy, preemption_bound=1,
-                keep_going=True, observers=[observer])
+        explore(
+            generated_program(spec),
+            strategy=strategy,
+            preemption_bound=1,
+            keep_going=True,
+            observers=[observer],
+        )
         forms[strategy] = observer.forms
     assert forms["dpor"] == forms["dfs"]
 

@@ -32,12 +32,12 @@ def _spec(seed: int) -> list[Ops]:
 def test_dpor_reaches_the_traces_of_dfs_on_a_generated_program(seed: int) -> None:
     program = generated_program(_spec(seed))
     dfs_forms = TraceForms()
-    dfs = explore(program, strategy="dfs", keep_going=True, observers=[dfs_forms],
-                  max_executions=3000)
+    dfs = explore(
+        program, strategy="dfs", keep_going=True, observers=[dfs_forms], max_executions=3000
+    )
     if dfs.status == "incomplete":
         pytest.skip("too many interleavings for dfs")
     dpor_forms = TraceForms()
     dpor = explore(program, strategy="dpor", keep_going=True, observers=[dpor_forms])
     assert dpor_forms.forms == dfs_forms.forms
     assert dpor.executions <= 1.1 * len(dfs_forms.forms)
-

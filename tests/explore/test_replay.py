@@ -108,7 +108,12 @@ def test_different_seeds_give_different_executions(strategy: str) -> None:
     runs = []
     for seed in (1, 2):
         forms = TraceForms()
-        explore(locked_increments(3, 2), strategy=strategy, seed=seed, max_executions=20,
-                observers=[forms])
+        explore(
+            locked_increments(3, 2),
+            strategy=strategy,
+            seed=seed,
+            max_executions=20,
+            observers=[forms],
+        )
         runs.append(forms.schedules)
     assert runs[0] != runs[1]

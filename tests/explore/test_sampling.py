@@ -10,9 +10,7 @@ from pagerace.explore import Status, explore
 
 @pytest.mark.parametrize("strategy", ["random", "pct"])
 @pytest.mark.parametrize("seed", range(10))
-def test_sampling_finds_the_lost_increment_within_100_executions(
-    strategy: str, seed: int
-) -> None:
+def test_sampling_finds_the_lost_increment_within_100_executions(strategy: str, seed: int) -> None:
     result = explore(racy_increments(2), strategy=strategy, seed=seed, max_executions=100)
     assert result.status is Status.FOUND
     assert result.findings[0].message == "lost increment"

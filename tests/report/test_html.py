@@ -30,7 +30,9 @@ PAYLOADS = (
 
 def _result(name: str, variant: str | None = None) -> dict:
     run = run_scenario(
-        load_scenario(str(SCENARIOS / f"{name}.toml")), RunOptions(), variant=variant,
+        load_scenario(str(SCENARIOS / f"{name}.toml")),
+        RunOptions(),
+        variant=variant,
         until_expected=True,
     )
     return result_dict(run)
@@ -57,8 +59,17 @@ def test_the_report_is_one_self_contained_page(r1_small: dict) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert page.rstrip().endswith("</html>")
     lowered = page.lower()
-    for external in ('src="http', "src='http", 'href="http', "href='http", "@import",
-                     "url(http", "url(//", 'src="//', 'href="//'):
+    for external in (
+        'src="http',
+        "src='http",
+        'href="http',
+        "href='http",
+        "@import",
+        "url(http",
+        "url(//",
+        'src="//',
+        'href="//',
+    ):
         assert external not in lowered
     # CSS and JavaScript are inline: no element loads anything
     assert "<link" not in lowered
@@ -137,3 +148,27 @@ def test_the_page_builds_its_view_from_the_data_as_text_only() -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in js
     assert "pagerace-data" in js
+
+
+def test_each_trace_step_has_its_mm_c_lines_and_each_label_its_description(
+    r1_small: dict,
+) -> None:
+    assert r1_small["xen_source"] == {
+        "file": "xen/arch/x86/mm.c",
+        "variant": "xen-4.14",
+        "commit": "a7f0831e58bf4681d710e9a029644b6fa07b7cb0",
+    }
+    trace = r1_small["findings"][0]["trace"]
+    labels = {s["step"].split(":")[0] for s in trace if s["step"]}
+    assert labels == set(r1_small["steps"])
+    for s in trace:
+        if s["op"] in ("call", "return"):
+            assert s["lines"] == []
+        else:
+            assert s["lines"] and all(isinstance(n, int) for n in s["lines"]), s
+    m96 = r1_small["steps"]["M9.6"]
+    assert m96["function"] == "map_pages_to_xen" and m96["lines"] == [5430]
+    assert m96["at"]["xsa-345"] == [5501] and m96["does"]
+    # the descriptions travel inside the page: nothing to fetch
+    page = render_html(r1_small)
+    assert m96["does"] in page

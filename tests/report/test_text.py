@@ -24,6 +24,18 @@ def test_step_labels_map_to_their_xen_functions() -> None:
     assert function_of("M9.6") == "map_pages_to_xen"
     assert function_of("X5.8") == "modify_xen_mappings"
     assert function_of("L3T_LOCK", "fallback") == "fallback"
+    assert function_of("M7.4:IPI") == "map_pages_to_xen"
+    assert function_of("HW") == "hardware walk"
+    assert function_of("local_irq_disable", "f") == "f"
+
+
+def test_with_a_variant_every_xen_step_has_its_mm_c_lines() -> None:
+    _sc, run = r1()
+    steps = trace_steps(run.findings[0].trace, variant="xen-4.14")
+    xen = [s for s in steps if s["step"] and s["function"] != "hardware walk"]
+    assert xen and all(s["lines"] for s in xen)
+    assert all(s["lines"] == [] for s in steps if s["op"] in ("call", "return"))
+    assert "lines" not in trace_steps(run.findings[0].trace)[0]
 
 
 def test_the_r1_trace_shows_the_free_the_preemption_and_the_stale_load() -> None:
@@ -48,8 +60,20 @@ def test_the_text_counterexample_names_every_cpu_step_and_the_replay_command() -
     text = "\n".join(lines)
     assert lines[0] == f"use-after-free: {f.message}"
     assert "--- preemption: CPU0 -> CPU1 ---" in text
-    assert "CPU1 M9.4      map_pages_to_xen     write entry 1 of L3 table" in text
-    assert "CPU0 V2.4      virt_to_xen_l2e" in text
+    # each step: label, function and its line in mm.c at the variant's commit
+    assert "function:line in xen/arch/x86/mm.c at a7f0831e58" in lines[1]
+    assert "CPU1 M9.4      map_pages_to_xen:5423    write entry 1 of L3 table" in text
+    assert "CPU0 V2.4      virt_to_xen_l2e:5022" in text
+    # a lock's line is the spin_lock's, not the line of the load the label names
+    assert "CPU1 M9.1      map_pages_to_xen:5398    spin_lock(map_pgdir_lock)" in text
+    # the same finding on the fixed code's lines
+    fixed = "\n".join(format_counterexample(f, source="s", variant="xsa-345", ncpus=2))
+    assert "at 1ce75e99d7" in fixed and "map_pages_to_xen:5494 " in fixed
+    # a variant without a column of lines: functions only
+    other = format_counterexample(f, source="s", variant="no-such-variant", ncpus=2)
+    assert "mm.c" not in other[1] and "CPU1 M9.4      map_pages_to_xen         write" in (
+        "\n".join(other)
+    )
     assert lines[-1] == "  replay: " + replay_command("xsa345-r1-small", f.schedule, "xen-4.14")
 
 

@@ -58,7 +58,7 @@ Low-level API (what ``pagerace.machine`` builds on), all on ``ctx``:
 """
 
 from pagerace.explore.canonical import canonical_form
-from pagerace.explore.context import Cell, Context, Lock
+from pagerace.explore.context import Access, Cell, Context, Lock
 from pagerace.explore.events import Footprint, TraceEvent, dependent
 from pagerace.explore.explorer import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, explore
 from pagerace.explore.frontier import Frontier, Node
@@ -70,6 +70,7 @@ __all__ = [
     "DEFAULT_SAMPLED_EXECUTIONS",
     "MAX_THREADS",
     "STRATEGIES",
+    "Access",
     "Cell",
     "Context",
     "ExecutionRecord",

@@ -7,7 +7,7 @@ it too), which is the one choke point where the explorer takes a scheduling deci
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from pagerace.errors import PageraceInputError
@@ -73,6 +73,27 @@ class Context:
         return lock
 
     # -- the low-level API -------------------------------------------------------
+
+    def wants_details(self) -> bool:
+        """Whether this execution's trace will be read in full.  When it is not, model
+        code may announce shared descriptors through ``performer()`` and leave event
+        details out; the execution is then marked abridged, and if it fails the
+        explorer runs it again, detailed, for the finding's trace."""
+        ex = self._ex
+        if ex is None or ex.detailed:
+            return True
+        ex.abridged = True
+        return False
+
+    def performer(self) -> Callable[[Access], None]:
+        """``perform(access)`` of the running execution: announce the running thread's
+        next event, an ``Access`` shared across executions (no event object per
+        access), and return once it is chosen; outside thread bodies it returns at
+        once.  The trace record, when recorded, is ``(thread, access, None)``."""
+        ex = self._ex
+        if ex is None:
+            raise PageraceInputError("ctx.performer: no execution is running")
+        return ex.perform
 
     def event(
         self, footprint: Footprint, label: str, detail: dict[str, Any] | None = None

@@ -213,11 +213,13 @@ class Execution:
     """
 
     __slots__ = (
+        "abridged",
         "acquiring",
         "bodies",
         "choices",
         "choose",
         "current",
+        "detailed",
         "enabled",
         "failure",
         "grant",
@@ -242,13 +244,25 @@ class Execution:
         "starting",
     )
 
-    def __init__(self, choose: Chooser, recording: bool = True, main: Any = None) -> None:
+    def __init__(
+        self,
+        choose: Chooser,
+        recording: bool = True,
+        main: Any = None,
+        detailed: bool = True,
+    ) -> None:
         self.choose = choose
         #: Whether cell accesses append their records to ``log``.  Without it the log
         #: holds only ``ctx.event``/lock/note records, ``trace`` and ``steps`` cannot
         #: be read, and a failure's label is unknown (the explorer re-runs a failing
         #: execution with recording on to get them).
         self.recording = recording
+        #: Whether the trace will be read in full (a finding's, an observer's): model
+        #: code asks with ``ctx.wants_details()`` and may leave details out when not.
+        self.detailed = detailed
+        #: Set when model code left details out: a failing execution is then run
+        #: again, detailed, for the finding's trace.
+        self.abridged = False
         #: the greenlet that calls ``run`` (thread 0 runs on it)
         self.main: Any = main if main is not None else getcurrent()
         self.nthreads = 0
@@ -395,10 +409,7 @@ class Execution:
             self.starting = self.halt = False
             self.running = -1
             self._start_enabled()
-            if self.enabled:  # the first decision (``_next``, inlined)
-                target = self._perform(self.choose(self.enabled, self.pending, -1, 0, self), -1)
-            else:
-                target = self._next()  # nothing can run: the end
+            target = self._decide(-1)  # the first decision
             if target is not me:
                 target.switch()
             return
@@ -430,9 +441,11 @@ class Execution:
 
     # -- the decision (runs in whichever greenlet announced or finished) ------------
 
-    def _next(self) -> Any:
-        """Decide who performs the next event, perform its bookkeeping, and return the
-        greenlet to switch to (the main greenlet when the execution is over)."""
+    def _decide(self, current: int) -> Any:
+        """The one place where the runtime decides who performs the next event: ask the
+        chooser (``current`` ran the previous event, -1 before the first), count the
+        preemption, start the grant or perform the lock step, and return the greenlet
+        to switch to (the main greenlet when the execution is over)."""
         enabled = self.enabled
         if not enabled:
             if self.live:
@@ -441,19 +454,17 @@ class Execution:
             else:
                 self._finish("done")
             return self.main
-        if self.granted:
-            self._sync()
-        current = self.current
-        return self._perform(
-            self.choose(enabled, self.pending, current, self.preemptions, self), current
-        )
-
-    def _perform(self, tid: int, current: int) -> Any:
-        """Bookkeeping for the choice ``tid`` (made while ``current`` was running)."""
+        granted = self.granted
+        if granted:  # the grant ends (``_sync``; ``current`` was the granted thread)
+            used = granted - self.grant
+            if used:
+                self.choices.extend([current] * used)
+            self.grant = self.granted = self.rest = 0
+        tid = self.choose(enabled, self.pending, current, self.preemptions, self)
         if tid < 0:
             self._finish("cut")
             return self.main
-        if tid != current and current in self.enabled:
+        if tid != current and current in enabled:
             self.preemptions += 1
         item = self.pending[tid]
         if item.kind is EVENT:
@@ -466,8 +477,7 @@ class Execution:
             self.grant = self.granted = 0  # the enabled set changes here: no grant
             self._perform_lock(tid, item)
         self.choices.append(tid)
-        self.current = tid
-        self.running = tid
+        self.current = self.running = tid
         return self.greenlets[tid]
 
     def _perform_lock(self, tid: int, ev: TraceEvent) -> None:
@@ -494,10 +504,7 @@ class Execution:
 
     def announce(self, tid: int, item: Any) -> None:
         """Thread ``tid`` (the running one) announces an event of kind ``EVENT``;
-        returns once it is chosen.  The caller then appends its record to ``log``.
-
-        The hot path: ``_sync``, the grant's start and ``_perform`` are inlined for the
-        common decision (the chosen thread's pending event is not a lock step)."""
+        returns once it is chosen.  The caller then appends its record to ``log``."""
         if self.grant:  # granted: it goes on (the grant is 0 while halted)
             self.grant -= 1
             return
@@ -505,37 +512,30 @@ class Execution:
             self._next_chunk()
             self.grant -= 1
             return
-        pending = self.pending
-        pending[tid] = item
+        self.pending[tid] = item
         if self.halt:  # starting (start the next thread), or the execution is over
             self._park_or_unwind(tid)
             return
-        choices = self.choices
-        granted = self.granted
-        if granted:  # the grant is used up (``_sync``; ``current == tid``)
-            choices.extend([tid] * granted)
-            self.granted = 0
-        # The running thread is the one chosen last, so ``current == tid`` here.
-        choice = self.choose(self.enabled, pending, tid, self.preemptions, self)
-        if choice < 0 or pending[choice].kind is not EVENT:
-            target = self._perform(choice, tid)
-        else:
-            grant: int = self.grant  # the chooser's grant, in chunks (``GRANT_CHUNK``)
-            if grant > GRANT_CHUNK:
-                self.rest = grant - GRANT_CHUNK
-                self.grant = grant = GRANT_CHUNK
-            self.granted = grant
-            choices.append(choice)
-            if choice == tid:
-                return  # it goes on: no switch, no preemption
-            if tid in self.enabled:
-                self.preemptions += 1
-            self.current = self.running = choice
-            target = self.greenlets[choice]
+        target = self._decide(tid)
         if target is not self.greenlets[tid]:
             target.switch()
         if self.outcome is not None:  # a CUT, or the end while thread 0 was parked
             self._unwind_main(tid)
+
+    def perform(self, item: Any) -> None:
+        """The running thread's next event is ``item`` (a shared descriptor with
+        ``footprint``, ``label`` and ``kind`` ``EVENT``, and ``event(tid, index,
+        value)``); returns once it is chosen, having appended the compact record
+        ``(thread, item, None)`` when recording.  Outside thread bodies: at once."""
+        if self.grant:  # ``announce``'s granted path, inlined
+            self.grant -= 1
+        else:
+            tid = self.running
+            if tid < 0:
+                return
+            self.announce(tid, item)
+        if self.recording:
+            self.log.append((self.running, item, None))
 
     def announce_lock(self, tid: int, ev: TraceEvent) -> None:
         """Like ``announce`` for an acquire or release (``acquiring``/``releasing``
@@ -548,7 +548,7 @@ class Execution:
                 lock = self.acquiring[tid]
                 if lock is not None and lock.holder >= 0:
                     self.enabled.remove(tid)
-            target = self._next()
+            target = self._decide(tid)
             if target is not self.greenlets[tid]:
                 target.switch()
             if self.outcome is not None:  # e.g. a deadlock found by this very step
@@ -573,19 +573,14 @@ class Execution:
         raise _Unwind
 
     def thread_finished(self, tid: int) -> Any:
-        """Thread ``tid`` returned; the greenlet to switch to (``_next``, inlined)."""
+        """Thread ``tid`` returned; the greenlet to switch to."""
         self.pending[tid] = None
         if self.halt:
             # finished before announcing anything: back to the thread that started it
             return self.launcher if self.outcome is None else self.main
-        enabled = self.enabled
-        enabled.remove(tid)
+        self.enabled.remove(tid)
         self.live -= 1
-        if not enabled:
-            return self._next()  # the end
-        if self.granted:
-            self._sync()
-        return self._perform(self.choose(enabled, self.pending, tid, self.preemptions, self), tid)
+        return self._decide(tid)
 
     def thread_unwound(self, tid: int) -> Any:
         self.pending[tid] = None

@@ -119,13 +119,15 @@ def explore(
     # Cell accesses are recorded only when something reads the trace of every
     # execution; a failing execution run without recording is re-run with it.
     recording = inner.records or count_traces or bool(hooks.on_execution)
+    # Event details are built only when every execution's trace is read in full.
+    detailed = bool(hooks.on_execution)
     budget = Budget(inner, max_executions, time_limit)  # the clock of Stats.seconds
     try:
         while True:
             chooser = budget.begin()
             if chooser is None:
                 break
-            ex = _run_once(program, ctx, pool, chooser, recording)
+            ex = _run_once(program, ctx, pool, chooser, recording, detailed)
             inner.end(ex)  # (what budget.end does)
             executions += 1
             depth = len(ex.choices)
@@ -152,7 +154,9 @@ def explore(
             stop = False
             if ex.failure is not None or ex.reports:
                 failures = ex.failures()
-                if not recording and any(f.key is None or f.key not in keys for f in failures):
+                if (not recording or ex.abridged) and any(
+                    f.key is None or f.key not in keys for f in failures
+                ):
                     ex = _recorded(program, ctx, pool, ex)  # for its trace and labels
                     failures = ex.failures()
                 schedule = str(Schedule(tuple(ex.choices)))
@@ -189,10 +193,15 @@ def explore(
 
 
 def _run_once(
-    program: Program, ctx: Context, pool: GreenletPool, chooser: Chooser, recording: bool
+    program: Program,
+    ctx: Context,
+    pool: GreenletPool,
+    chooser: Chooser,
+    recording: bool,
+    detailed: bool = True,
 ) -> Execution:
     """One execution of ``program`` under ``chooser``, its check included."""
-    ex = Execution(chooser, recording, pool.main)
+    ex = Execution(chooser, recording, pool.main, detailed)
     ctx._begin(ex)
     bodies, check = _call_program(program, ctx)
     ex.run(bodies, pool)
@@ -206,8 +215,8 @@ def _run_once(
 
 
 def _recorded(program: Program, ctx: Context, pool: GreenletPool, ex: Execution) -> Execution:
-    """The failing execution ``ex`` (run without recording) run again, recorded, with
-    the same schedule: its trace and its failure's label."""
+    """The failing execution ``ex`` (run without recording, or abridged) run again,
+    recorded and detailed, with the same schedule: its trace and its failure's label."""
     chooser = ReplayStrategy(Schedule(tuple(ex.choices))).begin()
     assert chooser is not None
     again = _run_once(program, ctx, pool, chooser, True)

@@ -25,16 +25,17 @@ a ``use-after-free`` finding.  Oracles that need the whole state run at quiescen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from pagerace.explore import Access
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import FrameKind, PhysicalMemory, TableRef
 from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK, describe_pte
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import Fault, Translation, translate
 
-__all__ = ["ExploredCPU", "World", "frame_key", "pte_key"]
+__all__ = ["Accesses", "ExploredCPU", "World", "frame_key", "pte_key"]
 
 HEAP_KEY = -1
 _LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
@@ -57,6 +58,51 @@ def tlb_key(cpu: int) -> int:
     return -2 - cpu
 
 
+_ALLOC_FOOTPRINT = ((HEAP_KEY, True),)
+
+
+def _no_perform(access: Access) -> None:
+    raise AssertionError("a detailed execution announces events, not accesses")
+
+
+def _scan_footprint(frame: int, entries: int) -> tuple[tuple[int, bool], ...]:
+    """Read every entry of the table and its frame."""
+    return (*((pte_key(frame, i), False) for i in range(entries)), (frame_key(frame), False))
+
+
+_DATA = FrameKind.DATA
+_LOWMEM0 = FrameKind.LOWMEM0
+_TABLE = FrameKind.TABLE
+
+
+class Accesses:
+    """The explorer descriptors (``Access``: label, footprint) of the machine's
+    operations, made once and shared by all executions of a program: a quiet access
+    announces one of these instead of building an event and its details.  Per label,
+    a table keyed by ``pte_key`` (loads, stores) or ``frame_key`` (scans, frees)."""
+
+    __slots__ = ("alloc", "flush", "free", "load", "scan", "store")
+
+    def __init__(self) -> None:
+        self.load: dict[str, dict[int, Access]] = {}
+        self.store: dict[str, dict[int, Access]] = {}
+        self.scan: dict[str, dict[int, Access]] = {}
+        self.free: dict[str, dict[int, Access]] = {}
+        self.flush: dict[str, dict[int, Access]] = {}  # key: the CPU, -1 for all
+        self.alloc: dict[str, Access] = {}
+
+    def of(self, table: dict[str, dict[int, Access]], step: str, key: int, fp: Any) -> Access:
+        """The descriptor of ``step`` at ``key`` (made with footprint ``fp`` the first
+        time)."""
+        by_key = table.get(step)
+        if by_key is None:
+            by_key = table[step] = {}
+        access = by_key.get(key)
+        if access is None:
+            access = by_key[key] = Access(step, fp, None)
+        return access
+
+
 class World:
     """The shared hardware of one execution."""
 
@@ -70,8 +116,16 @@ class World:
         *,
         fine_scans: bool = False,
         irqs_off_cpus: Iterable[int] = (),
+        accesses: Accesses | None = None,
     ) -> None:
         self.ctx = ctx
+        #: Whether this execution's trace is read in full; when not, the CPUs
+        #: announce shared ``Access`` descriptors and build no event details.
+        self.detailed: bool = ctx.wants_details()
+        self.perform: Callable[[Access], None] = (
+            ctx.performer() if not self.detailed else _no_perform
+        )
+        self.accesses = accesses if accesses is not None else Accesses()
         self.memory = memory
         self.geometry: Geometry = memory.geometry
         self.root = root
@@ -116,6 +170,11 @@ class ExploredCPU:
         self.irqs_enabled = True
         self.held: set[Any] = set()
         self.function = ""  # the Xen function being run, for traces
+        self.detailed = world.detailed
+        self._perform = world.perform
+        accesses = world.accesses
+        self._loads = accesses.load
+        self._stores = accesses.store
 
     # -- references -----------------------------------------------------------------
     def ref(self, pte: int) -> TableRef:
@@ -162,9 +221,20 @@ class ExploredCPU:
     # -- memory ------------------------------------------------------------------------
     def load(self, ref: TableRef, index: int, step: str) -> int:
         frame = ref.frame
-        ev = self.ctx.event(self.world.load_footprint(frame, index), step)
-        value = self.memory.read(frame, index)
-        self._detail(ev, "load", frame, index, value=value)
+        if self.detailed:
+            ev = self.ctx.event(self.world.load_footprint(frame, index), step)
+            value = self.memory.read(frame, index)
+            self._detail(ev, "load", frame, index, value=value)
+        else:
+            k = (frame << 10) | index
+            by_key = self._loads.get(step)
+            access = by_key.get(k) if by_key is not None else None
+            if access is None:
+                access = self.world.accesses.of(
+                    self._loads, step, k, self.world.load_footprint(frame, index)
+                )
+            self._perform(access)
+            value = self.memory.read(frame, index)
         self._check_ref(ref, step, "load from")
         return value
 
@@ -174,21 +244,41 @@ class ExploredCPU:
         n = self.geometry.entries
         if self.world.fine_scans:
             return [self.load(ref, i, step) for i in range(n)]
-        fp = (*tuple((pte_key(frame, i), False) for i in range(n)), (frame_key(frame), False))
-        ev = self.ctx.event(fp, step)
-        values = [self.memory.read(frame, i) for i in range(n)]
-        self._detail(ev, "scan", frame, -1)
+        if self.detailed:
+            ev = self.ctx.event(_scan_footprint(frame, n), step)
+            values = [self.memory.read(frame, i) for i in range(n)]
+            self._detail(ev, "scan", frame, -1)
+        else:
+            by_key = self.world.accesses.scan.get(step)
+            access = by_key.get(frame) if by_key is not None else None
+            if access is None:
+                access = self.world.accesses.of(
+                    self.world.accesses.scan, step, frame, _scan_footprint(frame, n)
+                )
+            self._perform(access)
+            values = [self.memory.read(frame, i) for i in range(n)]
         self._check_ref(ref, step, "scan of")
         return values
 
     def store(self, ref: TableRef, index: int, value: int, step: str) -> None:
         frame = ref.frame
-        ev = self.ctx.event(self.world.store_footprint(frame, index), step)
         memory = self.memory
-        self._detail(ev, "store", frame, index, old=memory.read(frame, index), new=value)
+        ev: Any = None
+        if self.detailed:
+            ev = self.ctx.event(self.world.store_footprint(frame, index), step)
+            self._detail(ev, "store", frame, index, old=memory.read(frame, index), new=value)
+        else:
+            k = (frame << 10) | index
+            by_key = self._stores.get(step)
+            access = by_key.get(k) if by_key is not None else None
+            if access is None:
+                access = self.world.accesses.of(
+                    self._stores, step, k, self.world.store_footprint(frame, index)
+                )
+            self._perform(access)
         self._check_ref(ref, step, "store to")
         kind = memory.kind(frame)
-        if kind is FrameKind.DATA or kind is FrameKind.LOWMEM0:
+        if kind is _DATA or kind is _LOWMEM0:
             self.ctx.fail(
                 "wild-write",
                 f"CPU{self.cpu} {step}: store of {value:#018x} into {kind.value} frame"
@@ -205,10 +295,10 @@ class ExploredCPU:
         ):
             child = (value & ADDR_MASK) >> 12
             ckind = memory.kind(child)
-            if ckind is FrameKind.TABLE:
+            if ckind is _TABLE and ev is not None:
                 # publishing a table filled privately: record what it holds now
                 ev.detail["child"] = {i: e for i, e in enumerate(memory.words[child]) if e}
-            if ckind is FrameKind.DATA or ckind is FrameKind.LOWMEM0:
+            if ckind is _DATA or ckind is _LOWMEM0:
                 self.ctx.fail(
                     "torn-entry",
                     f"CPU{self.cpu} {step}: L{level} entry {index} of frame {frame:#x} now"
@@ -227,7 +317,14 @@ class ExploredCPU:
 
     # -- allocation -----------------------------------------------------------------------
     def alloc(self, level: int, step: str) -> TableRef | None:
-        ev = self.ctx.event(((HEAP_KEY, True),), step)
+        if not self.detailed:
+            access = self.world.accesses.alloc.get(step)
+            if access is None:
+                access = self.world.accesses.alloc[step] = Access(step, _ALLOC_FOOTPRINT, None)
+            self._perform(access)
+            frame = self.memory.alloc(level)
+            return None if frame is None else TableRef(frame, self.memory.gen[frame])
+        ev = self.ctx.event(_ALLOC_FOOTPRINT, step)
         frame = self.memory.alloc(level)
         if frame is None:
             ev.detail = {"op": "alloc", "level": level, "frame": None, "function": self.function}
@@ -238,10 +335,19 @@ class ExploredCPU:
 
     def free(self, ref: TableRef, level: int, step: str) -> None:
         frame = ref.frame
-        ev = self.ctx.event(((HEAP_KEY, True), (frame_key(frame), True)), step)
         memory = self.memory
-        self._detail(ev, "free", frame, -1)
-        ev.detail["level"] = level
+        if self.detailed:
+            ev = self.ctx.event(((HEAP_KEY, True), (frame_key(frame), True)), step)
+            self._detail(ev, "free", frame, -1)
+            ev.detail["level"] = level
+        else:
+            accesses = self.world.accesses
+            by_key = accesses.free.get(step)
+            access = by_key.get(frame) if by_key is not None else None
+            if access is None:
+                fp = ((HEAP_KEY, True), (frame_key(frame), True))
+                access = accesses.of(accesses.free, step, frame, fp)
+            self._perform(access)
         live = memory.level.get(frame)
         if frame in memory.words and (live is None or memory.gen[frame] != ref.gen):
             self.ctx.fail(
@@ -318,12 +424,24 @@ class ExploredCPU:
         if self.irqs_enabled:
             if world.irqs_off_cpus:
                 self._wait_for_acks(step)
+            if not self.detailed:
+                self._perform(
+                    world.accesses.of(world.accesses.flush, step, -1, world.all_tlb_footprint)
+                )
+                for tlb in world.tlbs:
+                    tlb.flush(va, flags)
+                return
             ev = self.ctx.event(world.all_tlb_footprint, step)
             for tlb in world.tlbs:
                 tlb.flush(va, flags)
             cpus = list(range(world.ncpus))
         else:
-            ev = self.ctx.event(((tlb_key(self.cpu), True),), step)
+            fp = ((tlb_key(self.cpu), True),)
+            if not self.detailed:
+                self._perform(world.accesses.of(world.accesses.flush, step, self.cpu, fp))
+                world.tlbs[self.cpu].flush(va, flags)
+                return
+            ev = self.ctx.event(fp, step)
             world.tlbs[self.cpu].flush(va, flags)
             cpus = [self.cpu]
         ev.detail = {

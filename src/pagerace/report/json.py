@@ -12,7 +12,7 @@ from typing import Any
 
 from pagerace import __version__
 from pagerace.report.text import replay_command
-from pagerace.report.trace import hex64, trace_steps
+from pagerace.report.trace import describe_steps, hex64, source_of, trace_steps
 
 __all__ = ["result_dict", "write_json"]
 
@@ -37,8 +37,8 @@ def _initial_state(prepared: Any) -> dict[str, Any]:
     return {"root": hex(prepared.root), "tables": tables, "tlbs": tlbs}
 
 
-def _steps_json(trace: Any) -> list[dict[str, Any]]:
-    steps = trace_steps(trace)
+def _steps_json(trace: Any, variant: str) -> list[dict[str, Any]]:
+    steps = trace_steps(trace, variant=variant)
     raw = {ev.index: ev for ev in trace}
     for step in steps:
         d = raw[step["index"]].detail or {}
@@ -65,7 +65,7 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
             "replay": replay_command(scenario.source, f.schedule, run.variant),
         }
         if with_trace:
-            item["trace"] = _steps_json(f.trace)
+            item["trace"] = _steps_json(f.trace, run.variant)
         findings.append(item)
     return {
         "pagerace": __version__,
@@ -95,6 +95,11 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         },
         "initial": _initial_state(run.prepared),
         "findings": findings,
+        # what the steps' "lines" refer to, and every label of the traces explained
+        "xen_source": source_of(run.variant),
+        "steps": describe_steps(
+            (s["step"] for f in findings for s in f.get("trace", ())), run.variant
+        ),
     }
 
 

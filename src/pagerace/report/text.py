@@ -6,13 +6,28 @@ from collections.abc import Sequence
 from typing import Any
 
 from pagerace.report.trace import trace_steps
+from pagerace.xen.steps import MM_C, commit_of
 
-__all__ = ["collapse", "format_counterexample", "replay_command"]
+__all__ = ["collapse", "format_counterexample", "replay_command", "source_note", "where"]
 
 
 def replay_command(source: str, schedule: str, variant: str | None = None) -> str:
     cmd = f"pagerace replay {source} {schedule}"
     return cmd + (f" --variant {variant}" if variant else "")
+
+
+def source_note(variant: str) -> str:
+    """``; function:line in xen/arch/x86/mm.c at <commit>`` for a variant the step
+    table knows (empty otherwise): says once what the numbers of a trace are."""
+    commit = commit_of(variant)
+    return f"; function:line in {MM_C} at {commit[:10]}" if commit else ""
+
+
+def where(step: dict[str, Any]) -> str:
+    """``map_pages_to_xen:5150``: a step's function and its mm.c line(s), if known."""
+    lines = step.get("lines")
+    fn = step["function"]
+    return f"{fn}:{','.join(map(str, lines))}" if lines else fn
 
 
 def collapse(steps: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
@@ -53,11 +68,11 @@ def format_counterexample(
     finding: Any, *, source: str, variant: str, ncpus: int, failing_label: str | None = None
 ) -> list[str]:
     """The lines of one counterexample: header, per-step trace, replay command."""
-    steps = trace_steps(finding.trace)
+    steps = trace_steps(finding.trace, variant=variant)
     lines = [
         f"{finding.kind}: {finding.message}",
         f"  {finding.preemptions} preemption{'s' if finding.preemptions != 1 else ''},"
-        f" {len(steps)} steps",
+        f" {len(steps)} steps{source_note(variant)}",
     ]
     indent = 34
     header = "  #    " + "".join(f"CPU{c}".ljust(indent) for c in range(min(ncpus, 4)))
@@ -76,9 +91,8 @@ def format_counterexample(
         elif step["op"] == "return":
             line = f"{pad}CPU{cpu} {text}"
         else:
-            fn = step["function"]
             times = f" (x{n})" if n > 1 else ""
-            line = f"{pad}CPU{cpu} {label:<9} {fn:<20} {text}{times}"
+            line = f"{pad}CPU{cpu} {label:<9} {where(step):<24} {text}{times}"
         lines.append(f"  {step['index']:>4} {line}")
     lines.append(f"  !!  {finding.kind}: {finding.message}")
     lines.append(f"  replay: {replay_command(source, finding.schedule, variant)}")

@@ -1,38 +1,67 @@
 """A finding's trace as steps a hypervisor developer can read.
 
 ``trace_steps`` turns the explorer's trace records (with the explored machine's
-details) into plain dicts: the CPU, the step label and Xen function, the operation,
-the entry touched (table level, frame, generation, index) with old and new values
-as hex strings and decoded, locks, allocations, frees, flushes, and where a CPU was
+details) into plain dicts: the CPU, the step label, the Xen function and its line
+in xen/arch/x86/mm.c at the variant run (pagerace.xen.steps), the operation, the
+entry touched (table level, frame, generation, index) with old and new values as
+hex strings and decoded, locks, allocations, frees, flushes, and where a CPU was
 preempted.  The text, JSON and HTML reports are all made from these dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pagerace.paging.flush import describe_flush
 from pagerace.paging.pte import describe_pte
+from pagerace.xen.steps import MM_C, commit_of, event_lines, versions
+from pagerace.xen.steps import step as step_entry
+from pagerace.xen.steps import steps as all_steps
 
-__all__ = ["function_of", "hex64", "preemption_points", "trace_steps"]
+__all__ = [
+    "describe_steps",
+    "function_of",
+    "hex64",
+    "preemption_points",
+    "source_of",
+    "trace_steps",
+]
 
-_FUNCTION_BY_PREFIX = (
-    ("V3", "virt_to_xen_l3e"),
-    ("V2", "virt_to_xen_l2e"),
-    ("V1", "virt_to_xen_l1e"),
-    ("M", "map_pages_to_xen"),
-    ("X", "modify_xen_mappings"),
-    ("HW", "hardware walk"),
-)
+_NOT_XEN = {"HW": "hardware walk"}
 
 
-def function_of(step: str, fallback: str = "") -> str:
-    """The Xen function a step label belongs to (V2.4 -> virt_to_xen_l2e)."""
-    for prefix, name in _FUNCTION_BY_PREFIX:
-        if step.startswith(prefix):
-            return name
-    return fallback
+def function_of(label: str, fallback: str = "") -> str:
+    """The Xen function a step label belongs to (V2.4 -> virt_to_xen_l2e); labels
+    used by several functions (L3T_LOCK) and unknown ones give ``fallback``."""
+    entry = step_entry(label)
+    if entry is None:
+        return _NOT_XEN.get(label, fallback)
+    return fallback if "," in entry.function else entry.function
+
+
+def source_of(variant: str) -> dict[str, Any]:
+    """What a step's ``lines`` refer to: the file and the Xen commit of ``variant``."""
+    return {"file": MM_C, "variant": variant, "commit": commit_of(variant)}
+
+
+def describe_steps(labels: Iterable[str], variant: str) -> dict[str, dict[str, Any]]:
+    """The description of each known step label: function, what it does, reads and
+    writes, its main mm.c line(s) at ``variant`` and at every modelled version."""
+    wanted = {entry.label for label in labels if (entry := step_entry(label)) is not None}
+    out: dict[str, dict[str, Any]] = {}
+    for entry in all_steps().values():  # in the order of the table
+        if entry.label not in wanted:
+            continue
+        out[entry.label] = {
+            "function": entry.function,
+            "does": entry.does,
+            "reads": entry.reads,
+            "writes": entry.writes,
+            "lines": list(entry.lines(variant)),
+            "at": {v: list(entry.lines(v)) for v in versions()},
+        }
+    return out
 
 
 def hex64(value: int | None) -> str | None:
@@ -67,8 +96,11 @@ def preemption_points(trace: Sequence[Any]) -> set[int]:
     return points
 
 
-def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[str, Any]]:
-    """Readable steps of a trace, in execution order."""
+def trace_steps(
+    trace: Sequence[Any], cpu_functions: bool = True, variant: str | None = None
+) -> list[dict[str, Any]]:
+    """Readable steps of a trace, in execution order.  With ``variant``, each step
+    has ``lines``: its line(s) in mm.c at that variant (empty when not known)."""
     preempted = preemption_points(trace)
     steps: list[dict[str, Any]] = []
     function = {}
@@ -78,9 +110,11 @@ def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[s
         cpu = ev.thread
         if op == "call":
             function[cpu] = d.get("function", "")
-        fn = function_of(ev.label) or d.get("function") or function.get(cpu, "")
-        if ev.label in ("L3T_LOCK", "L3T_UNLOCK") or ev.kind in ("acquire", "release"):
-            fn = function.get(cpu, fn)
+        called = function.get(cpu, "")
+        fn = function_of(ev.label) or d.get("function") or called
+        if ev.kind in ("acquire", "release"):
+            op = "lock" if ev.kind == "acquire" else "unlock"
+            fn = function_of(ev.label, called)
         step: dict[str, Any] = {
             "index": ev.index,
             "cpu": cpu,
@@ -89,9 +123,10 @@ def trace_steps(trace: Sequence[Any], cpu_functions: bool = True) -> list[dict[s
             "op": op,
             "preempted": ev.index in preempted,
         }
+        if variant is not None:
+            step["lines"] = list(event_lines(ev.label, op, variant, called)) if step["step"] else []
         if ev.kind in ("acquire", "release"):
             name = ev.footprint[0][0][1]
-            step["op"] = "lock" if ev.kind == "acquire" else "unlock"
             step["lock"] = str(name)
             step["text"] = _lock_text(ev.label, ev.kind, step["lock"])
         elif op in ("load", "store", "scan"):

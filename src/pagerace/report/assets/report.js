@@ -33,6 +33,94 @@
   function frameKey(v) { return "0x" + BigInt(v).toString(16); }
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
+  // ------------------------------------------------- steps and mm.c lines --
+  // DATA.steps explains every label of the traces (report/trace.py describe_steps);
+  // DATA.xen_source says which mm.c the steps' "lines" are lines of.
+  var STEPS = DATA.steps || {};
+  var SOURCE = DATA.xen_source || null;
+  function stepKey(label) { return String(label || "").split(":")[0]; }
+  function linesText(lines) { return lines && lines.length ? lines.join(",") : ""; }
+  function whereText(s) {
+    var l = linesText(s.lines);
+    return (s["function"] || "") + (l ? ":" + l : "");
+  }
+  function sourceText() {
+    if (!SOURCE || !SOURCE.commit) return "";
+    return SOURCE.file + " at " + SOURCE.commit.slice(0, 10) + " (" + SOURCE.variant + ")";
+  }
+  // One label as a link to its description (a popover; the glossary without script).
+  function labelLink(label, cls) {
+    var key = stepKey(label);
+    if (!label || !STEPS[key]) return el("span", cls, label || "\u00b7");
+    var a = el("a", cls + " step-link", label);
+    a.href = "#step-" + key;
+    a.dataset.step = key;
+    a.title = STEPS[key].does;
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      showStep(key, a);
+    });
+    return a;
+  }
+  function labelLinks(labels, cls) {
+    var box = el("span", cls + "-group");
+    String(labels || "").split("/").forEach(function (l, i) {
+      if (i) add(box, "/");
+      add(box, labelLink(l, cls));
+    });
+    return box;
+  }
+  function stepInfo(key) {
+    var d = STEPS[key];
+    var box = el("div", "step-info");
+    add(box, add(el("div", "si-head"), el("span", "label", key), el("span", "fn", d["function"])));
+    add(box, el("p", "si-does", d.does));
+    var kv = el("dl", "sd-kv");
+    function pair(k, v) { if (v) add(kv, el("dt", null, k), el("dd", null, v)); }
+    pair("reads", d.reads);
+    pair("writes", d.writes);
+    pair("mm.c line", linesText(d.lines) + (sourceText() ? " in " + sourceText() : ""));
+    var others = Object.keys(d.at || {}).filter(function (v) { return !SOURCE || v !== SOURCE.variant; })
+      .map(function (v) { return v + " " + (linesText(d.at[v]) || "\u2013"); });
+    pair("other versions", others.join(", "));
+    add(box, kv);
+    return box;
+  }
+  function hideStep() {
+    var pop = document.getElementById("step-pop");
+    if (pop) pop.hidden = true;
+  }
+  function showStep(key, anchor) {
+    if (!STEPS[key]) return;
+    var pop = document.getElementById("step-pop");
+    if (!pop) {
+      pop = el("div", "step-pop");
+      pop.id = "step-pop";
+      pop.setAttribute("role", "dialog");
+      document.body.appendChild(pop);
+    }
+    pop.textContent = "";
+    var close = el("button", "pop-close", "\u00d7");
+    close.type = "button";
+    close.title = "close (Esc)";
+    close.addEventListener("click", hideStep);
+    add(pop, close, stepInfo(key));
+    pop.dataset.step = key;
+    pop.hidden = false;
+    var r = anchor && anchor.getBoundingClientRect ? anchor.getBoundingClientRect() : {left: 40, bottom: 80};
+    pop.style.left = Math.max(8, Math.min(r.left, window.innerWidth - pop.offsetWidth - 8)) + "px";
+    var top = r.bottom + 4;
+    if (top + pop.offsetHeight > window.innerHeight - 8) top = Math.max(8, r.top - pop.offsetHeight - 4);
+    pop.style.top = top + "px";
+  }
+  document.addEventListener("click", function (ev) {
+    var pop = document.getElementById("step-pop");
+    if (!pop || pop.hidden) return;
+    var t = ev.target;
+    if (pop.contains(t) || (t.classList && t.classList.contains("step-link"))) return;
+    hideStep();
+  });
+
   // -------------------------------------------------------------- geometry --
   var ENTRIES = DATA.entries || 512;
   var BITS = BigInt(Math.round(Math.log2(ENTRIES)));
@@ -375,6 +463,24 @@
     });
     add(ops, opl);
     add(header, ops);
+    var keys = Object.keys(STEPS);
+    if (keys.length) {
+      var gl = el("details", "glossary");
+      gl.id = "glossary";
+      add(gl, el("summary", null, "step labels: " + plural(keys.length, "step") + " of these traces" +
+                 (sourceText() ? ", lines of " + sourceText() : "")));
+      var tbl = el("table", "glossary-table");
+      keys.forEach(function (k) {
+        var d = STEPS[k];
+        var tr = el("tr", "glossary-row");
+        tr.id = "step-" + k;
+        add(tr, el("td", "label", k), el("td", "fn", d["function"] + (linesText(d.lines) ? ":" + linesText(d.lines) : "")),
+            el("td", "g-does", d.does));
+        add(tbl, tr);
+      });
+      add(gl, tbl);
+      add(header, gl);
+    }
     return header;
   }
 
@@ -442,7 +548,7 @@
       return cell;
     }
     var head = el("div", "head");
-    add(head, el("span", "label", labels || s.step || "\u00b7"), opChip(s.op), el("span", "fn", s["function"] || ""));
+    add(head, labelLinks(labels || s.step, "label"), opChip(s.op), el("span", "fn", whereText(s)));
     if (count > 1) add(head, el("span", "times", "\u00d7" + count));
     add(cell, head, stepSummary(s));
     return cell;
@@ -767,10 +873,17 @@
     var box = el("div", "step-detail" + (isLast ? " failing" : ""));
     var h = el("div", "sd-head");
     add(h, el("span", "sd-idx", "#" + s.index), el("span", "who cpu-fg-" + (s.cpu % 6), "CPU" + s.cpu),
-        el("span", "label", s.step || ""), opChip(s.op), el("span", "fn", s["function"] || ""));
+        labelLink(s.step, "label"), opChip(s.op), el("span", "fn", whereText(s)));
     if (s.preempted) add(h, el("span", "badge badge-preempt", "preempted"));
     add(box, h);
     add(box, el("div", "sd-text", s.text));
+    var info = STEPS[stepKey(s.step)];
+    if (info) {
+      var where = el("div", "sd-where");
+      add(where, el("span", "sd-does", info.does));
+      if (linesText(s.lines) && sourceText()) add(where, el("span", "sd-src", " \u2014 line " + linesText(s.lines) + " of " + sourceText()));
+      add(box, where);
+    }
     var kv = el("dl", "sd-kv");
     function pair(k, v) { if (v !== undefined && v !== null) add(kv, el("dt", null, k), el("dd", null, String(v))); }
     if (s.op === "load") { pair("value", s.value); }
@@ -915,7 +1028,7 @@
     var legend = el("div", "legend");
     add(legend, el("span", "lg lg-pgdir", "holds map_pgdir_lock"), el("span", "lg lg-l3t", "holds an l3t lock"),
         el("span", "lg lg-preempt", "\u21af preemption"), el("span", "lg lg-fail", "failing step"),
-        el("span", "keys", "j/k \u2193/\u2191 step \u00b7 Home/End \u00b7 Enter fold \u00b7 n/p finding \u00b7 c copy"));
+        el("span", "keys", "j/k \u2193/\u2191 step \u00b7 Home/End \u00b7 Enter fold \u00b7 n/p finding \u00b7 i step info \u00b7 c copy"));
     var tl = el("div", "timeline-wrap");
     tl.id = "timeline";
     tl.tabIndex = 0;
@@ -955,6 +1068,14 @@
       case "n": selectFinding(view.finding + 1); break;
       case "p": selectFinding(view.finding - 1); break;
       case "c": copyReplay(); break;
+      case "i": {
+        var cur = view.trace[view.pos];
+        var pop = document.getElementById("step-pop");
+        if (pop && !pop.hidden) hideStep();
+        else if (cur) showStep(stepKey(cur.step), document.querySelector("tr.selected .step-link"));
+        break;
+      }
+      case "Escape": hideStep(); handled = false; break;
       default: handled = false;
     }
     if (handled) ev.preventDefault();

@@ -1,0 +1,110 @@
+"""Scenario benchmark: executions/s of explored runs of the Xen model (a script, not a test).
+
+    .venv/bin/python bench/bench_scenarios.py [--baseline PYTHON] [--executions N]
+        [--repeat R] [--strategy S] [--only NAME]
+
+Runs every bundled scenario and the bench scenarios of bench/scenarios/ (three and
+four CPUs at 8 entries) on both variants, each for a fixed number of executions
+(``--keep-going``, so that a finding does not end the run early), and prints
+executions per CPU second of the whole run (set-up included; CPU time rather than
+wall-clock time, since the machine may be shared).  With ``--baseline PYTHON`` (the
+interpreter of a second environment with another pagerace installed, e.g. an older
+commit) each measurement runs in both,
+alternately, in fresh processes, and the table shows both rates and their ratio; the
+executions, events and findings of both are compared as well.  The machine's load
+average is printed, since the figures drift when it is busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_SCENARIOS = ROOT / "bench" / "scenarios"
+
+# Run in a fresh interpreter of either environment: only API both have.
+_MEASURE = """
+import json, sys, time
+from pagerace.runner import RunOptions, run_scenario
+from pagerace.scenario import load_scenario
+path, variant, n, strategy = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sc = load_scenario(path)
+bound = "iterative" if strategy in ("dpor", "dfs") else None
+opts = RunOptions(strategy=strategy, preemption_bound=bound, max_executions=n, keep_going=True)
+start, cpu = time.perf_counter(), time.process_time()
+run = run_scenario(sc, opts, variant=variant)
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+r = run.result
+print(json.dumps({"executions": r.executions, "events": r.stats.events,
+                  "seconds": r.stats.seconds, "wall": wall, "cpu": cpu,
+                  "findings": sorted([f.kind, f.schedule] for f in r.findings)}))
+"""
+
+
+def scenarios(only: str | None) -> list[Path]:
+    bundled = sorted((ROOT / "src" / "pagerace" / "data" / "scenarios").glob("*.toml"))
+    found = bundled + sorted(BENCH_SCENARIOS.glob("*.toml"))
+    return [p for p in found if only is None or only in p.stem]
+
+
+def measure(python: str, path: Path, variant: str, n: int, strategy: str) -> dict:
+    out = subprocess.run(
+        [python, "-c", _MEASURE, str(path), variant, str(n), strategy],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    result: dict = json.loads(out.stdout)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--baseline", metavar="PYTHON", help="interpreter of a second environment")
+    ap.add_argument("--executions", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--strategy", default="dpor", choices=["dpor", "dfs", "random", "pct"])
+    ap.add_argument("--only", default=None, help="scenarios whose name contains this")
+    args = ap.parse_args()
+    print(f"python {sys.version.split()[0]}; load average {os.getloadavg()}")
+    print(
+        f"strategy {args.strategy}; {args.executions} executions per run; median of {args.repeat}"
+    )
+    head = f"{'scenario':28} {'variant':9} {'this /s':>9}"
+    if args.baseline:
+        head += f" {'baseline /s':>11} {'ratio':>6} same"
+    print(head)
+    ratios = []
+    for path in scenarios(args.only):
+        for variant in ("xen-4.14", "xsa-345"):
+            mine: list[float] = []
+            base: list[float] = []
+            same = True
+            for _ in range(args.repeat):
+                a = measure(sys.executable, path, variant, args.executions, args.strategy)
+                mine.append(a["executions"] / a["cpu"])
+                if args.baseline:
+                    b = measure(args.baseline, path, variant, args.executions, args.strategy)
+                    base.append(b["executions"] / b["cpu"])
+                    keys = ("executions", "events", "findings")
+                    same = same and all(a[k] == b[k] for k in keys)
+            line = f"{path.stem:28} {variant:9} {statistics.median(mine):9.0f}"
+            if args.baseline:
+                ratio = statistics.median(mine) / statistics.median(base)
+                ratios.append(ratio)
+                line += f" {statistics.median(base):11.0f} {ratio:6.2f} {'yes' if same else 'NO'}"
+            print(line, flush=True)
+    if ratios:
+        print(f"geometric mean ratio {statistics.geometric_mean(ratios):.2f}")
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
