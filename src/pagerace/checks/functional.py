@@ -48,6 +48,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pagerace.checks.memory_safety import Problem
@@ -103,7 +104,7 @@ UNCHECKED = "unchecked"  # a present map of INVALID_MFN: nothing is promised in 
 class Promise:
     """What one operation promises about ``[lo, hi)`` (canonical addresses)."""
 
-    what: str  # the call, for messages
+    op: Any  # the operation (its ``describe()`` names the call in messages)
     effect: str  # MAP, UNMAP, MODIFY, LOOKUP or UNCHECKED
     lo: int
     hi: int
@@ -114,6 +115,11 @@ class Promise:
     reclaims: bool = False  # empty-table applies
 
     @property
+    def what(self) -> str:
+        op = self.op
+        return op.describe() if hasattr(op, "describe") else str(op)
+
+    @property
     def range_text(self) -> str:
         return f"[{self.lo:#x}, {self.hi:#x})"
 
@@ -121,8 +127,16 @@ class Promise:
 def promise_of(op: Any, *, nx: bool = True) -> Promise | None:
     """The promise of a scenario operation (duck-typed on ``op.op``), or None for
     one that changes no mapping and returns nothing to check (``access``)."""
+    try:
+        return _promise_of(op, nx)
+    except TypeError:  # an unhashable operation
+        return _promise_of.__wrapped__(op, nx)
+
+
+@lru_cache(maxsize=4096)
+def _promise_of(op: Any, nx: bool) -> Promise | None:
     kind = getattr(op, "op", None)
-    what = op.describe() if hasattr(op, "describe") else str(op)
+    what = op
     if kind == "map":
         lo, hi = op.virt, op.virt + op.nr * PAGE_SIZE
         flags = _as_passed(op.flags)
