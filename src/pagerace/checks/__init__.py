@@ -8,10 +8,14 @@ final translation against every serial order (final_state), and stale TLB entrie
 promises, when it returns.
 """
 
+from pagerace.checks.fault import CALLER, HYPERVISOR, Preconditions, restrict
 from pagerace.checks.final_state import (
+    SerialResults,
     Translation,
     acceptable_translations,
+    count_serial_orders,
     serial_orders,
+    serial_results,
     translation_of,
 )
 from pagerace.checks.functional import (
@@ -24,7 +28,7 @@ from pagerace.checks.functional import (
     snapshot,
 )
 from pagerace.checks.memory_safety import Problem, graph_problems, leaked_tables
-from pagerace.checks.tlb import stale_tlb_problems
+from pagerace.checks.tlb import StaleProblem, stale_tlb_problems
 
 FINDING_KINDS = (
     "use-after-free",
@@ -41,19 +45,27 @@ FINDING_KINDS = (
 )
 
 __all__ = [
+    "CALLER",
     "FINDING_KINDS",
     "FUNCTIONAL_KINDS",
+    "HYPERVISOR",
     "OpTracker",
+    "Preconditions",
     "Problem",
     "Promise",
+    "SerialResults",
+    "StaleProblem",
     "Translation",
     "acceptable_translations",
+    "count_serial_orders",
     "graph_problems",
     "judge",
     "leaked_tables",
     "mappings",
     "promise_of",
+    "restrict",
     "serial_orders",
+    "serial_results",
     "snapshot",
     "stale_tlb_problems",
     "translation_of",

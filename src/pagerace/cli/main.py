@@ -44,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run every bundled scenario on every modelled Xen version.",
     ),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
+    "steps": (
+        "pagerace.cli.steps",
+        "steps_command",
+        "Explain step labels: Xen function, what the step does, mm.c lines.",
+    ),
 }
 
 

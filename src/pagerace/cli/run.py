@@ -71,7 +71,7 @@ def _bound_text(run: Any) -> str:
 
 def _summary(run: Any) -> list[str]:
     r = run.result
-    status = str(r.status)
+    status = run.status
     kinds = ", ".join(run.kinds)
     lines = [
         f"{run.scenario.name} on {run.variant}: {status}"
@@ -79,6 +79,15 @@ def _summary(run: Any) -> list[str]:
         + f" after {r.executions:,} execution{'s' if r.executions != 1 else ''}"
         f" in {run.seconds:.2f} s ({run.options.strategy}, {_bound_text(run)})"
     ]
+    if run.caller_faults_only:
+        lines.append(
+            "only violations of a caller's precondition (two CPUs changing the same page at"
+            " once, or a range that is not mapped): no fault of the hypervisor code"
+        )
+    for check, why in run.checks_skipped:
+        lines.append(f"check skipped: {check}: {why}")
+    if status == "incomplete":
+        lines.append("incomplete: " + "; ".join(run.incomplete_reasons))
     if run.expected is not None:
         want = ", ".join(run.expected) if run.expected else "clean"
         lines.append(f"expected: {want} -- {'met' if run.meets_expectation else 'NOT met'}")
@@ -86,23 +95,32 @@ def _summary(run: Any) -> list[str]:
 
 
 def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
-    from pagerace.report.text import format_counterexample, replay_command
+    from pagerace.report.text import finding_title, format_counterexample, replay_command
 
     for line in _summary(run):
         click.echo(line)
-    findings = run.findings
-    for k, f in enumerate(findings):
+    # findings of one execution share its schedule: one trace for all of them
+    groups: dict[str, list[Any]] = {}
+    for f in run.findings:
+        groups.setdefault(f.schedule, []).append(f)
+    for k, (schedule, group) in enumerate(groups.items()):
         click.echo("")
         if k == 0 or all_traces:
             for line in format_counterexample(
-                f, source=run.scenario.source, variant=run.variant, ncpus=len(run.scenario.cpus)
+                group[0],
+                source=run.scenario.source,
+                variant=run.variant,
+                ncpus=len(run.scenario.cpus),
+                also=group[1:],
+                run=run,
             ):
                 click.echo(line)
         else:
-            click.echo(f"{f.kind}: {f.message}")
+            for f in group:
+                click.echo(f"{finding_title(f, run)}: {f.message}")
             click.echo(
-                f"  {f.preemptions} preemptions; replay: "
-                f"{replay_command(run.scenario.source, f.schedule, run.variant)}"
+                f"  {group[0].preemptions} preemptions; replay: "
+                f"{replay_command(run.scenario.source, schedule, run.variant)}"
             )
     if json_path or html_path:
         from pagerace.report.json import result_dict, write_json
@@ -221,7 +239,7 @@ def run(
         write_json(result, "-")
     else:
         _emit(result, all_traces, json_path, html_path)
-    sys.exit(EXIT[str(result.result.status)])
+    sys.exit(EXIT[result.status])
 
 
 @click.command()
@@ -335,7 +353,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         table.add_row(
             r.scenario.name,
             r.variant,
-            str(r.result.status),
+            r.status,
             kinds,
             f"{r.result.executions:,}",
             f"{r.seconds:.2f}",
@@ -353,8 +371,14 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     if candidates:
         _, r, f = min(candidates, key=lambda c: c[0])
         click.echo(f"\nShortest counterexample: {r.scenario.name} on {r.variant}\n")
+        also = [g for g in r.findings if g.schedule == f.schedule and g is not f]
         for line in format_counterexample(
-            f, source=r.scenario.name, variant=r.variant, ncpus=len(r.scenario.cpus)
+            f,
+            source=r.scenario.name,
+            variant=r.variant,
+            ncpus=len(r.scenario.cpus),
+            also=also,
+            run=r,
         ):
             click.echo(line)
     if json_path:
