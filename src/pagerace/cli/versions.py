@@ -64,28 +64,11 @@ def versions(json_path: str | None, quiet: bool) -> None:
     from rich.console import Console
 
     from pagerace.cli.options import bundled_scenarios
-    from pagerace.cli.progress import ProgressObserver
-    from pagerace.cli.run import _options
+    from pagerace.cli.run import run_bundled
     from pagerace.report.json import result_dict
-    from pagerace.runner import run_scenario
-    from pagerace.scenario import load_scenario
 
     variants = variant_names()
-    bundled = bundled_scenarios()
-    runs = []
-    for name in sorted(bundled):
-        sc = load_scenario(bundled[name])
-        for variant in variants:
-            options = _options(sc, None, "default", None, None, None, False, False, 3)
-            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
-            try:
-                runs.append(
-                    run_scenario(
-                        sc, options, variant=variant, observers=[progress], until_expected=True
-                    )
-                )
-            finally:
-                progress.close()
+    runs = run_bundled(sorted(bundled_scenarios()), variants, quiet)
     if json_path == "-":
         click.echo(json.dumps([result_dict(r) for r in runs], indent=1))
     else:
