@@ -76,22 +76,21 @@ def check(scenario: str, variant: str | None, all_variants: bool, json_path: str
     from pagerace.cli.options import load
     from pagerace.errors import PageraceInputError
     from pagerace.sequential import check_scenario
+    from pagerace.userio import plan_outputs, write_atomic
 
     if all_variants and variant is not None:
         raise PageraceInputError("--variant and --all-variants: give one or the other")
+    plan_outputs(("--json",), json=json_path)
     sc = load(scenario)
     variants = variant_names() if all_variants else [variant or sc.variant]
     results = [check_scenario(sc, v) for v in variants]
+    text = json.dumps([result_dict(sc, r) for r in results], indent=1) + "\n"
     if json_path == "-":
-        click.echo(json.dumps([result_dict(sc, r) for r in results], indent=1))
+        click.echo(text, nl=False)
     else:
         for r in results:
             for line in summary_lines(sc, r):
                 click.echo(line)
         if json_path:
-            try:
-                with open(json_path, "w", encoding="utf-8") as fh:
-                    fh.write(json.dumps([result_dict(sc, r) for r in results], indent=1) + "\n")
-            except OSError as exc:
-                raise PageraceInputError(f"--json {json_path}: {exc.strerror or exc}") from None
+            write_atomic(json_path, text)
     sys.exit(1 if any(r.found for r in results) else 0)

@@ -9,6 +9,8 @@ from typing import Any
 import click
 
 from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.cli.outputs import discard_on_interrupt, write_outputs
+from pagerace.userio import one_line, plan_outputs, write_atomic
 
 __all__ = ["replay", "run", "run_bundled", "xsa345"]
 
@@ -95,44 +97,36 @@ def _summary(run: Any) -> list[str]:
     return lines
 
 
-def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
+def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
     from pagerace.report.text import finding_title, format_counterexample, replay_command
 
-    for line in _summary(run):
-        click.echo(line)
-    # findings of one execution share its schedule: one trace for all of them
-    groups: dict[str, list[Any]] = {}
-    for f in run.findings:
-        groups.setdefault(f.schedule, []).append(f)
-    for k, (schedule, group) in enumerate(groups.items()):
-        click.echo("")
-        if k == 0 or all_traces:
-            for line in format_counterexample(
-                group[0],
-                source=run.scenario.source,
-                variant=run.variant,
-                ncpus=len(run.scenario.cpus),
-                also=group[1:],
-                run=run,
-            ):
-                click.echo(line)
-        else:
-            for f in group:
-                click.echo(f"{finding_title(f, run)}: {f.message}")
-            click.echo(
-                f"  {group[0].preemptions} preemptions; replay: "
-                f"{replay_command(run.scenario.source, schedule, run.variant)}"
-            )
-    if json_path or html_path:
-        from pagerace.report.json import result_dict, write_json
-
-        if json_path:
-            write_json(run, json_path)
-        if html_path:
-            from pagerace.report.html import write_html
-
-            write_html(result_dict(run), html_path)
-            click.echo(f"\nHTML report: {html_path}", err=True)
+    if outputs.stdout is None:
+        for line in _summary(run):
+            click.echo(line)
+        # findings of one execution share its schedule: one trace for all of them
+        groups: dict[str, list[Any]] = {}
+        for f in run.findings:
+            groups.setdefault(f.schedule, []).append(f)
+        for k, (schedule, group) in enumerate(groups.items()):
+            click.echo("")
+            if k == 0 or all_traces:
+                for line in format_counterexample(
+                    group[0],
+                    source=run.scenario.source,
+                    variant=run.variant,
+                    ncpus=len(run.scenario.cpus),
+                    also=group[1:],
+                    run=run,
+                ):
+                    click.echo(line)
+            else:
+                for f in group:
+                    click.echo(f"{finding_title(f, run)}: {f.message}")
+                click.echo(
+                    f"  {group[0].preemptions} preemptions; replay: "
+                    f"{replay_command(run.scenario.source, schedule, run.variant)}"
+                )
+    write_outputs(run, outputs)
 
 
 @click.command()
@@ -215,6 +209,7 @@ def run(
     from pagerace.cli.progress import ProgressObserver
     from pagerace.runner import run_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
     options = _options(
         sc,
@@ -229,17 +224,13 @@ def run(
     )
     progress = ProgressObserver(sc.name, enabled=False if quiet else None)
     try:
-        result = run_scenario(
-            sc, options, variant=variant, observers=[progress], until_expected=until_expected
-        )
+        with discard_on_interrupt(outputs):
+            result = run_scenario(
+                sc, options, variant=variant, observers=[progress], until_expected=until_expected
+            )
     finally:
         progress.close()
-    if json_path == "-":
-        from pagerace.report.json import write_json
-
-        write_json(result, "-")
-    else:
-        _emit(result, all_traces, json_path, html_path)
+    _emit(result, all_traces, outputs)
     sys.exit(EXIT[result.status])
 
 
@@ -265,20 +256,28 @@ def replay(
     from pagerace.cli.options import load
     from pagerace.runner import replay_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
-    result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
+    with discard_on_interrupt(outputs):
+        result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
     if result.findings:
-        _emit(result, True, json_path, html_path)
+        _emit(result, True, outputs)
         sys.exit(1)
-    click.echo(f"{sc.name} on {result.variant}: schedule {schedule} runs to the end, no finding")
-    if json_path or html_path:
-        _emit(result, True, json_path, html_path)
+    if outputs.stdout is None:
+        click.echo(
+            f"{sc.name} on {result.variant}: schedule {one_line(schedule)} runs to the end,"
+            " no finding"
+        )
+    write_outputs(result, outputs)
     sys.exit(0)
 
 
-def run_bundled(names: Sequence[str], variants: Sequence[str], quiet: bool) -> list[Any]:
+def run_bundled(
+    names: Sequence[str], variants: Sequence[str], quiet: bool, outputs: Any
+) -> list[Any]:
     """Each named bundled scenario on each variant, with the scenario's [explore]
-    settings, until every kind its [expect] names for the variant is found."""
+    settings, until every kind its [expect] names for the variant is found
+    (``outputs``: the command's planned result files, removed if interrupted)."""
     from pagerace.cli.options import bundled_scenarios
     from pagerace.cli.progress import ProgressObserver
     from pagerace.runner import run_scenario
@@ -292,11 +291,12 @@ def run_bundled(names: Sequence[str], variants: Sequence[str], quiet: bool) -> l
             options = _options(sc, None, "default", None, None, None, False, False, 3)
             progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
             try:
-                runs.append(
-                    run_scenario(
-                        sc, options, variant=variant, observers=[progress], until_expected=True
+                with discard_on_interrupt(outputs):
+                    runs.append(
+                        run_scenario(
+                            sc, options, variant=variant, observers=[progress], until_expected=True
+                        )
                     )
-                )
             finally:
                 progress.close()
     return runs
@@ -334,12 +334,13 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     from pagerace.report.json import result_dict
     from pagerace.report.text import format_counterexample
 
+    outputs = plan_outputs(("--json",), json=json_path)
     names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
     if geometry == "512":
         names = [n for n in names if not n.endswith("-small")]
     elif geometry == "small":
         names = [n for n in names if n.endswith("-small")]
-    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet)
+    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet, outputs)
     table = Table(title="XSA-345 under pagerace", title_justify="left")
     for col in (
         "scenario",
@@ -393,11 +394,10 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         ):
             click.echo(line)
     if json_path:
-        text = json.dumps([result_dict(r) for r in runs], indent=1)
+        text = json.dumps([result_dict(r) for r in runs], indent=1) + "\n"
         if json_path == "-":
-            click.echo(text)
+            click.echo(text, nl=False)
         else:
-            with open(json_path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            write_atomic(json_path, text)
     ok = all(r.meets_expectation for r in runs)
     sys.exit(0 if ok else 1)

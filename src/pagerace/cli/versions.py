@@ -66,9 +66,11 @@ def versions(json_path: str | None, quiet: bool) -> None:
     from pagerace.cli.options import bundled_scenarios
     from pagerace.cli.run import run_bundled
     from pagerace.report.json import result_dict
+    from pagerace.userio import plan_outputs, write_atomic
 
+    outputs = plan_outputs(("--json",), json=json_path)
     variants = variant_names()
-    runs = run_bundled(sorted(bundled_scenarios()), variants, quiet)
+    runs = run_bundled(sorted(bundled_scenarios()), variants, quiet, outputs)
     if json_path == "-":
         click.echo(json.dumps([result_dict(r) for r in runs], indent=1))
     else:
@@ -77,7 +79,6 @@ def versions(json_path: str | None, quiet: bool) -> None:
         expected = sum(1 for r in runs if r.expected is not None)
         click.echo(f"\n{met}/{expected} expectations met ({len(runs)} runs)")
         if json_path:
-            with open(json_path, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps([result_dict(r) for r in runs], indent=1) + "\n")
+            write_atomic(json_path, json.dumps([result_dict(r) for r in runs], indent=1) + "\n")
     ok = all(r.meets_expectation is not False for r in runs)
     sys.exit(0 if ok else 1)

@@ -8,11 +8,13 @@ can rebuild the state at any step (the HTML report does exactly that).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from pagerace import __version__
 from pagerace.report.text import replay_command, stop_reason
 from pagerace.report.trace import describe_steps, hex64, source_of, trace_steps
+from pagerace.userio import write_atomic
 
 __all__ = ["result_dict", "write_json"]
 
@@ -113,9 +115,9 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
 
 
 def write_json(run: Any, path: str) -> None:
-    text = json.dumps(result_dict(run), indent=1)
+    """Write the result of ``run`` to ``path`` atomically ('-': standard output)."""
+    text = json.dumps(result_dict(run), indent=1) + "\n"
     if path == "-":
-        print(text)
+        sys.stdout.write(text)
         return
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+    write_atomic(path, text)

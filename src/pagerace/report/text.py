@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,8 +21,12 @@ __all__ = [
 
 
 def replay_command(source: str, schedule: str, variant: str | None = None) -> str:
-    cmd = f"pagerace replay {source} {schedule}"
-    return cmd + (f" --variant {variant}" if variant else "")
+    """The shell command that replays ``schedule``: every word quoted for a POSIX
+    shell, so a file named ``my scen;id.toml`` stays one argument."""
+    words = ["pagerace", "replay", source, schedule]
+    if variant:
+        words += ["--variant", variant]
+    return shlex.join(words)
 
 
 def source_note(variant: str) -> str:
