@@ -22,10 +22,12 @@ ALLOWED: dict[str, set[str]] = {
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
     "sequential": {"checks", "machine", "paging", "runner", "scenario", "xen"},
     "report": {"paging", "xen"},
+    "hunt": {"checks", "explore", "machine", "paging", "runner", "scenario", "xen"},
     "cli": {
         "advisory",
         "checks",
         "explore",
+        "hunt",
         "machine",
         "paging",
         "report",
