@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "versions",
         "Run every bundled scenario on every modelled Xen version.",
     ),
+    "variants": (
+        "pagerace.cli.variants",
+        "variants",
+        "List the modelled Xen versions and the releases each stands for.",
+    ),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
     "steps": (
         "pagerace.cli.steps",
