@@ -16,9 +16,9 @@ __all__ = ["check"]
 
 def variant_names() -> list[str]:
     """Every modelled variant, in the order the model lists them."""
-    from pagerace.xen.variants import VARIANTS
+    from pagerace.xen.versions import VERSIONS
 
-    return list(VARIANTS)
+    return list(VERSIONS)
 
 
 def result_dict(scenario: Any, result: Any) -> dict[str, Any]:
