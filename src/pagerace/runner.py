@@ -17,6 +17,7 @@ from typing import Any
 from pagerace.checks import (
     CALLER,
     HYPERVISOR,
+    OpTracker,
     Preconditions,
     Translation,
     graph_problems,
@@ -335,6 +336,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             accesses=accesses,
         )
         detailed = world.detailed
+        oracle = functional_oracle(p, ctx, memory)
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
@@ -357,12 +359,14 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                                 "k": k,
                             },
                         )
+                    oracle.start(cpu, op)
                     rc = call_op(m, op)
                     if detailed:
                         ret = {"op": "return", "function": m.function, "rc": rc}
                         if isinstance(op, LookupOp):
                             ret = {"op": "return", "function": m.function, "mfn": rc}
                         ctx.note("return", ret)
+                    oracle.finish(cpu, rc)
                     if not op.irqs:
                         m.local_irq_enable()
 
@@ -410,6 +414,22 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
 
     return program
+
+
+def functional_oracle(p: Prepared, ctx: Any, memory: PhysicalMemory) -> OpTracker:
+    """The functional oracle of one execution (checks/functional.py): each CPU's
+    operation is judged against its promise when it returns, unless another CPU's
+    operation on an overlapping range changed memory meanwhile; problems are
+    reported at once and the execution goes on."""
+
+    def report(problem: Any, cpu: int) -> None:
+        ctx.report(problem.kind, f"CPU{cpu}: {problem.message}", key=(problem.kind, "functional"))
+
+    tracker = OpTracker(
+        memory, p.root, p.geometry, report, page1gb=p.config.page1gb, nx=p.config.nx
+    )
+    tracker.watch(lambda: ctx.thread)
+    return tracker
 
 
 def _some(messages: list[str]) -> str:
