@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenario": {"paging", "checks", "xen", "explore"},
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
+    "sequential": {"checks", "machine", "paging", "runner", "scenario", "xen"},
     "report": {"paging", "xen"},
     "hunt": {"checks", "explore", "machine", "paging", "runner", "scenario", "xen"},
     "testing": {"cli", "explore", "report", "runner", "scenario"},
@@ -34,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
         "report",
         "runner",
         "scenario",
+        "sequential",
         "xen",
     },
 }

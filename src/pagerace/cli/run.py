@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -12,7 +13,7 @@ from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import Interrupted, PageraceInputError
 from pagerace.userio import one_line, plan_outputs, write_atomic
 
-__all__ = ["replay", "run", "xsa345"]
+__all__ = ["replay", "run", "run_bundled", "xsa345"]
 
 EXIT = {"clean": 0, "found": 1, "incomplete": 3}
 
@@ -283,6 +284,32 @@ def replay(
     sys.exit(0)
 
 
+def run_bundled(
+    names: Sequence[str], variants: Sequence[str], quiet: bool, outputs: Any
+) -> list[Any]:
+    """Each named bundled scenario on each variant, with the scenario's [explore]
+    settings, until what its [expect] says of the variant is decided
+    (``outputs``: the command's planned result files, removed if interrupted)."""
+    from pagerace.cli.options import bundled_scenarios
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+    from pagerace.scenario import load_scenario
+
+    bundled = bundled_scenarios()
+    runs = []
+    for name in names:
+        sc = load_scenario(bundled[name])
+        for variant in variants:
+            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
+            try:
+                with discard_on_interrupt(outputs):
+                    # [explore] over the defaults, until the expectation is decided
+                    runs.append(run_scenario(sc, variant=variant, observers=[progress]))
+            finally:
+                progress.close()
+    return runs
+
+
 @click.command()
 @click.option(
     "--geometry",
@@ -312,11 +339,8 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     from rich.table import Table
 
     from pagerace.cli.options import bundled_scenarios
-    from pagerace.cli.progress import ProgressObserver
     from pagerace.report.json import result_dict
     from pagerace.report.text import format_counterexample
-    from pagerace.runner import run_scenario
-    from pagerace.scenario import load_scenario
 
     outputs = plan_outputs(("--json",), json=json_path)
     names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
@@ -324,16 +348,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         names = [n for n in names if not n.endswith("-small")]
     elif geometry == "small":
         names = [n for n in names if n.endswith("-small")]
-    runs = []
-    for name in names:
-        sc = load_scenario(bundled_scenarios()[name])
-        for variant in ("xen-4.14", "xsa-345"):
-            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
-            try:
-                with discard_on_interrupt(outputs):
-                    runs.append(run_scenario(sc, variant=variant, observers=[progress]))
-            finally:
-                progress.close()
+    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet, outputs)
     table = Table(title="XSA-345 under pagerace", title_justify="left")
     for col in (
         "scenario",

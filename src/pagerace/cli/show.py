@@ -32,16 +32,18 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
     from pagerace.report.tree import format_tree
     from pagerace.runner import call_op, function_of, prepare
     from pagerace.scenario import AccessOp, LookupOp
+    from pagerace.userio import one_line, printable
 
     sc = load(scenario)
     p = prepare(sc, variant)
-    source = f" ({sc.source})" if sc.source != sc.name else ""  # a bundled one: its name
+    # a bundled scenario's source is its name: say it once
+    source = f" ({one_line(sc.source)})" if sc.source != sc.name else ""
     click.echo(
         f"{sc.name}{source}: {p.variant}, {sc.entries} entries per table,"
         f" page1gb={'yes' if sc.page1gb else 'no'}"
     )
     if sc.description:
-        click.echo(sc.description)
+        click.echo(printable(sc.description))
     click.echo("")
     if serial:
         m = DirectMachine(p.memory, p.root, p.config)

@@ -245,11 +245,11 @@ def from_text(name: str, text: str) -> Any:
         return "none"
     if name in _BOOLS and word.lower() in ("true", "false"):
         return word.lower() == "true"
+    if not (word.isascii() and len(word) <= 30):  # no other scripts' digits, no huge text
+        return word
     if name in (*_INTS, "preemption_bound"):
-        try:
-            return int(word.replace("_", "").replace(",", ""))
-        except ValueError:
-            return word
+        digits = word.replace("_", "").replace(",", "")
+        return int(digits) if digits.lstrip("-").isdigit() else word
     if name == "time_limit":
         for number in (int, float):
             try:
