@@ -45,22 +45,28 @@ CASES: list[tuple[dict[str, Any], str, list[str], str, str]] = [
         "max_executions = 0",
         ["--max-executions", "0"],
         "max_executions",
-        "must be an int >= 1 or None; got 0",
+        "must be an int from 1 to 1,000,000,000,000 or None; got 0",
     ),
     (
         {"time_limit": -2},
         "time_limit = -2",
         ["--time-limit", "-2"],
         "time_limit",
-        "must be seconds > 0 or None; got -2",
+        "must be seconds > 0 (at most 10,000,000) or None; got -2",
     ),
-    ({"seed": -1}, "seed = -1", ["--seed", "-1"], "seed", "must be an int >= 0; got -1"),
+    (
+        {"seed": -1},
+        "seed = -1",
+        ["--seed", "-1"],
+        "seed",
+        "must be an int from 0 to 2**64 - 1; got -1",
+    ),
     (
         {"pct_depth": 0},
         "pct_depth = 0",
         ["--pct-depth", "0"],
         "pct_depth",
-        "must be an int >= 1; got 0",
+        "must be an int from 1 to 100; got 0",
     ),
 ]
 

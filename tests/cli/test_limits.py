@@ -83,13 +83,14 @@ def test_the_time_limit_covers_the_serial_orders() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--pct-depth", "20000"], "20000 is outside 1..100"),
-        (["--max-executions", "\u00b2"], "is not a whole number"),
-        (["--max-executions", "9" * 5000], "more characters) is outside"),
-        (["--seed", "-1"], "is not a whole number"),
-        (["--time-limit", "nan"], "is not a number of seconds"),
-        (["--time-limit", "inf"], "is not a number of seconds"),
-        (["--preemption-bound", "\u0661"], "is not a whole number"),
+        # the rules of every face (pagerace.explore.options), ASCII digits only
+        (["--pct-depth", "20000"], "--pct-depth: must be an int from 1 to 100; got 20000"),
+        (["--max-executions", "\u00b2"], "--max-executions: must be an int from 1 to"),
+        (["--max-executions", "9" * 5000], "(4,940 more characters)"),
+        (["--seed", "-1"], "--seed: must be an int from 0 to 2**64 - 1; got -1"),
+        (["--time-limit", "nan"], "--time-limit: must be seconds > 0"),
+        (["--time-limit", "inf"], "--time-limit: must be seconds > 0"),
+        (["--preemption-bound", "\u0661"], "--preemption-bound: must be an int >= 0, 'iterative'"),
     ],
 )
 def test_numbers_on_the_command_line_are_ascii_and_bounded(args: list[str], message: str) -> None:

@@ -32,13 +32,13 @@ SRC = Path(explore_package.__file__).parent
             "preemption_bound",
             "not used by strategy 'replay'",
         ),
-        ({"seed": -1}, "seed", "must be an int >= 0"),
+        ({"seed": -1}, "seed", "must be an int from 0"),
         ({"keep_going": 1}, "keep_going", "must be true or false"),
         ({"max_preemption_bound": 2}, "max_preemption_bound", "not an option of explore"),
-        ({"max_executions": 0}, "max_executions", "must be an int >= 1"),
+        ({"max_executions": 0}, "max_executions", "must be an int from 1"),
         ({"time_limit": -1.0}, "time_limit", "must be seconds > 0"),
         ({"seed": "x"}, "seed", "must be an int"),
-        ({"pct_depth": 0}, "pct_depth", "must be an int >= 1"),
+        ({"pct_depth": 0}, "pct_depth", "must be an int from 1 to 100"),
     ],
 )
 def test_a_bad_argument_raises_a_value_error_naming_the_argument_and_the_rule(

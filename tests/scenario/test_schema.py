@@ -696,14 +696,14 @@ def test_a_malformed_expectation_is_refused(line: str, expected: str) -> None:
         ('strategy = "pct"\npreemption_bound = "iterative"',
          "explore.preemption_bound: 'iterative' (bounds 0, 1, 2, ... in turn) only with"
          " strategy 'dpor' or 'dfs' (strategy is \"pct\"); give a number or none"),
-        ("max_executions = 0", "explore.max_executions: must be an int >= 1 or None; got 0"),
-        ("max_executions = 1.5", "explore.max_executions: must be an int >= 1 or None; got 1.5"),
-        ("time_limit = 0", "explore.time_limit: must be seconds > 0 or None; got 0"),
-        ("time_limit = inf", "explore.time_limit: must be seconds > 0 or None; got inf"),
-        ('time_limit = "1s"', 'explore.time_limit: must be seconds > 0 or None; got "1s"'),
-        ("seed = true", "explore.seed: must be an int >= 0; got true"),
-        ("seed = -1", "explore.seed: must be an int >= 0; got -1"),
-        ("pct_depth = 0", "explore.pct_depth: must be an int >= 1; got 0"),
+        ("max_executions = 0", "explore.max_executions: must be an int from 1 to 1,000,000,000,000 or None; got 0"),
+        ("max_executions = 1.5", "explore.max_executions: must be an int from 1 to 1,000,000,000,000 or None; got 1.5"),
+        ("time_limit = 0", "explore.time_limit: must be seconds > 0 (at most 10,000,000) or None; got 0"),
+        ("time_limit = inf", "explore.time_limit: must be seconds > 0 (at most 10,000,000) or None; got inf"),
+        ('time_limit = "1s"', 'explore.time_limit: must be seconds > 0 (at most 10,000,000) or None; got "1s"'),
+        ("seed = true", "explore.seed: must be an int from 0 to 2**64 - 1; got true"),
+        ("seed = -1", "explore.seed: must be an int from 0 to 2**64 - 1; got -1"),
+        ("pct_depth = 0", "explore.pct_depth: must be an int from 1 to 100; got 0"),
         ("fewest_first = 1", "explore.fewest_first: must be true or false; got 1"),
         ("sed = 1", "explore.sed: unknown key in [explore] (did you mean seed?); known:"
                     " strategy, preemption_bound, fewest_first, max_executions, time_limit,"

@@ -72,6 +72,12 @@ STRATEGIES = ("dpor", "dfs", "random", "pct", "replay")
 SEARCH_STRATEGIES = ("dpor", "dfs", "random", "pct")
 #: The strategies that explore a space completely (and so can bound it iteratively).
 EXHAUSTIVE = ("dpor", "dfs")
+#: Upper limits of the numbers (a typing slip, not a wish, goes past them).
+MAX_BOUND = 10**6
+MAX_EXECUTIONS = 10**12
+MAX_SECONDS = 10**7
+MAX_SEED = 2**64 - 1
+MAX_PCT_DEPTH = 100
 #: Executions of ``random`` and ``pct`` when neither max_executions nor time_limit is set.
 DEFAULT_SAMPLED_EXECUTIONS = 1000
 
@@ -163,6 +169,8 @@ class ExploreOptions:
                 )
             if _is_int(bound) and bound < 0:  # type: ignore[operator]
                 raise OptionError("preemption_bound", f"must be >= 0; got {bound}")
+            if _is_int(bound) and bound > MAX_BOUND:  # type: ignore[operator]
+                raise OptionError("preemption_bound", f"must be <= {MAX_BOUND:,}; got {bound}")
             if strategy == "replay":
                 raise OptionError(
                     "preemption_bound", "not used by strategy 'replay' (the schedule decides)"
@@ -174,20 +182,29 @@ class ExploreOptions:
                     f"'dfs' (strategy is {shown(strategy)}); give a number or none",
                 )
         me = self.max_executions
-        if me is not None and not (_is_int(me) and me >= 1):
-            raise OptionError("max_executions", f"must be an int >= 1 or None; got {shown(me)}")
+        if me is not None and not (_is_int(me) and 1 <= me <= MAX_EXECUTIONS):
+            raise OptionError(
+                "max_executions",
+                f"must be an int from 1 to {MAX_EXECUTIONS:,} or None; got {shown(me)}",
+            )
         tl = self.time_limit
         if tl is not None and not (
             isinstance(tl, (int, float))
             and not isinstance(tl, bool)
             and math.isfinite(tl)
-            and tl > 0
+            and 0 < tl <= MAX_SECONDS
         ):
-            raise OptionError("time_limit", f"must be seconds > 0 or None; got {shown(tl)}")
-        if not (_is_int(self.seed) and self.seed >= 0):
-            raise OptionError("seed", f"must be an int >= 0; got {shown(self.seed)}")
-        if not (_is_int(self.pct_depth) and self.pct_depth >= 1):
-            raise OptionError("pct_depth", f"must be an int >= 1; got {shown(self.pct_depth)}")
+            raise OptionError(
+                "time_limit",
+                f"must be seconds > 0 (at most {MAX_SECONDS:,}) or None; got {shown(tl)}",
+            )
+        if not (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED):
+            raise OptionError("seed", f"must be an int from 0 to 2**64 - 1; got {shown(self.seed)}")
+        if not (_is_int(self.pct_depth) and 1 <= self.pct_depth <= MAX_PCT_DEPTH):
+            raise OptionError(
+                "pct_depth",
+                f"must be an int from 1 to {MAX_PCT_DEPTH}; got {shown(self.pct_depth)}",
+            )
         for name in ("fewest_first", "keep_going", "count_traces"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(name, f"must be true or false; got {shown(getattr(self, name))}")
