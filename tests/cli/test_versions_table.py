@@ -10,14 +10,19 @@ import pytest
 from pagerace.cli.check import variant_names
 from pagerace.cli.main import main
 from pagerace.cli.versions import cell
+from pagerace.scenario import Expectation, judge
 
 
 def fake(kinds: list[str], expected: tuple[str, ...] | None, status: str = "found") -> object:
-    met = None if expected is None else (set(expected) <= set(kinds) if expected else not kinds)
+    expectation = None
+    if expected is not None:
+        expectation = Expectation(require=expected) if expected else Expectation(allow=())
+    verdict = None if expectation is None else judge(expectation, kinds, complete=True)
     return SimpleNamespace(
         kinds=kinds,
-        expected=expected,
-        meets_expectation=met,
+        expected=expectation,
+        verdict=verdict,
+        meets_expectation=None if verdict is None else verdict.met,
         result=SimpleNamespace(status=status if kinds else "clean"),
     )
 
