@@ -115,6 +115,7 @@ class Prepared:
     #: (check, why) for every oracle that cannot run on this scenario
     checks_skipped: list[tuple[str, str]] = field(default_factory=list)
     serial_orders: int = 0  # how many serial orders ``acceptable`` stands for
+    serial_runs: int = 0  # the sequential operation runs it took to compute it
     preconditions: Preconditions = field(default_factory=lambda: Preconditions([]))
 
     @property
@@ -277,6 +278,7 @@ def _serial_outcomes(p: Prepared, deadline: float | None = None) -> None:
         )
         return
     p.serial_orders = found.orders
+    p.serial_runs = found.runs
     if not found.complete:
         p.checks_skipped.append(
             (
