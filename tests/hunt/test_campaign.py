@@ -157,3 +157,34 @@ def test_cli_hunt_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["hunt", "--max-scenarios", "1", "--out", str(tmp_path), *args])
     assert exc.value.code == 2
+
+
+def test_ctrl_c_writes_everything_found_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt at the first new signature: what was found so far is written (as
+    drawn, not minimised), with the JSON, and the exit status is 130."""
+    from pagerace.hunt import campaign
+
+    notify = campaign._Hunt.notify
+
+    def interrupt_at_first_signature(self: object, hook: str, *args: object) -> None:
+        notify(self, hook, *args)  # type: ignore[arg-type]
+        if hook == "on_signature":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(campaign._Hunt, "notify", interrupt_at_first_signature)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        ["hunt", "--max-scenarios", "3", "--seed", "25", "--cpus", "2", "--jobs", "1", "-q",
+         "--max-executions", "300", "--out", str(out), "--json", str(tmp_path / "h.json")],
+    )  # fmt: skip
+    assert res.exit_code == 130, res.output
+    data = json.loads((tmp_path / "h.json").read_text())
+    assert data["status"] == "interrupted" and data["signatures"]
+    for s in data["signatures"]:
+        assert not s["minimised"]
+        sc = load_scenario(s["scenario"])
+        assert "NOT minimised" in Path(s["scenario"]).read_text()
+        assert s["kind"] in {f.kind for f in replay_scenario(sc, s["schedule"]).findings}
