@@ -46,7 +46,7 @@ class HuntOptions:
     max_scenarios: int | None = None
     budget: Budget = field(default_factory=Budget)
     shrink: ShrinkBudget = field(default_factory=ShrinkBudget)
-    shrink_batch: int = 6
+    shrink_batch: int = 12
     shrink_grace: float = 60.0
 
     def to_dict(self) -> dict[str, Any]:

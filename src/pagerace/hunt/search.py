@@ -49,6 +49,7 @@ class Found:
     strategy: str
     fault: str
     seed: int = 0  # PCT's seed (when strategy is "pct")
+    check: str | None = None  # "BUG_ON" or "ASSERT" for a bug finding
 
 
 @dataclass
@@ -83,6 +84,7 @@ def _collect(out: SearchResult, run: ScenarioRun, how: str, seed: int = 0) -> No
                 how,
                 run.fault(finding),
                 seed,
+                ScenarioRun.check(finding),
             )
         )
 

@@ -179,9 +179,19 @@ def _failing_pair(owners: _Owners, thread: int) -> list[tuple[int, int]]:
     return [a]
 
 
+def _entries(footprint: Any) -> set[int]:
+    """The page-table entries a footprint names (the explored machine's keys:
+    ``frame << 10 | index`` for an entry, ``| 0x3FF`` for the frame itself, negative
+    for the heap and the TLBs, tuples for locks)."""
+    return {k for k, _ in footprint if isinstance(k, int) and k >= 0 and k & 0x3FF != 0x3FF}
+
+
 def _racing_pair(owners: _Owners) -> list[tuple[int, int]]:
+    """The two ops with the last conflict while both ran; a conflict on a page-table
+    entry (a store against a load, a store or a hardware walk) is preferred to one on
+    TLBs or the heap alone, which every flush and allocation has."""
     events = owners.events
-    fallback: list[tuple[int, int]] = []
+    fallback: list[list[tuple[int, int]]] = [[], []]
     for k2 in range(len(events) - 1, 0, -1):
         e2 = events[k2]
         o2 = owners.owner[e2.index]
@@ -191,11 +201,13 @@ def _racing_pair(owners: _Owners) -> list[tuple[int, int]]:
                 continue
             o1 = owners.owner[e1.index]
             pair = sorted((o1, o2))
-            if owners.overlap(o1, o2):
+            on_entry = bool(_entries(e1.footprint) & _entries(e2.footprint))
+            if on_entry and owners.overlap(o1, o2):
                 return pair
-            if not fallback:
-                fallback = pair
-    return fallback
+            rank = 0 if on_entry else 1
+            if not fallback[rank]:
+                fallback[rank] = pair
+    return fallback[0] or fallback[1]
 
 
 def signature_of(finding: Finding, scenario: Scenario) -> tuple[Signature, tuple[OpInvolved, ...]]:
