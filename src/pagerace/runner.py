@@ -36,8 +36,18 @@ from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.paging.pte import describe_flags, get_pte_flags
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import translate
-from pagerace.scenario import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp, Scenario
+from pagerace.scenario import (
+    AccessOp,
+    DestroyOp,
+    LookupOp,
+    MapOp,
+    ModifyOp,
+    Op,
+    PopulateOp,
+    Scenario,
+)
 from pagerace.xen.config import XenConfig
+from pagerace.xen.lookup import lookup
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
 
@@ -61,6 +71,19 @@ FUNCTIONS = {
 }
 
 
+def function_of(op: Op, config: XenConfig) -> str:
+    """The Xen function a scenario operation calls on this variant."""
+    if isinstance(op, LookupOp):
+        return "xen_map_to_mfn" if config.version.has_xen_map_to_mfn else "vmap_to_mfn"
+    return FUNCTIONS[type(op)]
+
+
+def _call_text(op: Op, m: ExploredCPU) -> str:
+    if isinstance(op, LookupOp):  # the function depends on the version
+        return f"{m.function}({op.virt:#x})" + ("" if op.irqs else " with irqs off")
+    return op.describe()
+
+
 def call_op(m: Machine[Any], op: Op) -> int | None:
     """Run one scenario operation on machine ``m``; the Xen function's rc."""
     if isinstance(op, MapOp):
@@ -71,6 +94,8 @@ def call_op(m: Machine[Any], op: Op) -> int | None:
         return modify_xen_mappings(m, op.s, op.e, op.xen_nf)
     if isinstance(op, DestroyOp):
         return destroy_xen_mappings(m, op.s, op.e)
+    if isinstance(op, LookupOp):
+        return lookup(m, op.virt)  # the frame number, not an rc
     raise TypeError(f"not a Xen operation: {op!r}")  # pragma: no cover
 
 
@@ -123,7 +148,7 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
             raise PageraceInputError(
                 f"{scenario.source}: setup[{i}]: {op.describe()} fails sequentially: {exc}"
             ) from None
-        if rc != 0:
+        if rc != 0 and not isinstance(op, LookupOp):
             raise PageraceInputError(
                 f"{scenario.source}: setup[{i}]: {op.describe()} returned {rc}"
             )
@@ -271,17 +296,25 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     if isinstance(op, AccessOp):
                         m.access(op.virt)
                         continue
-                    m.function = FUNCTIONS[type(op)]
+                    m.function = function_of(op, p.config)
                     if not op.irqs:
                         m.local_irq_disable()
                     if detailed:
                         ctx.note(
                             "call",
-                            {"op": "call", "function": m.function, "text": op.describe(), "k": k},
+                            {
+                                "op": "call",
+                                "function": m.function,
+                                "text": _call_text(op, m),
+                                "k": k,
+                            },
                         )
                     rc = call_op(m, op)
                     if detailed:
-                        ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
+                        ret = {"op": "return", "function": m.function, "rc": rc}
+                        if isinstance(op, LookupOp):
+                            ret = {"op": "return", "function": m.function, "mfn": rc}
+                        ctx.note("return", ret)
                     if not op.irqs:
                         m.local_irq_enable()
 

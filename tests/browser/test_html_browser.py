@@ -209,6 +209,8 @@ def test_long_loops_fold_into_one_row_and_every_step_stays_selectable(
     assert page.locator("tr.step").count() < 80
     groups = page.locator("tr.step.group")
     assert groups.count() >= 1
+    # a folded fill loop shows the mm.c lines of both its reads (M6.6, M6.7)
+    assert any("map_pages_to_xen:5297,5298" in g for g in groups.all_inner_texts())
     page.locator("tr.step.group .fold-toggle").last.click()
     assert page.locator("tr.step").count() > 1000
     inner = page.locator("tr.step.in-group")

@@ -41,7 +41,13 @@ __all__ = [
 ]
 
 # the vector files' variant names -> the model's
-FILE_VARIANTS = {"vuln": "xen-4.14", "fixed": "xsa-345"}
+FILE_VARIANTS = {
+    "vuln": "xen-4.14",
+    "fixed": "xsa-345",
+    "4.19": "xen-4.19",
+    "4.20.0": "xen-4.20.0",
+    "4.21": "xen-4.21",
+}
 
 _U64 = (1 << 64) - 1
 _OP_FIELDS = {
@@ -286,12 +292,10 @@ def check_file(path: str, variant: str | None = None, jobs: int = 1) -> Iterator
     fails fast with ``VectorFileError``.
     """
     if variant is not None:
-        from pagerace.xen.variants import VARIANTS
+        from pagerace.xen.versions import VERSIONS
 
-        if variant not in VARIANTS:
-            raise VectorFileError(
-                f"--variant {variant!r}: unknown (known: {', '.join(sorted(VARIANTS))})"
-            )
+        if variant not in VERSIONS:
+            raise VectorFileError(f"--variant {variant!r}: unknown (known: {', '.join(VERSIONS)})")
     sequences = list(iter_vector_file(path, variant))
     if jobs <= 1 or len(sequences) < 4:
         yield from map(check_sequence, sequences)
