@@ -70,7 +70,7 @@ def _collect(out: SearchResult, run: ScenarioRun, how: str, seed: int = 0) -> No
     seen = {f.signature for f in out.found}
     scenario = run.scenario
     for finding in run.findings:
-        sig, ops = signature_of(finding, scenario)
+        sig, ops = signature_of(finding, scenario, run.variant)
         if sig in seen:
             continue
         seen.add(sig)

@@ -71,12 +71,13 @@ class _Hit(Exception):
 class _Watch:
     """An explorer observer that stops the search at the target signature."""
 
-    def __init__(self, scenario: Scenario, target: Signature) -> None:
+    def __init__(self, scenario: Scenario, target: Signature, variant: str | None) -> None:
         self.scenario = scenario
         self.target = target
+        self.variant = variant
 
     def on_finding(self, finding: Finding) -> None:
-        if signature_of(finding, self.scenario)[0] == self.target:
+        if signature_of(finding, self.scenario, self.variant)[0] == self.target:
             raise _Hit(finding)
 
 
@@ -113,10 +114,11 @@ def reproduce(
         )
     for options in runs:
         try:
-            run_scenario(scenario, options, variant=variant, observers=[_Watch(scenario, target)])
+            watch = _Watch(scenario, target, variant)
+            run_scenario(scenario, options, variant=variant, observers=[watch])
         except _Hit as hit:
             f = hit.finding
-            _, ops = signature_of(f, scenario)
+            _, ops = signature_of(f, scenario, variant)
             return Found(
                 target,
                 ops,

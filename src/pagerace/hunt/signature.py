@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pagerace.explore import Finding, dependent
-from pagerace.runner import FUNCTIONS
+from pagerace.runner import function_of
 from pagerace.scenario import AccessOp, Scenario
+from pagerace.xen.config import XenConfig
 
 __all__ = ["OpInvolved", "Signature", "signature_of"]
 
@@ -40,6 +41,8 @@ SHORT = {
     "modify_xen_mappings": "modify",
     "destroy_xen_mappings": "destroy",
     "hardware walk": "access",
+    "xen_map_to_mfn": "lookup",
+    "vmap_to_mfn": "lookup",
 }
 _SKIP = ("L3T_LOCK", "L3T_UNLOCK", "local_irq_disable", "local_irq_enable")
 
@@ -151,7 +154,9 @@ class _Owners:
         return sa[0] < sb[1] and sb[0] < sa[1]
 
 
-def _involved(owners: _Owners, scenario: Scenario, owner: tuple[int, int]) -> OpInvolved:
+def _involved(
+    owners: _Owners, scenario: Scenario, config: XenConfig, owner: tuple[int, int]
+) -> OpInvolved:
     cpu, j = owner
     path: list[str] = []
     for ev in owners.events:
@@ -159,7 +164,7 @@ def _involved(owners: _Owners, scenario: Scenario, owner: tuple[int, int]) -> Op
             section = _section(ev.label)
             if section is not None and section not in path:
                 path.append(section)
-    return OpInvolved(cpu, j, FUNCTIONS[type(scenario.cpus[cpu][j])], tuple(path))
+    return OpInvolved(cpu, j, function_of(scenario.cpus[cpu][j], config), tuple(path))
 
 
 def _failing_pair(owners: _Owners, thread: int) -> list[tuple[int, int]]:
@@ -210,8 +215,11 @@ def _racing_pair(owners: _Owners) -> list[tuple[int, int]]:
     return fallback[0] or fallback[1]
 
 
-def signature_of(finding: Finding, scenario: Scenario) -> tuple[Signature, tuple[OpInvolved, ...]]:
-    """The signature of ``finding`` (found on ``scenario``) and its ops."""
+def signature_of(
+    finding: Finding, scenario: Scenario, variant: str | None = None
+) -> tuple[Signature, tuple[OpInvolved, ...]]:
+    """The signature of ``finding`` (found on ``scenario``, run on ``variant``,
+    by default the scenario's) and its ops."""
     # a finding made as the execution went on has the trace up to it at ``at``
     trace = finding.trace if finding.at is None else finding.trace[: finding.at]
     owners = _Owners(trace, scenario)
@@ -222,6 +230,7 @@ def signature_of(finding: Finding, scenario: Scenario) -> tuple[Signature, tuple
         pair = _failing_pair(owners, thread)
     else:
         pair = _racing_pair(owners)
-    ops = tuple(_involved(owners, scenario, o) for o in pair)
+    config = XenConfig(variant=variant or scenario.variant, page1gb=scenario.page1gb)
+    ops = tuple(_involved(owners, scenario, config, o) for o in pair)
     sig = Signature(finding.kind, _labels(finding), tuple((op.function, op.path) for op in ops))
     return sig, ops
