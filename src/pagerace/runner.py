@@ -17,6 +17,7 @@ from typing import Any
 from pagerace.checks import (
     CALLER,
     HYPERVISOR,
+    OpTracker,
     Preconditions,
     Translation,
     graph_problems,
@@ -28,7 +29,7 @@ from pagerace.checks import (
 from pagerace.errors import PageraceInputError, XenBug
 from pagerace.explore import Finding, Result, explore
 from pagerace.machine import Machine
-from pagerace.machine.direct import DirectMachine
+from pagerace.machine.direct import DirectMachine, OutOfTime, TooMuchWork, WorkLimit
 from pagerace.machine.explored import Accesses, ExploredCPU, World
 from pagerace.paging.dump import dump_state
 from pagerace.paging.geometry import Geometry
@@ -114,6 +115,7 @@ class Prepared:
     #: (check, why) for every oracle that cannot run on this scenario
     checks_skipped: list[tuple[str, str]] = field(default_factory=list)
     serial_orders: int = 0  # how many serial orders ``acceptable`` stands for
+    serial_runs: int = 0  # the sequential operation runs it took to compute it
     preconditions: Preconditions = field(default_factory=lambda: Preconditions([]))
 
     @property
@@ -121,8 +123,23 @@ class Prepared:
         return len(self.scenario.cpus)
 
 
-def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
-    """Apply the set-up on one CPU and compute the serial orders' translations."""
+#: Page-table stores the set-up may make (a 4 GiB range of 4 KiB pages; about 3 s).
+MAX_SETUP_STORES = 1 << 20
+#: Page-table stores the CPUs' operations may make in one execution, counted by
+#: running each CPU's operations alone after the set-up (an explored execution of
+#: this many stores takes a fraction of a second).
+MAX_EXECUTION_STORES = 1 << 14
+
+
+def prepare(
+    scenario: Scenario, variant: str | None = None, *, deadline: float | None = None
+) -> Prepared:
+    """Apply the set-up on one CPU and compute the serial orders' translations.
+
+    ``deadline`` (a ``time.perf_counter()`` value) bounds the time of this work: the
+    set-up must finish before it (else ``PageraceInputError``); serial orders it cuts
+    short leave the lost-update check skipped.  Scenarios whose set-up or one
+    execution would make too many page-table stores are refused."""
     variant = variant or scenario.variant
     geometry = scenario.geometry
     try:
@@ -135,6 +152,7 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
     ncpus = len(scenario.cpus)
     tlbs = [TLB(geometry) for _ in range(ncpus)]
     m = DirectMachine(memory, root, config)
+    m.limit_work(WorkLimit(MAX_SETUP_STORES, deadline))
     for i, op in enumerate(scenario.setup):
         if isinstance(op, AccessOp):
             result = translate(memory, root, geometry, op.virt, page1gb=config.page1gb)
@@ -148,15 +166,37 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
             raise PageraceInputError(
                 f"{scenario.source}: setup[{i}]: {op.describe()} fails sequentially: {exc}"
             ) from None
+        except TooMuchWork:
+            raise PageraceInputError(
+                f"{scenario.source}: setup: more than {MAX_SETUP_STORES:,} page-table stores"
+                f" (by setup[{i}]); map fewer 4 KiB pages or use 2 MiB/1 GiB-aligned mappings"
+            ) from None
+        except OutOfTime:
+            raise PageraceInputError(
+                f"{scenario.source}: setup[{i}]: the set-up alone takes longer than the time limit"
+            ) from None
         if rc != 0 and not isinstance(op, LookupOp):
             raise PageraceInputError(
                 f"{scenario.source}: setup[{i}]: {op.describe()} returned {rc}"
             )
     prepared = Prepared(scenario, variant, geometry, config, memory, root, tlbs, None)
+    try:
+        alone = _alone_asserts(prepared, WorkLimit(MAX_EXECUTION_STORES, deadline))
+    except TooMuchWork:
+        raise PageraceInputError(
+            f"{scenario.source}: cpus: the CPUs' operations make more than"
+            f" {MAX_EXECUTION_STORES:,} page-table stores in one execution (run one after"
+            " another), more than pagerace explores; map fewer 4 KiB pages or use"
+            " 2 MiB/1 GiB-aligned mappings"
+        ) from None
+    except OutOfTime:
+        raise PageraceInputError(
+            f"{scenario.source}: the CPUs' operations, run alone, take longer than the time limit"
+        ) from None
     prepared.preconditions = Preconditions(
-        [[_changed_range(op) for op in ops] for ops in scenario.cpus], _alone_asserts(prepared)
+        [[_changed_range(op) for op in ops] for ops in scenario.cpus], alone
     )
-    _serial_outcomes(prepared)
+    _serial_outcomes(prepared, deadline)
     return prepared
 
 
@@ -181,12 +221,14 @@ def _changed_range(op: Op) -> tuple[int, int] | None:
     return None  # populate only adds tables; access only reads
 
 
-def _alone_asserts(p: Prepared) -> set[tuple[int, int]]:
+def _alone_asserts(p: Prepared, limit: WorkLimit) -> set[tuple[int, int]]:
     """(cpu, k) for each operation that fails an ASSERT when its CPU runs alone after
-    the set-up: it breaks a precondition whatever the other CPUs do."""
+    the set-up: it breaks a precondition whatever the other CPUs do.  Every CPU's
+    stores count against ``limit``: together they are what one execution costs."""
     found = set()
     for cpu, ops in enumerate(p.scenario.cpus):
         m = ReleaseBuild(p.memory.clone(), p.root, p.config)
+        m.limit_work(limit)
         for k, op in enumerate(ops):
             if isinstance(op, AccessOp):
                 continue
@@ -207,15 +249,17 @@ def _alone_asserts(p: Prepared) -> set[tuple[int, int]]:
 MAX_SERIAL_RUNS = 10_000
 
 
-def _serial_outcomes(p: Prepared) -> None:
+def _serial_outcomes(p: Prepared, deadline: float | None = None) -> None:
     """Set ``p.acceptable``: the translations the serial orders leave (or say in
     ``p.checks_skipped`` why the lost-update oracle cannot run)."""
+    limit = WorkLimit(None, deadline)
     queues = [[op for op in ops if not isinstance(op, AccessOp)] for ops in p.scenario.cpus]
     program = [len(q) for q in queues]
 
     def run_op(memory: PhysicalMemory, cpu: int, k: int) -> PhysicalMemory | None:
         memory = memory.clone()
         m = ReleaseBuild(memory, p.root, p.config)
+        m.limit_work(limit)
         op = queues[cpu][k]
         m.begin_op(op.irqs)
         try:
@@ -224,10 +268,17 @@ def _serial_outcomes(p: Prepared) -> None:
             return None
         return memory
 
-    found = serial_results(
-        program, p.memory, run_op, lambda mem: _state_key(p, mem), MAX_SERIAL_RUNS
-    )
+    try:
+        found = serial_results(
+            program, p.memory, run_op, lambda mem: _state_key(p, mem), MAX_SERIAL_RUNS
+        )
+    except OutOfTime:
+        p.checks_skipped.append(
+            ("lost-update", "the time limit ran out while running the serial orders")
+        )
+        return
     p.serial_orders = found.orders
+    p.serial_runs = found.runs
     if not found.complete:
         p.checks_skipped.append(
             (
@@ -287,6 +338,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             accesses=accesses,
         )
         detailed = world.detailed
+        oracle = functional_oracle(p, ctx, memory)
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
@@ -309,12 +361,14 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                                 "k": k,
                             },
                         )
+                    oracle.start(cpu, op)
                     rc = call_op(m, op)
                     if detailed:
                         ret = {"op": "return", "function": m.function, "rc": rc}
                         if isinstance(op, LookupOp):
                             ret = {"op": "return", "function": m.function, "mfn": rc}
                         ctx.note("return", ret)
+                    oracle.finish(cpu, rc)
                     if not op.irqs:
                         m.local_irq_enable()
 
@@ -362,6 +416,22 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
 
     return program
+
+
+def functional_oracle(p: Prepared, ctx: Any, memory: PhysicalMemory) -> OpTracker:
+    """The functional oracle of one execution (checks/functional.py): each CPU's
+    operation is judged against its promise when it returns, unless another CPU's
+    operation on an overlapping range changed memory meanwhile; problems are
+    reported at once and the execution goes on."""
+
+    def report(problem: Any, cpu: int) -> None:
+        ctx.report(problem.kind, f"CPU{cpu}: {problem.message}", key=(problem.kind, "functional"))
+
+    tracker = OpTracker(
+        memory, p.root, p.geometry, report, page1gb=p.config.page1gb, nx=p.config.nx
+    )
+    tracker.watch(lambda: ctx.thread)
+    return tracker
 
 
 def _some(messages: list[str]) -> str:
@@ -443,7 +513,7 @@ class ScenarioRun:
             reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
         elif o.max_executions is not None and r.executions >= o.max_executions:
             reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
-        elif o.time_limit is not None and stats.seconds >= o.time_limit:
+        elif o.time_limit is not None and self.seconds >= o.time_limit:
             reasons.append(f"time limit reached ({o.time_limit:g} s)")
         elif stats.bound_cut and (not r.findings or o.keep_going):  # (not stopped by one)
             reasons.append(
@@ -521,7 +591,8 @@ def run_scenario(
     """Explore a scenario.  With ``until_expected`` the run goes on past the first
     finding until every kind ``[expect]`` names for the variant has been found."""
     start = time.perf_counter()
-    p = prepare(scenario, variant)
+    deadline = None if options.time_limit is None else start + options.time_limit
+    p = prepare(scenario, variant, deadline=deadline)
     expected = scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
@@ -540,7 +611,8 @@ def run_scenario(
         preemption_bound="iterative" if bound is not None else None,
         max_preemption_bound=bound if isinstance(bound, int) else None,
         max_executions=options.max_executions,
-        time_limit=options.time_limit,
+        # the time limit covers the set-up and the serial orders too
+        time_limit=None if deadline is None else max(deadline - time.perf_counter(), 1e-9),
         seed=options.seed,
         keep_going=keep_going,
         pct_depth=options.pct_depth,

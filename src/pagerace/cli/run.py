@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.cli.options import Count, Seconds, scenario_argument, variant_option
 from pagerace.cli.outputs import discard_on_interrupt, write_outputs
-from pagerace.userio import one_line, plan_outputs, write_atomic
+from pagerace.errors import PageraceInputError
+from pagerace.userio import one_line, parse_uint, plan_outputs, write_atomic
 
-__all__ = ["replay", "run", "xsa345"]
+__all__ = ["replay", "run", "run_bundled", "xsa345"]
 
 EXIT = {"clean": 0, "found": 1, "incomplete": 3}
 
@@ -22,14 +24,9 @@ def _bound(value: str | None) -> int | str | None:
     if value in ("none", "iterative"):
         return None if value == "none" else "iterative"
     try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: must be a whole number >= 0, 'iterative' or 'none'"
-        ) from None
-    if k < 0:
-        raise click.BadParameter(f"{value!r}: must be >= 0")
-    return k
+        return parse_uint(value, "--preemption-bound", maximum=10**6)
+    except PageraceInputError as exc:
+        raise click.BadParameter(f"{exc}, 'iterative' or 'none'") from None
 
 
 def _options(
@@ -146,16 +143,16 @@ def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
     "counterexample has the fewest preemptions; 'iterative' has no cap, 'none' no "
     "bounding (default: the scenario's, else iterative).",
 )
-@click.option("--max-executions", type=click.IntRange(min=1), default=None, metavar="N")
+@click.option("--max-executions", type=Count(1, 10**12), default=None, metavar="N")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(),
     default=None,
     metavar="S",
     help="Seconds.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="random/pct seed.")
-@click.option("--pct-depth", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--seed", type=Count(0, 2**64 - 1), default=None, help="random/pct seed.")
+@click.option("--pct-depth", type=Count(1, 100), default=3, show_default=True)
 @click.option(
     "--keep-going",
     is_flag=True,
@@ -271,6 +268,36 @@ def replay(
     sys.exit(0)
 
 
+def run_bundled(
+    names: Sequence[str], variants: Sequence[str], quiet: bool, outputs: Any
+) -> list[Any]:
+    """Each named bundled scenario on each variant, with the scenario's [explore]
+    settings, until every kind its [expect] names for the variant is found
+    (``outputs``: the command's planned result files, removed if interrupted)."""
+    from pagerace.cli.options import bundled_scenarios
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+    from pagerace.scenario import load_scenario
+
+    bundled = bundled_scenarios()
+    runs = []
+    for name in names:
+        sc = load_scenario(bundled[name])
+        for variant in variants:
+            options = _options(sc, None, "default", None, None, None, False, False, 3)
+            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
+            try:
+                with discard_on_interrupt(outputs):
+                    runs.append(
+                        run_scenario(
+                            sc, options, variant=variant, observers=[progress], until_expected=True
+                        )
+                    )
+            finally:
+                progress.close()
+    return runs
+
+
 @click.command()
 @click.option(
     "--geometry",
@@ -300,11 +327,8 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     from rich.table import Table
 
     from pagerace.cli.options import bundled_scenarios
-    from pagerace.cli.progress import ProgressObserver
     from pagerace.report.json import result_dict
     from pagerace.report.text import format_counterexample
-    from pagerace.runner import run_scenario
-    from pagerace.scenario import load_scenario
 
     outputs = plan_outputs(("--json",), json=json_path)
     names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
@@ -312,21 +336,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         names = [n for n in names if not n.endswith("-small")]
     elif geometry == "small":
         names = [n for n in names if n.endswith("-small")]
-    runs = []
-    for name in names:
-        sc = load_scenario(bundled_scenarios()[name])
-        for variant in ("xen-4.14", "xsa-345"):
-            options = _options(sc, None, "default", None, None, None, False, False, 3)
-            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
-            try:
-                with discard_on_interrupt(outputs):
-                    runs.append(
-                        run_scenario(
-                            sc, options, variant=variant, observers=[progress], until_expected=True
-                        )
-                    )
-            finally:
-                progress.close()
+    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet, outputs)
     table = Table(title="XSA-345 under pagerace", title_justify="left")
     for col in (
         "scenario",
