@@ -9,9 +9,9 @@ from typing import ClassVar
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pagerace.checks import OpTracker
 from pagerace.checks.functional import (
     MappingRun,
-    OpTracker,
     Problem,
     _clip,
     _first_difference,
