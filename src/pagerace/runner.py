@@ -27,7 +27,15 @@ from pagerace.checks import (
     translation_of,
 )
 from pagerace.errors import Interrupted, PageraceInputError, XenBug
-from pagerace.explore import EXHAUSTIVE, ExploreOptions, Finding, OptionError, Result, explore
+from pagerace.explore import (
+    EXHAUSTIVE,
+    ExploreOptions,
+    Finding,
+    OptionError,
+    Result,
+    Status,
+    explore,
+)
 from pagerace.explore.options import shown
 from pagerace.machine import Machine
 from pagerace.machine.direct import DirectMachine, OutOfTime, TooMuchWork, WorkLimit
@@ -557,13 +565,15 @@ class ScenarioRun:
         stats = r.stats
         reasons = []
         stopped = r.coverage.stopped_by
+        # a search that ran to its end is not cut short by a budget it came close to
+        unfinished = r.status is Status.INCOMPLETE or bool(r.findings)
         if stopped == "interrupted":
             reasons.append("interrupted")
         elif o.strategy in ("random", "pct"):
             reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
-        elif o.max_executions is not None and r.executions >= o.max_executions:
+        elif unfinished and o.max_executions is not None and r.executions >= o.max_executions:
             reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
-        elif o.time_limit is not None and self.seconds >= o.time_limit:
+        elif unfinished and o.time_limit is not None and self.seconds >= o.time_limit:
             reasons.append(f"time limit reached ({o.time_limit:g} s)")
         elif stopped == "nothing new":
             reasons.append(

@@ -426,15 +426,7 @@ def cli_cases(rng: random.Random, tmp: Path) -> list[str]:
         ],
         ["run", "xsa345-r1-small", "-q", "--html", rng.choice([p["dir"], p["missing"], "-", ""])],
         ["run", "xsa345-r1-small", "-q", "--json", "same.json", "--html", "same.json"],
-        [
-            "run",
-            "xsa345-r1-small",
-            "-q",
-            rng.choice(
-                ["--max-executions", "--seed", "--pct-depth", "--time-limit", "--preemption-bound"]
-            ),
-            bad_number,
-        ],
+        _bad_number_option(rng, bad_number),
         [
             "replay",
             "xsa345-r1-small",
@@ -450,6 +442,15 @@ def cli_cases(rng: random.Random, tmp: Path) -> list[str]:
         [rng.choice(["run", "show", "assess", "conform"]), "--no-such-option"],
     ]
     return rng.choice(forms)
+
+
+def _bad_number_option(rng: random.Random, bad_number: str) -> list[str]:
+    option = rng.choice(
+        ["--max-executions", "--seed", "--pct-depth", "--time-limit", "--preemption-bound"]
+    )
+    if bad_number == "0" and option in ("--seed", "--preemption-bound"):
+        bad_number = "-0"  # 0 is a valid seed and bound
+    return ["run", "xsa345-r1-small", "-q", option, bad_number]
 
 
 def run_cli(argv: list[str], cwd: Path) -> tuple[int, str, str]:

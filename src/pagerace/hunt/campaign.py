@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -34,8 +33,9 @@ from pagerace.hunt.signature import Signature
 from pagerace.hunt.write import scenario_toml
 from pagerace.runner import run_options, run_scenario
 from pagerace.scenario import Expectation, Scenario
+from pagerace.userio import write_atomic
 
-__all__ = ["HuntOptions", "explore_task", "hunt", "shrink_task", "write_atomic"]
+__all__ = ["HuntOptions", "explore_task", "hunt", "shrink_task"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class HuntOptions:
     max_scenarios: int | None = None
     budget: Budget = field(default_factory=Budget)
     shrink: ShrinkBudget = field(default_factory=ShrinkBudget)
-    shrink_batch: int = 6
+    shrink_batch: int = 12
     shrink_grace: float = 60.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,18 +65,6 @@ class HuntOptions:
             "dpor_executions": self.budget.dpor_executions,
             "pct_executions": self.budget.pct_executions,
         }
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- tasks (they run in the workers) ---------------------------------------------------
@@ -292,7 +280,7 @@ class _Hunt:
         record = self.records[m.signature]
         record.result = m
         path = self.out_dir / (m.signature.slug + ".toml")
-        write_atomic(path, m.text)
+        write_atomic(str(path), m.text)
         record.path = str(path)
         self.notify("on_minimised", record)
 

@@ -156,8 +156,9 @@ def check_output_path(path: str, option: str) -> None:
         )
 
 
-def write_atomic(path: str, text: str | bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     """Replace the file at ``path`` with ``text`` atomically (UTF-8 for a str)."""
+    path = os.fspath(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
     target = os.path.realpath(path) if os.path.islink(path) else path
     check_output_path(target, "output")
