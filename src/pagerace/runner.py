@@ -9,9 +9,11 @@ quiescence oracles.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -262,6 +264,9 @@ class RunOptions:
     keep_going: bool = False
     fine_scans: bool = False
     pct_depth: int = 3
+    #: worker processes for dpor/dfs (split into work units, the result does not
+    #: depend on the number); None: one search in this process, as ``explore`` does
+    jobs: int | None = None
 
 
 @dataclass
@@ -305,14 +310,21 @@ def run_scenario(
     variant: str | None = None,
     observers: Sequence[Any] = (),
     until_expected: bool = False,
+    executor: Executor | None = None,
+    state: Any = None,
 ) -> ScenarioRun:
     """Explore a scenario.  With ``until_expected`` the run goes on past the first
-    finding until every kind ``[expect]`` names for the variant has been found."""
+    finding until every kind ``[expect]`` names for the variant has been found.
+
+    With ``options.jobs`` or an ``executor`` (``dpor``/``dfs``), the search is split
+    into work units (``pagerace.explore.parallel``) run on ``executor`` or on
+    ``options.jobs`` processes; ``state`` (``checkpoint.Progress``) checkpoints it."""
     start = time.perf_counter()
     p = prepare(scenario, variant)
     expected = scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
+    want: set[str] = set()
     if until_expected and expected:
         keep_going = True
         want = set(expected)
@@ -321,6 +333,13 @@ def run_scenario(
             return want <= {f.kind for f in findings}
 
     bound = options.preemption_bound if options.strategy in ("dpor", "dfs") else None
+    if options.strategy in ("dpor", "dfs") and (options.jobs is not None or executor is not None):
+        result = _explore_units(
+            scenario, p.variant, options, keep_going, want or None, observers, executor, state
+        )
+        return ScenarioRun(
+            scenario, p.variant, options, result, p, time.perf_counter() - start, expected
+        )
     result = explore(
         build_program(p, fine_scans=options.fine_scans),
         strategy=options.strategy,
@@ -338,6 +357,63 @@ def run_scenario(
     return ScenarioRun(
         scenario, p.variant, options, result, p, time.perf_counter() - start, expected
     )
+
+
+@dataclass(frozen=True)
+class ScenarioRecipe:
+    """Builds a scenario's explorer program in a worker process (picklable, hashable:
+    each process builds it once)."""
+
+    scenario: Scenario
+    variant: str
+    fine_scans: bool
+
+    @classmethod
+    def of(cls, scenario: Scenario, variant: str, fine_scans: bool) -> ScenarioRecipe:
+        # (the ``expect`` mapping as a plain dict, which pickles)
+        plain = dataclasses.replace(scenario, expect=dict(scenario.expect))
+        return cls(plain, variant, fine_scans)
+
+    def __call__(self) -> Callable[[Any], Any]:
+        return build_program(prepare(self.scenario, self.variant), fine_scans=self.fine_scans)
+
+
+def _explore_units(
+    scenario: Scenario,
+    variant: str,
+    options: RunOptions,
+    keep_going: bool,
+    want: set[str] | None,
+    observers: Sequence[Any],
+    executor: Executor | None,
+    state: Any,
+) -> Result:
+    from pagerace.explore.parallel import Search, explore_units, process_executor
+
+    search = Search(
+        ScenarioRecipe.of(scenario, variant, options.fine_scans),
+        strategy=options.strategy,
+        keep_going=keep_going,
+        stop_kinds=frozenset(want) if want else None,
+        max_executions=options.max_executions,
+        time_limit=options.time_limit,
+    )
+    bound = options.preemption_bound
+    own = executor is None
+    if executor is None:
+        executor = process_executor(options.jobs or 1)
+    try:
+        return explore_units(
+            search,
+            executor,
+            preemption_bound="iterative" if bound is not None else None,
+            max_preemption_bound=bound if isinstance(bound, int) else None,
+            observers=observers,
+            state=state,
+        )
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def replay_scenario(

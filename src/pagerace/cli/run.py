@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -40,7 +42,9 @@ def _options(
     keep_going: bool,
     fine_scans: bool,
     pct_depth: int,
+    jobs: int | None = None,
 ) -> Any:
+    from pagerace.explore.parallel import default_jobs
     from pagerace.runner import RunOptions
 
     d = sc.explore
@@ -55,7 +59,20 @@ def _options(
         keep_going=keep_going,
         fine_scans=fine_scans,
         pct_depth=pct_depth,
+        jobs=jobs if jobs is not None else default_jobs(),
     )
+
+
+@contextlib.contextmanager
+def _executor(dask_address: str | None) -> Iterator[Any]:
+    """The Dask executor asked for, or None (worker processes, per ``--jobs``)."""
+    if dask_address is None:
+        yield None
+        return
+    from pagerace.explore.cluster import dask_executor
+
+    with dask_executor(dask_address) as executor:
+        yield executor
 
 
 def _bound_text(run: Any) -> str:
@@ -170,6 +187,22 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
 @click.option(
     "--html", "html_path", metavar="FILE", default=None, help="Write a self-contained HTML report."
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="dpor/dfs: worker processes (default: all cores); the result is the same for any N.",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
+    "for a local cluster of N workers (needs pagerace[cluster]).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     scenario: str,
@@ -186,6 +219,8 @@ def run(
     fine_scans: bool,
     json_path: str | None,
     html_path: str | None,
+    jobs: int | None,
+    dask_address: str | None,
     quiet: bool,
 ) -> None:
     """Explore how the scenario's CPUs interleave and report what goes wrong.
@@ -207,14 +242,21 @@ def run(
         keep_going,
         fine_scans,
         pct_depth,
+        jobs,
     )
     progress = ProgressObserver(sc.name, enabled=False if quiet else None)
-    try:
-        result = run_scenario(
-            sc, options, variant=variant, observers=[progress], until_expected=until_expected
-        )
-    finally:
-        progress.close()
+    with _executor(dask_address) as executor:
+        try:
+            result = run_scenario(
+                sc,
+                options,
+                variant=variant,
+                observers=[progress],
+                until_expected=until_expected,
+                executor=executor,
+            )
+        finally:
+            progress.close()
     if json_path == "-":
         from pagerace.report.json import write_json
 
