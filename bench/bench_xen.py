@@ -75,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         secs = timed(lambda jobs=jobs: conform(args.vectors, jobs))
         rows.append((f"check_file({args.vectors.name}), jobs={jobs}", f"{secs:.2f}", "1 run"))
     med, runs = median_of(map_small_pages, args.repeat)
-    rows.append(
-        ("map 262144 x 4K, MAP_SMALL_PAGES, 512 entries", f"{med:.3f}", _runs(runs))
-    )
+    rows.append(("map 262144 x 4K, MAP_SMALL_PAGES, 512 entries", f"{med:.3f}", _runs(runs)))
     med, runs = median_of(populate, args.repeat)
     rows.append(("populate 131072 pages, 512 entries", f"{med:.3f}", _runs(runs)))
     load_after = os.getloadavg()

@@ -1,3 +1,3 @@
-from pagerace.cli.main import main
+from pagerace.cli.entry import main
 
 main()

@@ -10,7 +10,7 @@ quiescence oracles.
 from __future__ import annotations
 
 import dataclasses
-import math
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -18,15 +18,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pagerace.checks import (
+    CALLER,
+    HYPERVISOR,
+    Preconditions,
     Translation,
-    acceptable_translations,
     graph_problems,
     leaked_tables,
+    serial_results,
     stale_tlb_problems,
     translation_of,
 )
 from pagerace.errors import PageraceInputError, XenBug
 from pagerace.explore import Finding, Result, explore
+from pagerace.machine import Machine
 from pagerace.machine.direct import DirectMachine
 from pagerace.machine.explored import Accesses, ExploredCPU, World
 from pagerace.paging.dump import dump_state
@@ -40,7 +44,16 @@ from pagerace.xen.config import XenConfig
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
 
-__all__ = ["Prepared", "RunOptions", "ScenarioRun", "prepare", "replay_scenario", "run_scenario"]
+__all__ = [
+    "Prepared",
+    "ReleaseBuild",
+    "RunOptions",
+    "ScenarioRun",
+    "check_of",
+    "prepare",
+    "replay_scenario",
+    "run_scenario",
+]
 
 FUNCTIONS = {
     MapOp: "map_pages_to_xen",
@@ -51,7 +64,7 @@ FUNCTIONS = {
 }
 
 
-def call_op(m: Any, op: Op) -> int | None:
+def call_op(m: Machine[Any], op: Op) -> int | None:
     """Run one scenario operation on machine ``m``; the Xen function's rc."""
     if isinstance(op, MapOp):
         return map_pages_to_xen(m, op.virt, op.mfn, op.nr, op.xen_flags)
@@ -75,7 +88,11 @@ class Prepared:
     memory: PhysicalMemory  # after the set-up; cloned for each execution
     root: int
     tlbs: list[TLB]
-    acceptable: set[Translation] | None  # None: no serial order runs to completion
+    acceptable: set[Translation] | None  # None: the lost-update oracle is skipped
+    #: (check, why) for every oracle that cannot run on this scenario
+    checks_skipped: list[tuple[str, str]] = field(default_factory=list)
+    serial_orders: int = 0  # how many serial orders ``acceptable`` stands for
+    preconditions: Preconditions = field(default_factory=lambda: Preconditions([]))
 
     @property
     def ncpus(self) -> int:
@@ -114,42 +131,116 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
                 f"{scenario.source}: setup[{i}]: {op.describe()} returned {rc}"
             )
     prepared = Prepared(scenario, variant, geometry, config, memory, root, tlbs, None)
-    program = [sum(not isinstance(op, AccessOp) for op in ops) for ops in scenario.cpus]
-    if count_serial_orders(program) <= MAX_SERIAL_ORDERS:
-        prepared.acceptable = acceptable_translations(
-            program, lambda order: _serial_translation(prepared, order)
-        )
+    prepared.preconditions = Preconditions(
+        [[_changed_range(op) for op in ops] for ops in scenario.cpus], _alone_asserts(prepared)
+    )
+    _serial_outcomes(prepared)
     return prepared
 
 
-# The lost-update oracle runs every serial order once, sequentially, before the
-# search; past this many orders it is left out (a scenario that large is better
-# split).
-MAX_SERIAL_ORDERS = 5040
+class ReleaseBuild(DirectMachine):
+    """The direct machine of a release build: a failed ``ASSERT`` is recorded and the
+    code goes on, as the explored machine does (``BUG_ON`` still stops)."""
+
+    def __init__(self, memory: PhysicalMemory, root: int, config: Any) -> None:
+        super().__init__(memory, root, config)
+        self.asserted: list[str] = []
+
+    def assertion(self, step: str, message: str) -> None:
+        self.asserted.append(f"{step}: {message}")
 
 
-def count_serial_orders(program: Sequence[int]) -> int:
-    total, count = 0, 1
-    for n in program:
-        total += n
-        count *= math.comb(total, n)
-    return count
+def _changed_range(op: Op) -> tuple[int, int] | None:
+    """The VA range whose mappings ``op`` changes (None: it changes none)."""
+    if isinstance(op, MapOp):
+        return (op.virt, op.virt + (op.nr << 12))
+    if isinstance(op, (ModifyOp, DestroyOp)):
+        return (op.s, op.e)
+    return None  # populate only adds tables; access only reads
 
 
-def _serial_translation(p: Prepared, order: tuple[int, ...]) -> Translation | None:
-    memory = p.memory.clone()
-    m = DirectMachine(memory, p.root, p.config)
-    queues = [[op for op in ops if not isinstance(op, AccessOp)] for ops in p.scenario.cpus]
-    position = [0] * len(queues)
-    try:
-        for cpu in order:
-            op = queues[cpu][position[cpu]]
-            position[cpu] += 1
+def _alone_asserts(p: Prepared) -> set[tuple[int, int]]:
+    """(cpu, k) for each operation that fails an ASSERT when its CPU runs alone after
+    the set-up: it breaks a precondition whatever the other CPUs do."""
+    found = set()
+    for cpu, ops in enumerate(p.scenario.cpus):
+        m = ReleaseBuild(p.memory.clone(), p.root, p.config)
+        for k, op in enumerate(ops):
+            if isinstance(op, AccessOp):
+                continue
             m.begin_op(op.irqs)
+            try:
+                call_op(m, op)
+            except (XenBug, MemoryFault):
+                break
+            if m.asserted:
+                found.add((cpu, k))
+                m.asserted.clear()
+    return found
+
+
+# The lost-update oracle runs the CPUs' operations sequentially before the search, in
+# every order that matters (``serial_results``); past this many operation runs it is
+# skipped, and the verdict says so.
+MAX_SERIAL_RUNS = 10_000
+
+
+def _serial_outcomes(p: Prepared) -> None:
+    """Set ``p.acceptable``: the translations the serial orders leave (or say in
+    ``p.checks_skipped`` why the lost-update oracle cannot run)."""
+    queues = [[op for op in ops if not isinstance(op, AccessOp)] for ops in p.scenario.cpus]
+    program = [len(q) for q in queues]
+
+    def run_op(memory: PhysicalMemory, cpu: int, k: int) -> PhysicalMemory | None:
+        memory = memory.clone()
+        m = ReleaseBuild(memory, p.root, p.config)
+        op = queues[cpu][k]
+        m.begin_op(op.irqs)
+        try:
             call_op(m, op)
-    except (XenBug, MemoryFault):
-        return None
-    return translation_of(dump_state(memory, p.root, p.geometry), p.geometry)
+        except (XenBug, MemoryFault):
+            return None
+        return memory
+
+    found = serial_results(
+        program, p.memory, run_op, lambda mem: _state_key(p, mem), MAX_SERIAL_RUNS
+    )
+    p.serial_orders = found.orders
+    if not found.complete:
+        p.checks_skipped.append(
+            (
+                "lost-update",
+                f"the {found.orders:,} serial orders of the CPUs' operations lead to more than"
+                f" {MAX_SERIAL_RUNS:,} sequential operation runs (split the scenario)",
+            )
+        )
+    elif not found.finals:
+        p.checks_skipped.append(
+            (
+                "lost-update",
+                "no serial order of the CPUs' operations runs to completion sequentially"
+                " (each hits a BUG_ON or a memory fault): there is no result to compare with",
+            )
+        )
+    else:
+        p.acceptable = {
+            translation_of(dump_state(m, p.root, p.geometry), p.geometry) for m in found.finals
+        }
+
+
+def _state_key(p: Prepared, memory: PhysicalMemory) -> object:
+    """The state as the sequential model sees it, whatever frames the tables use: the
+    dump leaves table frames out.  The sequential model never compares table frame
+    numbers, and allocation never fails here, so two states with equal dumps behave
+    alike, provided no table is reached twice (then the state keeps its own key)."""
+    d = dump_state(memory, p.root, p.geometry)
+    if sum(run[3] for run in d.tables) != d.live_pt:  # a table reached twice, or the root
+        return memory
+    return (
+        tuple(map(tuple, d.leaves)),
+        tuple(map(tuple, d.tables)),
+        tuple(map(tuple, d.nonpresent)),
+    )
 
 
 def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], Any]:
@@ -179,7 +270,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             m = ExploredCPU(world, cpu)
 
             def run() -> None:
-                for op in ops:
+                for k, op in enumerate(ops):
                     if isinstance(op, AccessOp):
                         m.access(op.virt)
                         continue
@@ -188,7 +279,8 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                         m.local_irq_disable()
                     if detailed:
                         ctx.note(
-                            "call", {"op": "call", "function": m.function, "text": op.describe()}
+                            "call",
+                            {"op": "call", "function": m.function, "text": op.describe(), "k": k},
                         )
                     rc = call_op(m, op)
                     if detailed:
@@ -199,13 +291,18 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             return run
 
         def check() -> None:
+            # Every oracle runs and reports what it sees: one problem does not hide
+            # another (they share this execution's schedule).
             g = p.geometry
+            by_kind: dict[str, list[str]] = {}
             for problem in graph_problems(memory, p.root, g):
-                ctx.fail(problem.kind, problem.message, key=(problem.kind, "quiescence"))
+                by_kind.setdefault(problem.kind, []).append(problem.message)
+            for kind, messages in by_kind.items():
+                ctx.report(kind, "at quiescence: " + _some(messages), key=(kind, "quiescence"))
             leaked = leaked_tables(memory, p.root, g)
             if leaked:
                 text = ", ".join(f"L{lvl} table {f:#x}" for f, lvl in leaked)
-                ctx.fail(
+                ctx.report(
                     "leak",
                     f"at quiescence, unreachable page tables: {text}",
                     key=("leak", "quiescence"),
@@ -213,25 +310,34 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             if p.acceptable:
                 now = translation_of(dump_state(memory, p.root, g), g)
                 if now not in p.acceptable:
-                    ctx.fail(
+                    fault = p.preconditions.of_lost_update(now, p.acceptable)
+                    ctx.report(
                         "lost-update",
                         "the final translation equals the result of no serial order of the"
                         f" CPUs' operations (compared with {len(p.acceptable)} distinct serial"
                         f" result{'s' if len(p.acceptable) != 1 else ''})"
                         + _translation_diff(now, p.acceptable),
                         key=("lost-update", "quiescence"),
+                        detail={"fault": fault},
                     )
             stale = stale_tlb_problems(world.tlbs, memory, p.root, g, p.config.page1gb)
             if stale:
-                ctx.fail(
+                ctx.report(
                     "stale-tlb",
-                    "; ".join(stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else ""),
+                    _some([problem.message for problem in stale]),
                     key=("stale-tlb", "quiescence"),
+                    detail={"fault": p.preconditions.of_stale_entries(s[:2] for s in stale)},
                 )
 
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
 
     return program
+
+
+def _some(messages: list[str]) -> str:
+    """The first three messages, and how many more there are."""
+    more = len(messages) - 3
+    return "; ".join(messages[:3]) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _translation_diff(now: Translation, acceptable: set[Translation]) -> str:
@@ -295,12 +401,86 @@ class ScenarioRun:
         return seen
 
     @property
+    def checks_skipped(self) -> list[tuple[str, str]]:
+        """(oracle, why) for each oracle that did not judge this run's executions."""
+        return list(self.prepared.checks_skipped)
+
+    @property
+    def incomplete_reasons(self) -> list[str]:
+        """Why the run does not cover everything it set out to (empty: it does; a
+        search that stops at its first finding is not counted as cut short)."""
+        r, o = self.result, self.options
+        stats = r.stats
+        reasons = []
+        if o.strategy in ("random", "pct"):
+            reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
+        elif o.max_executions is not None and r.executions >= o.max_executions:
+            reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
+        elif o.time_limit is not None and stats.seconds >= o.time_limit:
+            reasons.append(f"time limit reached ({o.time_limit:g} s)")
+        elif stats.bound_cut and (not r.findings or o.keep_going):  # (not stopped by one)
+            reasons.append(
+                f"preemption bound {stats.preemption_bound} cut interleavings with more"
+                " preemptions (complete within the bound)"
+            )
+        reasons.extend(f"{check} check skipped: {why}" for check, why in self.checks_skipped)
+        return reasons
+
+    @property
+    def status(self) -> str:
+        """``found`` (something was found), ``clean`` (every interleaving within the
+        bounds checked by every oracle, nothing found) or ``incomplete``."""
+        if self.result.findings:
+            return "found"
+        return "incomplete" if self.incomplete_reasons else "clean"
+
+    def fault(self, finding: Finding) -> str:
+        """``"hypervisor"`` or ``"caller"`` (pagerace.checks.fault)."""
+        detail = finding.detail or {}
+        fault = detail.get("fault")
+        if isinstance(fault, str):
+            return fault
+        if detail.get("check") == "ASSERT":
+            return self.prepared.preconditions.of_assert(finding.thread, _op_index(finding))
+        return HYPERVISOR
+
+    @staticmethod
+    def check(finding: Finding) -> str | None:
+        """``"BUG_ON"`` or ``"ASSERT"`` for a ``bug`` finding (``check_of``)."""
+        return check_of(finding)
+
+    @property
+    def caller_faults_only(self) -> bool:
+        """Findings, all of them violations of a caller's precondition."""
+        return bool(self.findings) and all(self.fault(f) == CALLER for f in self.findings)
+
+    @property
     def meets_expectation(self) -> bool | None:
         if self.expected is None:
             return None
         if not self.expected:
-            return self.result.status.value == "clean"
+            return self.status == "clean"
         return all(k in self.kinds for k in self.expected)
+
+
+def check_of(finding: Finding) -> str | None:
+    """For a ``bug`` finding: ``"BUG_ON"`` (fatal in every build) or ``"ASSERT"``
+    (debug builds only); None for other kinds."""
+    if finding.kind != "bug":
+        return None
+    check = (finding.detail or {}).get("check")
+    return check if isinstance(check, str) else "BUG_ON"
+
+
+def _op_index(finding: Finding) -> int | None:
+    """Which of its CPU's operations the finding's CPU was running (from the trace's
+    "call" notes, up to the finding)."""
+    trace = finding.trace if finding.at is None else finding.trace[: finding.at]
+    for ev in reversed(trace):
+        if ev.thread == finding.thread and ev.label == "call" and ev.detail:
+            k = ev.detail.get("k")
+            return k if isinstance(k, int) else None
+    return None
 
 
 def run_scenario(
@@ -357,6 +537,12 @@ def run_scenario(
     return ScenarioRun(
         scenario, p.variant, options, result, p, time.perf_counter() - start, expected
     )
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A hash of the scenario's content (everything but the name of its file)."""
+    plain = dataclasses.replace(scenario, expect=dict(scenario.expect), source="")
+    return hashlib.sha256(repr(plain).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

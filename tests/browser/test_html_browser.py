@@ -74,6 +74,12 @@ irqs = false
 """
 
 
+def _failing(finding: dict[str, Any]) -> dict[str, Any]:
+    """The step where the finding was made (the last one for a check at quiescence)."""
+    trace = finding["trace"]
+    return next((s for s in trace if s["index"] == finding["at"]), trace[-1])
+
+
 def _result(path: Path | str, **kw: Any) -> dict[str, Any]:
     run = run_scenario(load_scenario(str(path)), RunOptions(**kw), until_expected=True)
     return result_dict(run)
@@ -144,7 +150,7 @@ def test_the_r1_report_shows_the_use_after_free_and_the_freed_l2_table(
     open_report: Any, r1: dict[str, Any]
 ) -> None:
     finding = r1["findings"][0]
-    last = finding["trace"][-1]
+    last = _failing(finding)
     freed_l2 = last["frame"]
     report = open_report(r1)
     page = report.page
@@ -154,9 +160,12 @@ def test_the_r1_report_shows_the_use_after_free_and_the_freed_l2_table(
     page.keyboard.press("Home")
     assert "#0" in report.caption()
     page.keyboard.press("End")
+    assert f"#{finding['trace'][-1]['index']}" in report.caption()
+    page.keyboard.press("f")
     assert f"#{last['index']}" in report.caption()
     row = page.locator(f'tr.step[data-index="{last["index"]}"]')
     assert "failing" in (row.get_attribute("class") or "")
+    assert page.locator("tr.step.failing").count() == 1
     assert "selected" in (row.get_attribute("class") or "")
     assert finding["message"] in row.inner_text()
     card = page.locator(f'.table-card[data-frame="{freed_l2}"]')
@@ -173,7 +182,7 @@ def test_clicking_a_step_shows_the_state_at_that_moment(
     open_report: Any, r1: dict[str, Any]
 ) -> None:
     trace = r1["findings"][0]["trace"]
-    freed_l2 = trace[-1]["frame"]
+    freed_l2 = _failing(r1["findings"][0])["frame"]
     free_step = next(s for s in trace if s["op"] == "free" and s["frame"] == freed_l2)
     before = next(s for s in trace if s["index"] == free_step["index"] - 1)
     report = open_report(r1)
@@ -256,7 +265,7 @@ def test_several_findings_are_listed_and_each_selects_its_counterexample(
         items.nth(i).click()
         assert finding["message"] in page.inner_text("#cx-head")
         assert page.inner_text("#replay-cmd") == finding["replay"]
-        last = finding["trace"][-1]["index"]
+        last = _failing(finding)["index"]
         assert f"#{last}" in report.caption()
     assert report.errors == []
 
@@ -345,10 +354,9 @@ def test_every_bundled_scenario_report_has_no_console_errors(
 def test_each_step_shows_its_function_and_mm_c_line_and_opens_its_description(
     open_report: Any, r1: dict[str, Any]
 ) -> None:
-    trace = r1["findings"][0]["trace"]
     steps = r1["steps"]
     assert r1["xen_source"]["commit"].startswith("a7f0831e58")
-    last = trace[-1]
+    last = _failing(r1["findings"][0])
     report = open_report(r1)
     page = report.page
     # every label of the trace is in the glossary, with its description

@@ -27,7 +27,7 @@ def test_run_reports_the_use_after_free_with_a_trace_and_exits_1() -> None:
     p = pagerace("run", str(SCENARIOS / "xsa345-r1-small.toml"))
     assert p.returncode == 1, p.stderr
     out = p.stdout
-    assert out.startswith("xsa345-r1-small on xen-4.14: found (use-after-free)")
+    assert re.match(r"xsa345-r1-small on xen-4.14: found \(use-after-free[,)]", out)
     assert "expected: use-after-free -- met" in out
     assert "--- preemption: CPU0 -> CPU1 ---" in out
     assert "M9.6      map_pages_to_xen:5430    free_xen_pagetable(frame" in out
@@ -78,12 +78,20 @@ def test_json_result_has_the_documented_fields(tmp_path: Path) -> None:
     assert d["pagerace"] and d["scenario"] == "xsa345-r1-small"
     assert d["variant"] == "xen-4.14" and d["strategy"] == "dpor" and d["status"] == "found"
     assert d["stats"]["executions"] >= 1 and d["stats"]["events"] > 0
+    assert d["checks_skipped"] == [] and d["incomplete_reasons"] == []
+    assert d["caller_faults_only"] is False
     f = d["findings"][0]
     assert f["kind"] == "use-after-free" and f["schedule"].startswith("v1:")
-    assert f["preemptions"] == 1
-    last = f["trace"][-1]
+    assert f["preemptions"] == 1 and f["fault"] == "hypervisor" and "check" not in f
+    # reported where it happened; the execution went on (its whole trace is kept)
+    assert f["at"] is not None and f["stops_execution"] is None
+    last = [s for s in f["trace"] if s["index"] < f["at"]][-1]
     assert last["cpu"] == 0 and last["step"] == "M6.9" and last["frame_state"] == "free"
     assert all(isinstance(s["cpu"], int) and "text" in s for s in f["trace"])
+    # every finding of the execution shares its schedule and says whose fault it is
+    assert len(d["findings"]) >= 2
+    assert {g["schedule"] for g in d["findings"]} == {f["schedule"]}
+    assert all(g["fault"] in ("hypervisor", "caller") for g in d["findings"])
 
 
 def test_keep_going_lists_each_distinct_finding_once() -> None:

@@ -128,13 +128,12 @@ def test_pte_and_frame_keys_never_collide() -> None:
     assert not keys & frames
 
 
-def test_a_flush_with_irqs_on_reaches_every_tlb_and_with_irqs_off_only_its_own() -> None:
+def test_a_flush_reaches_every_tlb_and_a_local_flush_only_its_own() -> None:
     seen: dict[str, Any] = {}
 
     def body(m: ExploredCPU, l3: int) -> None:
         m.flush(0, 0x200, "F1")
-        m.irqs_enabled = False
-        m.flush(0, 0x200, "F2")
+        m.flush(0, 0x200, "F2", local=True)
         seen["tlbs"] = [t.flushes for t in m.world.tlbs]
 
     explore(world_program(body))

@@ -48,8 +48,8 @@ class RecordingCPU(ExploredCPU):
 
     flushes: list[tuple[int, int]]
 
-    def flush(self, va: int, flags: int, step: str) -> None:
-        super().flush(va, flags, step)
+    def flush(self, va: int, flags: int, step: str, local: bool = False) -> None:
+        super().flush(va, flags, step, local)
         self.flushes.append((va, flags))
 
 

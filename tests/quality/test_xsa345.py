@@ -63,7 +63,9 @@ def test_every_finding_replays_to_the_same_finding(race: str) -> None:
     assert run.findings
     for f in run.findings:
         again = replay_scenario(sc, f.schedule)
-        assert [(g.kind, g.message) for g in again.findings] == [(f.kind, f.message)]
+        # the replayed execution reports everything it saw, this finding among them
+        assert (f.kind, f.message) in [(g.kind, g.message) for g in again.findings]
+        assert {g.schedule for g in again.findings} == {f.schedule}
 
 
 def test_the_vulnerable_r1_race_also_loses_the_uncached_request_and_leaks_a_table() -> None:

@@ -45,7 +45,7 @@ def test_the_r1_trace_shows_the_free_the_preemption_and_the_stale_load() -> None
     ops = [(s["cpu"], s["step"], s["op"]) for s in steps]
     assert (1, "M9.6", "free") in ops and (1, "M8.6", "free") in ops
     assert sum(s["preempted"] for s in steps) == f.preemptions == 1
-    last = steps[-1]
+    last = [s for s in steps if s["index"] < f.at][-1]  # the step that found it
     assert last["cpu"] == 0 and last["frame_state"] == "free" and last["gen"] == 2
     free_t2 = next(s for s in steps if s["step"] == "M9.6")
     assert free_t2["frame"] == last["frame"]

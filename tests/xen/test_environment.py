@@ -232,6 +232,7 @@ def test_with_interrupts_disabled_the_same_flush_calls_are_recorded(variant: str
             hv.destroy(DM, va(1), irqs=irqs),
             state(hv),
         ]
+        assert trace.local_flushes == [not irqs] * len(trace.local_flushes)
         return out, trace.irqs_at_flush
 
     with_irqs, seen_on = run(True)

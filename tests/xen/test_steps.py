@@ -178,3 +178,38 @@ def test_the_table_answers_what_xen_4_14_does_at_the_advisorys_steps() -> None:
     assert v24.function == "virt_to_xen_l2e" and v24.lines("xen-4.14") == (5022,)
     assert m96.function == "map_pages_to_xen" and m96.lines("xen-4.14") == (5430,)
     assert m96.lines("xen-4.21") == (5759,)
+
+
+DOC = Path(__file__).parents[2] / "docs" / "xen-mapping-spec.md"
+_EXTRA_KINDS = ("lock", "unlock", "alloc", "free", "scan", "bug")
+
+
+def _cell(sites: dict[tuple[str, str], tuple[tuple[int, ...], ...]], caller: str, i: int) -> str:
+    def fmt(lines: tuple[int, ...]) -> str:
+        return ", ".join(map(str, lines)) if lines else "\u2013"
+
+    parts = [fmt(sites[caller, "line"][i])] if (caller, "line") in sites else []
+    for kind in _EXTRA_KINDS:
+        if (caller, kind) in sites and sites[caller, kind][i]:
+            parts.append(f"{kind} {fmt(sites[caller, kind][i])}")
+    return "; ".join(parts)
+
+
+def test_the_spec_page_gives_every_step_with_the_lines_of_the_table() -> None:
+    rows: dict[tuple[str, str], list[str]] = {}
+    for line in DOC.read_text().splitlines():
+        m = re.match(r"\| `([^`]+)` \|(.*)\|$", line)
+        if m and LABEL.match(m.group(1)):
+            cells = [c.strip() for c in m.group(2).split(" | ")]
+            label = m.group(1)
+            shared = "," in (steps.step(label) or steps.steps()["M1.1"]).function
+            rows[label, cells[1] if shared else ""] = cells
+    n = len(steps.versions())
+    expected = {}
+    for label, entry in steps.steps().items():
+        sites = dict(entry.sites)
+        callers = sorted({c for c, _ in sites}) if "," in entry.function else [""]
+        for caller in callers:
+            head = [entry.does, caller] if caller else [entry.does, entry.reads, entry.writes]
+            expected[label, caller] = head + [_cell(sites, caller, i) for i in range(n)]
+    assert rows == expected

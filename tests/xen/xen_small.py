@@ -102,7 +102,8 @@ class Tracer:
     It wraps the direct machine's ``load``/``store``/``lock``/``unlock``/``alloc``/
     ``free``/``flush`` on the instance, so the model's step labels become observable
     (e.g. whether check_l3's M9.1 load ran).  ``irqs_at_flush`` holds the machine's
-    ``irqs_enabled`` at each flush call.
+    ``irqs_enabled`` at each flush call, ``local_flushes`` whether the model asked for a
+    local-only flush.
     """
 
     KINDS = ("load", "store", "lock", "unlock", "alloc", "free", "flush")
@@ -111,17 +112,21 @@ class Tracer:
         self.events: list[tuple[str, str]] = []
         self.locks: list[object] = []
         self.irqs_at_flush: list[bool] = []
+        self.local_flushes: list[bool] = []
         m = hv.machine
         for kind in self.KINDS:
             setattr(m, kind, self._wrap(m, kind, getattr(m, kind)))
 
     def _wrap(self, m: Any, kind: str, inner: Any) -> Any:
         def call(*args: Any) -> Any:
-            self.events.append((kind, args[-1]))
+            if kind == "flush":  # flush(va, flags, step, local)
+                self.events.append((kind, args[2]))
+                self.irqs_at_flush.append(m.irqs_enabled)
+                self.local_flushes.append(bool(args[3:4] and args[3]))
+            else:
+                self.events.append((kind, args[-1]))
             if kind == "lock":
                 self.locks.append(args[0])
-            if kind == "flush":
-                self.irqs_at_flush.append(m.irqs_enabled)
             return inner(*args)
 
         return call
@@ -130,6 +135,7 @@ class Tracer:
         self.events.clear()
         self.locks.clear()
         self.irqs_at_flush.clear()
+        self.local_flushes.clear()
 
     def steps(self, kind: str) -> list[str]:
         return [step for k, step in self.events if k == kind]

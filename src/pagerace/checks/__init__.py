@@ -7,14 +7,18 @@ final translation against every serial order (final_state), and stale TLB entrie
 (tlb).
 """
 
+from pagerace.checks.fault import CALLER, HYPERVISOR, Preconditions, restrict
 from pagerace.checks.final_state import (
+    SerialResults,
     Translation,
     acceptable_translations,
+    count_serial_orders,
     serial_orders,
+    serial_results,
     translation_of,
 )
 from pagerace.checks.memory_safety import Problem, graph_problems, leaked_tables
-from pagerace.checks.tlb import stale_tlb_problems
+from pagerace.checks.tlb import StaleProblem, stale_tlb_problems
 
 FINDING_KINDS = (
     "use-after-free",
@@ -30,13 +34,21 @@ FINDING_KINDS = (
 )
 
 __all__ = [
+    "CALLER",
     "FINDING_KINDS",
+    "HYPERVISOR",
+    "Preconditions",
     "Problem",
+    "SerialResults",
+    "StaleProblem",
     "Translation",
     "acceptable_translations",
+    "count_serial_orders",
     "graph_problems",
     "leaked_tables",
+    "restrict",
     "serial_orders",
+    "serial_results",
     "stale_tlb_problems",
     "translation_of",
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -26,6 +25,7 @@ from pagerace.advisory import (
     read_xl_list,
 )
 from pagerace.errors import PageraceInputError
+from pagerace.userio import plan_outputs, write_atomic
 
 __all__ = ["assess", "assessment_to_json"]
 
@@ -85,6 +85,7 @@ def assess(
 
     Exit status: 0 not exposed, 1 exposed, 2 bad input.
     """
+    plan_outputs(("--json",), json=json_out)
     if host_file is not None:
         if xl_info is not None or xl_list is not None:
             raise PageraceInputError("--host cannot be combined with --xl-info or --xl-list")
@@ -108,12 +109,7 @@ def assess(
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         if json_out is not None:
-            try:
-                Path(json_out).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise PageraceInputError(
-                    f"{json_out}: cannot write: {exc.strerror or exc}"
-                ) from exc
+            write_atomic(json_out, json.dumps(document, indent=2) + "\n")
         _print(result)
     sys.exit(1 if result.exposed else 0)
 

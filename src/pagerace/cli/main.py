@@ -7,20 +7,28 @@ escapes a command becomes one line on stderr and exit status 2.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
 
 from pagerace import __version__
 from pagerace.errors import PageraceInputError
+from pagerace.userio import one_line
 
 __all__ = ["cli", "main"]
 
 # command name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("pagerace.cli.run", "run", "Explore a scenario's interleavings and report findings."),
+    "resume": (
+        "pagerace.cli.run",
+        "resume",
+        "Finish a run from its checkpoint file.",
+    ),
     "replay": (
         "pagerace.cli.run",
         "replay",
@@ -34,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "xsa345": ("pagerace.cli.run", "xsa345", "Run the advisory's races on both variants."),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
+    "steps": (
+        "pagerace.cli.steps",
+        "steps_command",
+        "Explain step labels: Xen function, what the step does, mm.c lines.",
+    ),
 }
 
 
@@ -68,20 +81,73 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command line; every way out is an exit status and at most one line
+    on stderr (never a traceback for bad input, an interrupt or a full disk)."""
     try:
-        rc = cli.main(args=argv, prog_name="pagerace", standalone_mode=False)
+        try:
+            # not cli.main(): it prints an empty line on Ctrl-C before raising Abort
+            args = sys.argv[1:] if argv is None else list(argv)
+            with cli.make_context("pagerace", args) as ctx:
+                rc = cli.invoke(ctx)
+        finally:
+            sys.stdout.flush()
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "pagerace"
+        _fail(f"{where}: {exc.format_message()} (see '{where} --help')", 2)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        _fail(f"pagerace: {exc.format_message()}", 2)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("pagerace: interrupted", err=True)
-        sys.exit(130)
+        _fail("pagerace: interrupted", 130)
     except PageraceInputError as exc:
-        click.echo(f"pagerace: {exc}", err=True)
-        sys.exit(2)
+        _fail(f"pagerace: {exc}", 2)
     except BrokenPipeError:
+        _discard_stdout()
         sys.exit(0)
-    # without standalone mode, click returns ctx.exit(n)'s status as a value
-    sys.exit(rc if isinstance(rc, int) else 0)
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            raise
+        _discard_stdout()
+        _fail(f"pagerace: cannot write the output: {exc.strerror}", 2)
+    # a command may return ctx.exit(n)'s status as a value
+    _exit(rc if isinstance(rc, int) else 0)
+
+
+# errors of writing to standard output (a full disk, /dev/full, a failed device)
+_OUTPUT_ERRORS = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG))
+
+
+def _exit(code: int) -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    except OSError as exc:
+        _discard_stdout()
+        _fail(f"pagerace: cannot write the output: {exc.strerror}", 2)
+    sys.exit(code)
+
+
+def _fail(message: str, code: int) -> None:
+    """One line on stderr (``one_line`` makes user text in it safe), then exit."""
+    try:
+        sys.stderr.write(one_line(message, limit=_MAX_LINE) + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    sys.exit(code)
+
+
+_MAX_LINE = 400  # an error line longer than this is cut
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of what is
+    still buffered cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -10,6 +10,9 @@ from typing import Any
 import click
 
 from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.cli.outputs import discard_on_interrupt, write_outputs
+from pagerace.errors import PageraceInputError
+from pagerace.userio import check_output_path, one_line, plan_outputs, write_atomic
 
 __all__ = ["replay", "run", "xsa345"]
 
@@ -88,7 +91,7 @@ def _bound_text(run: Any) -> str:
 
 def _summary(run: Any) -> list[str]:
     r = run.result
-    status = str(r.status)
+    status = run.status
     kinds = ", ".join(run.kinds)
     lines = [
         f"{run.scenario.name} on {run.variant}: {status}"
@@ -96,41 +99,51 @@ def _summary(run: Any) -> list[str]:
         + f" after {r.executions:,} execution{'s' if r.executions != 1 else ''}"
         f" in {run.seconds:.2f} s ({run.options.strategy}, {_bound_text(run)})"
     ]
+    if run.caller_faults_only:
+        lines.append(
+            "only violations of a caller's precondition (two CPUs changing the same page at"
+            " once, or a range that is not mapped): no fault of the hypervisor code"
+        )
+    for check, why in run.checks_skipped:
+        lines.append(f"check skipped: {check}: {why}")
+    if status == "incomplete":
+        lines.append("incomplete: " + "; ".join(run.incomplete_reasons))
     if run.expected is not None:
         want = ", ".join(run.expected) if run.expected else "clean"
         lines.append(f"expected: {want} -- {'met' if run.meets_expectation else 'NOT met'}")
     return lines
 
 
-def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | None) -> None:
-    from pagerace.report.text import format_counterexample, replay_command
+def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
+    from pagerace.report.text import finding_title, format_counterexample, replay_command
 
-    for line in _summary(run):
-        click.echo(line)
-    findings = run.findings
-    for k, f in enumerate(findings):
-        click.echo("")
-        if k == 0 or all_traces:
-            for line in format_counterexample(
-                f, source=run.scenario.source, variant=run.variant, ncpus=len(run.scenario.cpus)
-            ):
-                click.echo(line)
-        else:
-            click.echo(f"{f.kind}: {f.message}")
-            click.echo(
-                f"  {f.preemptions} preemptions; replay: "
-                f"{replay_command(run.scenario.source, f.schedule, run.variant)}"
-            )
-    if json_path or html_path:
-        from pagerace.report.json import result_dict, write_json
-
-        if json_path:
-            write_json(run, json_path)
-        if html_path:
-            from pagerace.report.html import write_html
-
-            write_html(result_dict(run), html_path)
-            click.echo(f"\nHTML report: {html_path}", err=True)
+    if outputs.stdout is None:
+        for line in _summary(run):
+            click.echo(line)
+        # findings of one execution share its schedule: one trace for all of them
+        groups: dict[str, list[Any]] = {}
+        for f in run.findings:
+            groups.setdefault(f.schedule, []).append(f)
+        for k, (schedule, group) in enumerate(groups.items()):
+            click.echo("")
+            if k == 0 or all_traces:
+                for line in format_counterexample(
+                    group[0],
+                    source=run.scenario.source,
+                    variant=run.variant,
+                    ncpus=len(run.scenario.cpus),
+                    also=group[1:],
+                    run=run,
+                ):
+                    click.echo(line)
+            else:
+                for f in group:
+                    click.echo(f"{finding_title(f, run)}: {f.message}")
+                click.echo(
+                    f"  {group[0].preemptions} preemptions; replay: "
+                    f"{replay_command(run.scenario.source, schedule, run.variant)}"
+                )
+    write_outputs(run, outputs)
 
 
 @click.command()
@@ -203,6 +216,14 @@ def _emit(run: Any, all_traces: bool, json_path: str | None, html_path: str | No
     help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
     "for a local cluster of N workers (needs pagerace[cluster]).",
 )
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    metavar="FILE",
+    default=None,
+    help="dpor/dfs: keep the search's progress in FILE (written every few seconds and on "
+    "Ctrl-C); 'pagerace resume FILE' finishes the run.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     scenario: str,
@@ -221,6 +242,7 @@ def run(
     html_path: str | None,
     jobs: int | None,
     dask_address: str | None,
+    checkpoint_path: str | None,
     quiet: bool,
 ) -> None:
     """Explore how the scenario's CPUs interleave and report what goes wrong.
@@ -228,9 +250,8 @@ def run(
     Exit status: 0 clean, 1 found, 2 bad input, 3 incomplete (budget spent).
     """
     from pagerace.cli.options import load
-    from pagerace.cli.progress import ProgressObserver
-    from pagerace.runner import run_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
     options = _options(
         sc,
@@ -244,26 +265,107 @@ def run(
         pct_depth,
         jobs,
     )
+    state = None
+    if checkpoint_path is not None:
+        from pagerace.explore.checkpoint import Progress
+        from pagerace.runner import scenario_hash
+
+        if options.strategy not in ("dpor", "dfs"):
+            raise PageraceInputError("--checkpoint: only with strategy dpor or dfs")
+        check_output_path(checkpoint_path, "--checkpoint")
+        about = {"scenario": scenario, "variant": variant, "until_expected": until_expected}
+        state = Progress(checkpoint_path, about, scenario_hash(sc), _options_data(options))
+    _explore_and_report(
+        sc, options, variant, until_expected, dask_address, quiet, outputs, all_traces, state
+    )
+
+
+def _options_data(options: Any) -> dict[str, Any]:
+    data = dict(options.__dict__)
+    data.pop("jobs", None)  # (the result does not depend on it)
+    return data
+
+
+def _explore_and_report(
+    sc: Any,
+    options: Any,
+    variant: str | None,
+    until_expected: bool,
+    dask_address: str | None,
+    quiet: bool,
+    outputs: Any,
+    all_traces: bool,
+    state: Any,
+) -> None:
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+
     progress = ProgressObserver(sc.name, enabled=False if quiet else None)
     with _executor(dask_address) as executor:
         try:
-            result = run_scenario(
-                sc,
-                options,
-                variant=variant,
-                observers=[progress],
-                until_expected=until_expected,
-                executor=executor,
-            )
+            with discard_on_interrupt(outputs):
+                try:
+                    result = run_scenario(
+                        sc,
+                        options,
+                        variant=variant,
+                        observers=[progress],
+                        until_expected=until_expected,
+                        executor=executor,
+                        state=state,
+                    )
+                except KeyboardInterrupt:
+                    if state is not None:
+                        state.save()
+                        click.echo(f"pagerace: progress kept in {state.path}", err=True)
+                    raise
         finally:
             progress.close()
-    if json_path == "-":
-        from pagerace.report.json import write_json
+    _emit(result, all_traces, outputs)
+    sys.exit(EXIT[result.status])
 
-        write_json(result, "-")
-    else:
-        _emit(result, all_traces, json_path, html_path)
-    sys.exit(EXIT[str(result.result.status)])
+
+@click.command()
+@click.argument("checkpoint", metavar="FILE")
+@click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
+@click.option("--json", "json_path", metavar="FILE", default=None, help="As for run.")
+@click.option("--html", "html_path", metavar="FILE", default=None, help="As for run.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def resume(
+    checkpoint: str,
+    all_traces: bool,
+    json_path: str | None,
+    html_path: str | None,
+    jobs: int | None,
+    dask_address: str | None,
+    quiet: bool,
+) -> None:
+    """Finish the run whose progress FILE keeps (written by run --checkpoint).
+
+    Refuses a checkpoint of another format version or whose scenario changed.
+    Exit status as for run.
+    """
+    from pagerace.cli.options import load
+    from pagerace.explore.checkpoint import Progress
+    from pagerace.explore.parallel import default_jobs
+    from pagerace.runner import RunOptions, scenario_hash
+
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
+    state = Progress.load(checkpoint)
+    about = state.about
+    try:
+        source, variant = str(about["scenario"]), about["variant"]
+        until_expected = bool(about["until_expected"])
+        options = RunOptions(**state.options, jobs=jobs or default_jobs())
+    except (KeyError, TypeError):
+        raise PageraceInputError(f"{checkpoint}: a damaged checkpoint (options)") from None
+    sc = load(source)
+    state.check(scenario_hash(sc), f"the scenario {source}")
+    _explore_and_report(
+        sc, options, variant, until_expected, dask_address, quiet, outputs, all_traces, state
+    )
 
 
 @click.command()
@@ -288,14 +390,19 @@ def replay(
     from pagerace.cli.options import load
     from pagerace.runner import replay_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
-    result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
+    with discard_on_interrupt(outputs):
+        result = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
     if result.findings:
-        _emit(result, True, json_path, html_path)
+        _emit(result, True, outputs)
         sys.exit(1)
-    click.echo(f"{sc.name} on {result.variant}: schedule {schedule} runs to the end, no finding")
-    if json_path or html_path:
-        _emit(result, True, json_path, html_path)
+    if outputs.stdout is None:
+        click.echo(
+            f"{sc.name} on {result.variant}: schedule {one_line(schedule)} runs to the end,"
+            " no finding"
+        )
+    write_outputs(result, outputs)
     sys.exit(0)
 
 
@@ -334,6 +441,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     from pagerace.runner import run_scenario
     from pagerace.scenario import load_scenario
 
+    outputs = plan_outputs(("--json",), json=json_path)
     names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
     if geometry == "512":
         names = [n for n in names if not n.endswith("-small")]
@@ -346,11 +454,12 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
             options = _options(sc, None, "default", None, None, None, False, False, 3)
             progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
             try:
-                runs.append(
-                    run_scenario(
-                        sc, options, variant=variant, observers=[progress], until_expected=True
+                with discard_on_interrupt(outputs):
+                    runs.append(
+                        run_scenario(
+                            sc, options, variant=variant, observers=[progress], until_expected=True
+                        )
                     )
-                )
             finally:
                 progress.close()
     table = Table(title="XSA-345 under pagerace", title_justify="left")
@@ -377,7 +486,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         table.add_row(
             r.scenario.name,
             r.variant,
-            str(r.result.status),
+            r.status,
             kinds,
             f"{r.result.executions:,}",
             f"{r.seconds:.2f}",
@@ -395,16 +504,21 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     if candidates:
         _, r, f = min(candidates, key=lambda c: c[0])
         click.echo(f"\nShortest counterexample: {r.scenario.name} on {r.variant}\n")
+        also = [g for g in r.findings if g.schedule == f.schedule and g is not f]
         for line in format_counterexample(
-            f, source=r.scenario.name, variant=r.variant, ncpus=len(r.scenario.cpus)
+            f,
+            source=r.scenario.name,
+            variant=r.variant,
+            ncpus=len(r.scenario.cpus),
+            also=also,
+            run=r,
         ):
             click.echo(line)
     if json_path:
-        text = json.dumps([result_dict(r) for r in runs], indent=1)
+        text = json.dumps([result_dict(r) for r in runs], indent=1) + "\n"
         if json_path == "-":
-            click.echo(text)
+            click.echo(text, nl=False)
         else:
-            with open(json_path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            write_atomic(json_path, text)
     ok = all(r.meets_expectation for r in runs)
     sys.exit(0 if ok else 1)

@@ -9,15 +9,13 @@ final result is the one an uninterrupted search gives.  A finding is stored as i
 kind, message and schedule, and rebuilt (trace included) by replaying the schedule.
 
 ``Progress`` is the ``state`` that ``explore_units`` reports to; it writes the file
-atomically (write a temporary file, fsync, rename, fsync the folder) at most every
-``interval`` seconds and whenever ``save()`` is called (e.g. on Ctrl-C).
+atomically (``pagerace.userio.write_atomic``: a temporary file, fsync, rename) at
+most every ``interval`` seconds and whenever ``save()`` is called (e.g. on Ctrl-C).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,45 +25,13 @@ from pagerace.errors import PageraceInputError
 from pagerace.explore.explorer import explore
 from pagerace.explore.parallel import UnitResult
 from pagerace.explore.results import Finding
+from pagerace.userio import load_json, read_user_text, write_atomic
 
-__all__ = ["FORMAT", "Progress", "write_atomically"]
+__all__ = ["FORMAT", "Progress"]
 
 #: The checkpoint format version this code reads and writes.
 FORMAT = 1
 _MAGIC = "pagerace-checkpoint"
-
-
-def write_atomically(path: str | Path, text: str) -> None:
-    """Replace ``path`` by ``text`` so that a crash at any moment leaves the old or
-    the new content, never a mix: a temporary file in the same folder, fsync, rename,
-    fsync of the folder."""
-    target = Path(path)
-    folder = target.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with _quietly():
-            os.unlink(tmp)
-        raise
-    with _quietly():
-        dirfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
-
-
-class _quietly:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return exc[0] is not None and issubclass(exc[0], OSError)  # type: ignore[arg-type]
 
 
 class Progress:
@@ -96,15 +62,10 @@ class Progress:
     def load(cls, path: str | Path, *, interval: float = 2.0) -> Progress:
         """Read a checkpoint; ``PageraceInputError`` (one line) when it is not one this
         version can resume."""
+        text = read_user_text(str(path))
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PageraceInputError(
-                f"{path}: cannot read the checkpoint: {exc.strerror}"
-            ) from None
-        try:
-            data = json.loads(text)
-        except ValueError:
+            data = load_json(text)
+        except PageraceInputError:
             raise PageraceInputError(f"{path}: not a pagerace checkpoint (not JSON)") from None
         if not isinstance(data, dict) or _MAGIC not in data:
             raise PageraceInputError(f"{path}: not a pagerace checkpoint")
@@ -164,7 +125,7 @@ class Progress:
             "options": self.options,
             "levels": self.levels,
         }
-        write_atomically(self.path, json.dumps(doc, separators=(",", ":")) + "\n")
+        write_atomic(str(self.path), json.dumps(doc, separators=(",", ":")) + "\n")
 
     # -- unit results as data ---------------------------------------------------------
 

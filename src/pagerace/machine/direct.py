@@ -9,9 +9,10 @@ silently.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pagerace.errors import XenBug
+from pagerace.machine import Machine
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.paging.pte import ADDR_MASK
@@ -34,6 +35,7 @@ class DirectMachine:
     """Sequential machine.  ``config`` is the Xen environment (opaque here)."""
 
     sequential = True  # one CPU: the model may take sequentially-equivalent shortcuts
+    ncpus = 1
 
     def __init__(self, memory: PhysicalMemory, root: int, config: Any) -> None:
         self.memory = memory
@@ -118,11 +120,15 @@ class DirectMachine:
         return frozenset(self._locks)
 
     # -- flushes and BUGs ----------------------------------------------------------
-    def flush(self, va: int, flags: int, step: str) -> None:
+    def flush(self, va: int, flags: int, step: str, local: bool = False) -> None:
+        # one CPU: a local flush and a flush of all CPUs are the same call
         self.counters.flushes.append((va, flags))
 
     @staticmethod
     def bug(step: str, message: str) -> None:
+        raise XenBug(step, message)
+
+    def assertion(self, step: str, message: str) -> None:
         raise XenBug(step, message)
 
     def begin_op(self, irqs: bool = True) -> OpCounters:
@@ -130,3 +136,9 @@ class DirectMachine:
         self.irqs_enabled = irqs
         self.counters = OpCounters()
         return self.counters
+
+
+if TYPE_CHECKING:  # mypy checks that the direct machine is a Machine
+
+    def _is_a_machine(m: DirectMachine) -> Machine[int]:
+        return m

@@ -21,14 +21,25 @@ A table reference is a ``TableRef(frame, generation)`` taken when the pointer is
 made (``m.ref(entry)``); using it after the frame was freed, or freed and reused, is
 a ``use-after-free`` finding.  Oracles that need the whole state run at quiescence
 (pagerace.checks).
+
+Record or stop.  A finding the hardware survives is recorded (``ctx.report``) and the
+CPU goes on as Xen would: a use of a stale table pointer reads or writes what the
+freed frame holds now (freed frames keep their words; the first use of each stale
+pointer per CPU is reported, the uses after it follow from it), a store through a
+bogus pointer lands in the data frame, and an ``ASSERT`` is passed over as in a
+release build.  Only where the model could not say what happens next does the
+execution stop (``ctx.fail``, with the reason in the finding's ``detail["stop"]``): a
+``BUG_ON`` (the hypervisor panics), a double or bad free (the allocator would hand one
+frame out twice) and a CPU taking a spin lock it holds (it spins forever).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pagerace.explore import Access
+from pagerace.machine import Machine
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import FrameKind, PhysicalMemory, TableRef
 from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK, describe_pte
@@ -38,6 +49,8 @@ from pagerace.paging.walk import Fault, Translation, translate
 __all__ = ["Accesses", "ExploredCPU", "World", "frame_key", "pte_key"]
 
 HEAP_KEY = -1
+_STOP_BUG = "BUG_ON is fatal in every build: the hypervisor panics"
+_STOP_FREE = "the frame would be on the free list twice; the model cannot say what follows"
 _LEVEL_NAMES = {1: "L1", 2: "L2", 3: "L3", 4: "L4"}
 
 
@@ -138,6 +151,8 @@ class World:
         self.all_tlb_footprint = tuple((tlb_key(c), True) for c in range(self.ncpus))
         self._load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
         self._store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+        # (cpu, frame, gen) of the stale table pointers already reported as used
+        self.stale_used: set[tuple[int, int, int]] = set()
 
     def load_footprint(self, frame: int, index: int) -> tuple[tuple[int, bool], ...]:
         k = (frame << 10) | index
@@ -167,6 +182,7 @@ class ExploredCPU:
         self.geometry = world.geometry
         self.config = world.config
         self.root = world.root
+        self.ncpus = world.ncpus
         self.irqs_enabled = True
         self.held: set[Any] = set()
         self.function = ""  # the Xen function being run, for traces
@@ -197,7 +213,12 @@ class ExploredCPU:
                 if frame not in memory.level
                 else f"reused as an L{memory.level[frame]} table"
             )
-            self.ctx.fail(
+            seen = (self.cpu, frame, ref.gen)
+            stale_used = self.world.stale_used
+            if seen in stale_used:
+                return  # a consequence of the use already reported
+            stale_used.add(seen)
+            self.ctx.report(
                 "use-after-free",
                 f"CPU{self.cpu} {step}: {what} frame {frame:#x}, freed since the pointer was"
                 f" made (now {now})",
@@ -279,7 +300,7 @@ class ExploredCPU:
         self._check_ref(ref, step, "store to")
         kind = memory.kind(frame)
         if kind is _DATA or kind is _LOWMEM0:
-            self.ctx.fail(
+            self.ctx.report(
                 "wild-write",
                 f"CPU{self.cpu} {step}: store of {value:#018x} into {kind.value} frame"
                 f" {frame:#x} (entry {index}) through a bogus pointer",
@@ -299,7 +320,7 @@ class ExploredCPU:
                 # publishing a table filled privately: record what it holds now
                 ev.detail["child"] = {i: e for i, e in enumerate(memory.words[child]) if e}
             if ckind is _DATA or ckind is _LOWMEM0:
-                self.ctx.fail(
+                self.ctx.report(
                     "torn-entry",
                     f"CPU{self.cpu} {step}: L{level} entry {index} of frame {frame:#x} now"
                     f" points at {ckind.value} frame {child:#x} as if it were a table"
@@ -356,6 +377,7 @@ class ExploredCPU:
                 f" which was already freed"
                 + ("" if live is None else f" and is now reused as an L{live} table"),
                 key=("double-free", step),
+                detail={"stop": _STOP_FREE},
             )
         if live is None:
             self.ctx.fail(
@@ -363,6 +385,7 @@ class ExploredCPU:
                 f"CPU{self.cpu} {step}: free of frame {frame:#x} as an L{level} table,"
                 f" but it is {memory.kind(frame).value}",
                 key=("bad-free", step),
+                detail={"stop": _STOP_FREE},
             )
         if live != level:
             self.ctx.fail(
@@ -370,6 +393,7 @@ class ExploredCPU:
                 f"CPU{self.cpu} {step}: free of frame {frame:#x} as an L{level} table,"
                 f" but it is an L{live} table",
                 key=("bad-free", step),
+                detail={"stop": _STOP_FREE},
             )
         memory.free(frame, level)
 
@@ -380,6 +404,7 @@ class ExploredCPU:
                 "deadlock",
                 f"CPU{self.cpu} {step}: spin_lock({name}) while already holding it",
                 key=("deadlock", step),
+                detail={"stop": "the CPU spins on a lock it holds, for ever"},
             )
         self.ctx.lock(name).acquire(label=step)
         self.held.add(name)
@@ -390,6 +415,7 @@ class ExploredCPU:
                 "bug",
                 f"CPU{self.cpu} {step}: BUG: unlock of {name}, which it does not hold",
                 key=("bug", step),
+                detail={"check": "BUG_ON", "stop": _STOP_BUG},
             )
         self.ctx.lock(name).release(label=step)
         self.held.discard(name)
@@ -419,9 +445,9 @@ class ExploredCPU:
                 ack.acquire(label=f"{step}:IPI")
                 ack.release(label=f"{step}:ack")
 
-    def flush(self, va: int, flags: int, step: str) -> None:
+    def flush(self, va: int, flags: int, step: str, local: bool = False) -> None:
         world = self.world
-        if self.irqs_enabled:
+        if not local:
             if world.irqs_off_cpus:
                 self._wait_for_acks(step)
             if not self.detailed:
@@ -453,7 +479,20 @@ class ExploredCPU:
         }
 
     def bug(self, step: str, message: str) -> None:
-        self.ctx.fail("bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step))
+        """A ``BUG``/``BUG_ON`` fired: fatal in every build."""
+        self.ctx.fail(
+            "bug",
+            f"CPU{self.cpu} {step}: {message}",
+            key=("bug", step),
+            detail={"check": "BUG_ON", "stop": _STOP_BUG},
+        )
+
+    def assertion(self, step: str, message: str) -> None:
+        """An ``ASSERT`` failed: a debug build panics, a release build goes on (and so
+        does the execution, to show what happens next)."""
+        self.ctx.report(
+            "bug", f"CPU{self.cpu} {step}: {message}", key=("bug", step), detail={"check": "ASSERT"}
+        )
 
     # -- the hardware ------------------------------------------------------------------------------
     def access(self, va: int) -> Translation | Fault:
@@ -487,3 +526,9 @@ class ExploredCPU:
             detail["fault"] = result.reason
         ev.detail = detail
         return result
+
+
+if TYPE_CHECKING:  # mypy checks that an explored CPU is a Machine
+
+    def _is_a_machine(m: ExploredCPU) -> Machine[TableRef]:
+        return m

@@ -19,6 +19,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from pagerace.userio import write_atomic
+
 __all__ = ["embed_json", "render_html", "write_html"]
 
 _ESCAPES = (
@@ -63,9 +65,8 @@ def render_html(result: dict[str, Any]) -> str:
 
 
 def write_html(result: dict[str, Any], path: str) -> None:
-    """Write the report page for ``result`` to ``path``."""
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(render_html(result))
+    """Write the report page for ``result`` to ``path`` atomically."""
+    write_atomic(path, render_html(result))
 
 
 # The page skeleton: everything inside <main> is built by report.js from the data.

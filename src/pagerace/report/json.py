@@ -8,11 +8,13 @@ can rebuild the state at any step (the HTML report does exactly that).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from pagerace import __version__
-from pagerace.report.text import replay_command
+from pagerace.report.text import replay_command, stop_reason
 from pagerace.report.trace import describe_steps, hex64, source_of, trace_steps
+from pagerace.userio import write_atomic
 
 __all__ = ["result_dict", "write_json"]
 
@@ -58,12 +60,18 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         item: dict[str, Any] = {
             "kind": f.kind,
             "message": f.message,
+            "fault": run.fault(f),
             "step": f.key[1] if isinstance(f.key, tuple) and len(f.key) > 1 else None,
             "cpu": f.thread,
             "schedule": f.schedule,
             "preemptions": f.preemptions,
+            "at": f.at,
+            "stops_execution": stop_reason(f),
             "replay": replay_command(scenario.source, f.schedule, run.variant),
         }
+        check = run.check(f)
+        if check is not None:
+            item["check"] = check
         if with_trace:
             item["trace"] = _steps_json(f.trace, run.variant)
         findings.append(item)
@@ -77,7 +85,10 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
         "page1gb": scenario.page1gb,
         "strategy": run.options.strategy,
         "preemption_bound": run.options.preemption_bound,
-        "status": str(result.status),
+        "status": run.status,
+        "incomplete_reasons": run.incomplete_reasons,
+        "checks_skipped": [{"check": c, "reason": why} for c, why in run.checks_skipped],
+        "caller_faults_only": run.caller_faults_only,
         "expected": list(run.expected) if run.expected is not None else None,
         "meets_expectation": run.meets_expectation,
         "cpus": [[op.describe() for op in ops] for ops in scenario.cpus],
@@ -104,9 +115,9 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
 
 
 def write_json(run: Any, path: str) -> None:
-    text = json.dumps(result_dict(run), indent=1)
+    """Write the result of ``run`` to ``path`` atomically ('-': standard output)."""
+    text = json.dumps(result_dict(run), indent=1) + "\n"
     if path == "-":
-        print(text)
+        sys.stdout.write(text)
         return
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+    write_atomic(path, text)

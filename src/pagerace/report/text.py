@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
 from pagerace.report.trace import trace_steps
 from pagerace.xen.steps import MM_C, commit_of
 
-__all__ = ["collapse", "format_counterexample", "replay_command", "source_note", "where"]
+__all__ = [
+    "collapse",
+    "finding_title",
+    "format_counterexample",
+    "replay_command",
+    "source_note",
+    "stop_reason",
+    "where",
+]
 
 
 def replay_command(source: str, schedule: str, variant: str | None = None) -> str:
-    cmd = f"pagerace replay {source} {schedule}"
-    return cmd + (f" --variant {variant}" if variant else "")
+    """The shell command that replays ``schedule``: every word quoted for a POSIX
+    shell, so a file named ``my scen;id.toml`` stays one argument."""
+    words = ["pagerace", "replay", source, schedule]
+    if variant:
+        words += ["--variant", variant]
+    return shlex.join(words)
 
 
 def source_note(variant: str) -> str:
@@ -64,21 +77,56 @@ def collapse(steps: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], int]
     return folded
 
 
+def finding_title(finding: Any, run: Any = None) -> str:
+    """The finding's kind with what kind of problem it is: ``bug (ASSERT, caller's
+    fault)``.  ``run`` (a ``ScenarioRun``, duck-typed) knows the check and the fault."""
+    tags = []
+    if run is not None:
+        check = run.check(finding)
+        if check:
+            tags.append(check)
+        if run.fault(finding) == "caller":
+            tags.append("caller's fault")
+    return finding.kind + (f" ({', '.join(tags)})" if tags else "")
+
+
+def stop_reason(finding: Any) -> str | None:
+    """Why the execution stopped at this finding (None: it went on, or ended)."""
+    reason = (finding.detail or {}).get("stop") if finding.at is None else None
+    return reason if isinstance(reason, str) else None
+
+
 def format_counterexample(
-    finding: Any, *, source: str, variant: str, ncpus: int, failing_label: str | None = None
+    finding: Any,
+    *,
+    source: str,
+    variant: str,
+    ncpus: int,
+    failing_label: str | None = None,
+    also: Sequence[Any] = (),
+    run: Any = None,
 ) -> list[str]:
-    """The lines of one counterexample: header, per-step trace, replay command."""
+    """The lines of one counterexample: header, per-step trace, replay command.
+
+    ``also`` are the other findings of the same execution (same schedule): each is
+    marked in the trace where it was found."""
+    group = [finding, *also]
     steps = trace_steps(finding.trace, variant=variant)
-    lines = [
-        f"{finding.kind}: {finding.message}",
+    lines = [f"{finding_title(f, run)}: {f.message}" for f in group]
+    lines.append(
         f"  {finding.preemptions} preemption{'s' if finding.preemptions != 1 else ''},"
-        f" {len(steps)} steps{source_note(variant)}",
-    ]
+        f" {len(steps)} steps{source_note(variant)}"
+    )
     indent = 34
     header = "  #    " + "".join(f"CPU{c}".ljust(indent) for c in range(min(ncpus, 4)))
     lines.append(header.rstrip())
+    # findings reported while the execution went on, by where they were made
+    pending = sorted((f for f in group if f.at is not None), key=lambda f: f.at)
     last_cpu = None
     for step, n in collapse(steps):
+        while pending and pending[0].at <= step["index"]:
+            f = pending.pop(0)
+            lines.append(f"  !!  {finding_title(f, run)}: {f.message}")
         cpu = step["cpu"]
         if step["preempted"] and last_cpu is not None:
             lines.append(f"       --- preemption: CPU{last_cpu} -> CPU{cpu} ---")
@@ -94,6 +142,10 @@ def format_counterexample(
             times = f" (x{n})" if n > 1 else ""
             line = f"{pad}CPU{cpu} {label:<9} {where(step):<24} {text}{times}"
         lines.append(f"  {step['index']:>4} {line}")
-    lines.append(f"  !!  {finding.kind}: {finding.message}")
+    for f in [*pending, *(f for f in group if f.at is None)]:
+        lines.append(f"  !!  {finding_title(f, run)}: {f.message}")
+        reason = stop_reason(f)
+        if reason:
+            lines.append(f"      the execution stops here: {reason}")
     lines.append(f"  replay: {replay_command(source, finding.schedule, variant)}")
     return lines

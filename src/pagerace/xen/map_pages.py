@@ -1,6 +1,6 @@
 """``map_pages_to_xen`` and ``populate_pt_range`` (V 5072-5445, F 5133-5520).
 
-Reads side by side with xen/arch/x86/mm.c and xen-mapping-spec.md §2.4: every
+Reads side by side with xen/arch/x86/mm.c and docs/xen-mapping-spec.md: every
 shared access in the spec's order, its step label (M1.1 ... M9.6) in a comment or
 as the machine call's label.  ``virt``, ``mfn`` and ``nr_mfns`` are the C locals;
 ``flags`` is Xen's 24-bit flag word.  The geometry replaces Xen's constants
@@ -10,8 +10,7 @@ code runs at 512 entries and at small-scope geometries.
 
 from __future__ import annotations
 
-from typing import Any
-
+from pagerace.machine import Machine, RefT
 from pagerace.paging.flush import (
     FLUSH_CACHE,
     FLUSH_ORDER,
@@ -40,6 +39,7 @@ from pagerace.paging.pte import (
 )
 from pagerace.xen.pagetable import (
     alloc_xen_pagetable,
+    flush_area,
     free_xen_pagetable,
     virt_to_xen_l1e,
     virt_to_xen_l2e,
@@ -53,7 +53,7 @@ ENOMEM = 12
 _NOT_AD = ~(_PAGE_ACCESSED | _PAGE_DIRTY)
 
 
-def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> int:
+def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags: int) -> int:
     """Map ``nr_mfns`` frames from ``mfn`` at ``virt``; 0 or -ENOMEM (no rollback)."""
     cfg = m.config
     g = m.geometry
@@ -108,7 +108,7 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                 ff = FLUSH_TLB | FLUSH_ORDER(2 * order)
                 if ol3e & _PAGE_PSE:
                     ff = acc(ff, lNf_to_l1f(pte_flags(ol3e)))
-                    m.flush(virt, ff, "M2.2")
+                    flush_area(m, virt, ff, "M2.2")
                 else:
                     t2 = m.ref(ol3e)
                     for ol2e in m.scan(t2, "M2.3"):
@@ -119,7 +119,7 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                         else:
                             for ol1e in m.scan(m.ref(ol2e), "M2.4"):
                                 ff = acc(ff, pte_flags(ol1e))
-                    m.flush(virt, ff, "M2.5")
+                    flush_area(m, virt, ff, "M2.5")
                     for ol2e in m.scan(t2, "M2.6"):
                         if ol2e & _PAGE_PRESENT and not ol2e & _PAGE_PSE:
                             free_xen_pagetable(m, m.ref(ol2e), 1, "M2.7")
@@ -145,25 +145,25 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                     mfn += i
                 nr_mfns -= i
                 continue
-            t2 = alloc_xen_pagetable(m, 2, "M3")
-            if t2 is None:
+            l2t = alloc_xen_pagetable(m, 2, "M3")
+            if l2t is None:
                 rc = -ENOMEM
                 break
             opfn, oflags = pte_pfn(ol3e), pte_flags(ol3e)
             for i in range(entries):
-                m.init_entry(t2, i, mk_pte(opfn + (i << order), oflags))
+                m.init_entry(l2t, i, mk_pte(opfn + (i << order), oflags))
             if oflags & _PAGE_GLOBAL:
                 ff |= FLUSH_TLB_GLOBAL
             if locking:
                 m.lock(MAP_PGDIR_LOCK, "M3.1")
             if m.load(t3, i3, "M3.1") & _PAGE_PRESENT and m.load(t3, i3, "M3.2") & _PAGE_PSE:
-                m.store(t3, i3, mk_pte(m.frame(t2), __PAGE_HYPERVISOR), "M3.3")
-                t2 = None
+                m.store(t3, i3, mk_pte(m.frame(l2t), __PAGE_HYPERVISOR), "M3.3")
+                l2t = None
             if locking:
                 m.unlock(MAP_PGDIR_LOCK, "M3.3")
-            m.flush(virt, ff, "M3.4")
-            if t2 is not None:
-                free_xen_pagetable(m, t2, 2, "M3.4")
+            flush_area(m, virt, ff, "M3.4")
+            if l2t is not None:
+                free_xen_pagetable(m, l2t, 2, "M3.4")
 
         # ---- M4: the L2 pointer (re-walks from the root) ----------------------------
         p2 = virt_to_xen_l2e(m, virt)
@@ -180,12 +180,12 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                 ff = FLUSH_TLB | FLUSH_ORDER(order)
                 if ol2e & _PAGE_PSE:
                     ff = acc(ff, lNf_to_l1f(pte_flags(ol2e)))
-                    m.flush(virt, ff, "M5.3")
+                    flush_area(m, virt, ff, "M5.3")
                 else:
                     t1 = m.ref(ol2e)
                     for ol1e in m.scan(t1, "M5.4"):
                         ff = acc(ff, pte_flags(ol1e))
-                    m.flush(virt, ff, "M5.5")
+                    flush_area(m, virt, ff, "M5.5")
                     free_xen_pagetable(m, t1, 1, "M5.6")
             virt += 1 << sh2
             if mfn != INVALID_MFN:
@@ -214,27 +214,27 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                     nr_mfns -= i
                     _check_l3(m, t3, i3, virt, mfn, nr_mfns, flags, PAGE_HYPERVISOR)
                     continue
-                t1 = alloc_xen_pagetable(m, 1, "M6")
-                if t1 is None:
+                l1t = alloc_xen_pagetable(m, 1, "M6")
+                if l1t is None:
                     rc = -ENOMEM
                     break
                 for i in range(entries):
                     # live re-reads of *pl2e for every entry, as the C does
                     pfn = pte_pfn(m.load(t2, i2, "M6.6"))
                     fl = lNf_to_l1f(pte_flags(m.load(t2, i2, "M6.7")))
-                    m.init_entry(t1, i, mk_pte(pfn + i, fl))
+                    m.init_entry(l1t, i, mk_pte(pfn + i, fl))
                 if m.load(t2, i2, "M6.8") & _PAGE_GLOBAL:
                     ff |= FLUSH_TLB_GLOBAL
                 if locking:
                     m.lock(MAP_PGDIR_LOCK, "M6.9")
                 if m.load(t2, i2, "M6.9") & _PAGE_PRESENT and m.load(t2, i2, "M6.9") & _PAGE_PSE:
-                    m.store(t2, i2, mk_pte(m.frame(t1), __PAGE_HYPERVISOR), "M6.10")
-                    t1 = None
+                    m.store(t2, i2, mk_pte(m.frame(l1t), __PAGE_HYPERVISOR), "M6.10")
+                    l1t = None
                 if locking:
                     m.unlock(MAP_PGDIR_LOCK, "M6.10")
-                m.flush(virt, ff, "M6.11")
-                if t1 is not None:
-                    free_xen_pagetable(m, t1, 1, "M6.11")
+                flush_area(m, virt, ff, "M6.11")
+                if l1t is not None:
+                    free_xen_pagetable(m, l1t, 1, "M6.11")
 
             # ---- M7: write the 4 KiB leaf -------------------------------------------
             t1 = m.ref(m.load(t2, i2, "M7.1"))
@@ -244,7 +244,7 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                 m.store(t1, i1, ((mfn << 12) | leaf_bits) & MASK64, "M7.3")  # mk_pte(mfn, flags)
                 if ol1e & _PAGE_PRESENT:
                     ff = acc(FLUSH_TLB | FLUSH_ORDER(0), pte_flags(ol1e))
-                    m.flush(virt, ff, "M7.4")
+                    flush_area(m, virt, ff, "M7.4")
                 virt += 1 << sh1
                 if mfn != INVALID_MFN:
                     mfn += 1
@@ -285,7 +285,7 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
                     m.store(t2, i2, mk_pte(base_mfn, l1f_to_lNf(flags)), "M8.4")
                     if locking:
                         m.unlock(MAP_PGDIR_LOCK, "M8.4")
-                    m.flush(virt - 4096, FLUSH_TLB_GLOBAL | FLUSH_ORDER(order), "M8.5")
+                    flush_area(m, virt - 4096, FLUSH_TLB_GLOBAL | FLUSH_ORDER(order), "M8.5")
                     free_xen_pagetable(m, l1t, 1, "M8.6")
                 elif locking:
                     m.unlock(MAP_PGDIR_LOCK, "M8.3")
@@ -298,7 +298,14 @@ def map_pages_to_xen(m: Any, virt: int, mfn: int, nr_mfns: int, flags: int) -> i
 
 
 def _check_l3(
-    m: Any, t3: Any, i3: int, virt: int, mfn: int, nr_mfns: int, flags: int, PAGE_HYPERVISOR: int
+    m: Machine[RefT],
+    t3: RefT,
+    i3: int,
+    virt: int,
+    mfn: int,
+    nr_mfns: int,
+    flags: int,
+    PAGE_HYPERVISOR: int,
 ) -> None:
     """``check_l3:`` (M9): try to coalesce the L2 table into a 1 GiB superpage."""
     cfg = m.config
@@ -332,12 +339,12 @@ def _check_l3(
         m.store(t3, i3, mk_pte(base_mfn, lnf), "M9.4")
         if locking:
             m.unlock(MAP_PGDIR_LOCK, "M9.4")
-        m.flush(virt - 4096, FLUSH_TLB_GLOBAL | FLUSH_ORDER(2 * order), "M9.5")
+        flush_area(m, virt - 4096, FLUSH_TLB_GLOBAL | FLUSH_ORDER(2 * order), "M9.5")
         free_xen_pagetable(m, l2t, 2, "M9.6")
     elif locking:
         m.unlock(MAP_PGDIR_LOCK, "M9.3")
 
 
-def populate_pt_range(m: Any, virt: int, nr_mfns: int) -> int:
+def populate_pt_range(m: Machine[RefT], virt: int, nr_mfns: int) -> int:
     """Create the page tables for a range without mapping anything (V 5442-5445)."""
     return map_pages_to_xen(m, virt, INVALID_MFN, nr_mfns, MAP_SMALL_PAGES)

@@ -3,14 +3,13 @@
 Changes the permissions of ``[s, e)`` or, when ``nf`` lacks _PAGE_PRESENT, removes
 the mappings and reclaims L1/L2 tables that become entirely zero.  It shatters
 superpages cut by a boundary and never coalesces.  Step labels X1.1 ... X7 follow
-xen-mapping-spec.md §2.6; each C dereference of ``*pl3e``/``*pl2e``/``*pl1e`` is
+docs/xen-mapping-spec.md; each C dereference of ``*pl3e``/``*pl2e``/``*pl1e`` is
 one load, in the C's order.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from pagerace.machine import Machine, RefT
 from pagerace.paging.flush import FLUSH_TLB_GLOBAL
 from pagerace.paging.pte import (
     __PAGE_HYPERVISOR,
@@ -21,13 +20,18 @@ from pagerace.paging.pte import (
     pte_pfn,
 )
 from pagerace.xen.map_pages import ENOMEM
-from pagerace.xen.pagetable import alloc_xen_pagetable, free_xen_pagetable, virt_to_xen_l3e
+from pagerace.xen.pagetable import (
+    alloc_xen_pagetable,
+    flush_area,
+    free_xen_pagetable,
+    virt_to_xen_l3e,
+)
 from pagerace.xen.variants import MAP_PGDIR_LOCK
 
 __all__ = ["destroy_xen_mappings", "modify_xen_mappings"]
 
 
-def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
+def modify_xen_mappings(m: Machine[RefT], s: int, e: int, nf: int) -> int:
     """Apply ``nf`` (masked to NX|D|A|RW|P) to ``[s, e)``; 0, or -ENOMEM in F."""
     cfg = m.config
     g = m.geometry
@@ -41,9 +45,9 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
 
     nf &= FLAGS_MASK
     if s & 0xFFF:
-        m.bug("X0", "ASSERT(IS_ALIGNED(s, PAGE_SIZE)) in modify_xen_mappings")
+        m.assertion("X0", "ASSERT(IS_ALIGNED(s, PAGE_SIZE)) in modify_xen_mappings")
     if e & 0xFFF:
-        m.bug("X0", "ASSERT(IS_ALIGNED(e, PAGE_SIZE)) in modify_xen_mappings")
+        m.assertion("X0", "ASSERT(IS_ALIGNED(e, PAGE_SIZE)) in modify_xen_mappings")
     present = nf & _PAGE_PRESENT
 
     current_l3page = None
@@ -64,7 +68,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
         if p3 is None or not m.load(t3, i3, "X1.1") & _PAGE_PRESENT:
             # Confirm the caller isn't trying to create new mappings.
             if present:
-                m.bug("X1.1", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
+                m.assertion("X1.1", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
             v += 1 << sh3
             v &= ~((1 << sh3) - 1)
             continue
@@ -107,7 +111,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
 
         if not m.load(t2, i2, "X3.2") & _PAGE_PRESENT:
             if present:
-                m.bug("X3.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
+                m.assertion("X3.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
             v += 1 << sh2
             v &= ~((1 << sh2) - 1)
             continue
@@ -148,7 +152,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
             while True:
                 i1 = (v >> sh1) & imask
                 if not m.load(t1, i1, "X5.2") & _PAGE_PRESENT and present:
-                    m.bug("X5.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
+                    m.assertion("X5.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
                 if not present:
                     nl1e = 0
                 else:
@@ -185,7 +189,7 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
                     m.store(t2, i2, 0, "X5.8")
                     if locking:
                         m.unlock(MAP_PGDIR_LOCK, "X5.8")
-                    m.flush(0, FLUSH_TLB_GLOBAL, "X5.9")  # flush before free
+                    flush_area(m, 0, FLUSH_TLB_GLOBAL, "X5.9")  # flush before free
                     free_xen_pagetable(m, l1t, 1, "X5.10")
                 elif locking:
                     m.unlock(MAP_PGDIR_LOCK, "X5.7")
@@ -207,18 +211,18 @@ def modify_xen_mappings(m: Any, s: int, e: int, nf: int) -> int:
             m.store(t3, i3, 0, "X6.3")
             if locking:
                 m.unlock(MAP_PGDIR_LOCK, "X6.3")
-            m.flush(0, FLUSH_TLB_GLOBAL, "X6.4")  # flush before free
+            flush_area(m, 0, FLUSH_TLB_GLOBAL, "X6.4")  # flush before free
             free_xen_pagetable(m, l2t, 2, "X6.5")
         elif locking:
             m.unlock(MAP_PGDIR_LOCK, "X6.2")
     else:
-        m.flush(0, FLUSH_TLB_GLOBAL, "X7")
+        flush_area(m, 0, FLUSH_TLB_GLOBAL, "X7")
 
     # out:
     discipline.l3t_unlock(m, current_l3page)
     return rc
 
 
-def destroy_xen_mappings(m: Any, s: int, e: int) -> int:
+def destroy_xen_mappings(m: Machine[RefT], s: int, e: int) -> int:
     """``modify_xen_mappings(s, e, _PAGE_NONE)`` (V 5704-5707)."""
     return modify_xen_mappings(m, s, e, 0)

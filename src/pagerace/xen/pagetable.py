@@ -2,30 +2,28 @@
 
 Xen: xen/arch/x86/mm.c, V 4919-5057 (identical in F).  Every shared load, store,
 lock, allocation and free goes through the machine ``m``; the comments carry the
-step labels of xen-mapping-spec.md §2.1-2.3.  A pointer ``(table, index)`` is the
+step labels of docs/xen-mapping-spec.md.  A pointer ``(table, index)`` is the
 C ``lN_pgentry_t *``; ``m.ref(e)`` is ``lNe_to_lN-1e(e)``: it follows whatever the
 entry holds (0 gives MFN 0, a superpage gives its first data frame).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from pagerace.machine import Machine, RefT
 from pagerace.paging.pte import __PAGE_HYPERVISOR, _PAGE_PRESENT, _PAGE_PSE, mk_pte
 from pagerace.xen.variants import MAP_PGDIR_LOCK
 
 __all__ = [
     "alloc_xen_pagetable",
+    "flush_area",
     "free_xen_pagetable",
     "virt_to_xen_l1e",
     "virt_to_xen_l2e",
     "virt_to_xen_l3e",
 ]
 
-Pointer = tuple[Any, int]
 
-
-def alloc_xen_pagetable(m: Any, level: int, step: str) -> Any:
+def alloc_xen_pagetable(m: Machine[RefT], level: int, step: str) -> RefT | None:
     """A frame for a level-``level`` table, or None (the caller returns -ENOMEM).
 
     In early boot Xen uses the boot allocator, which panics rather than fail.
@@ -36,14 +34,20 @@ def alloc_xen_pagetable(m: Any, level: int, step: str) -> Any:
     return t
 
 
-def free_xen_pagetable(m: Any, t: Any, level: int, step: str) -> None:
+def free_xen_pagetable(m: Machine[RefT], t: RefT | None, level: int, step: str) -> None:
     """``free_xen_pagetable``: a no-op in early boot (the table is leaked)."""
     if t is None or m.config.early_boot:
         return
     m.free(t, level, step)
 
 
-def virt_to_xen_l3e(m: Any, v: int) -> Pointer | None:
+def flush_area(m: Machine[RefT], va: int, flags: int, step: str) -> None:
+    """The ``flush_area(v, f)`` macro: only this CPU's TLB while its interrupts are
+    off (``flush_area_local``), otherwise every CPU's (``flush_area_all``)."""
+    m.flush(va, flags, step, not m.irqs_enabled)
+
+
+def virt_to_xen_l3e(m: Machine[RefT], v: int) -> tuple[RefT, int] | None:
     """Pointer to the L3 entry for ``v``; allocates an L3 table for an empty L4 slot."""
     g = m.geometry
     root = m.root_ref()
@@ -69,7 +73,7 @@ def virt_to_xen_l3e(m: Any, v: int) -> Pointer | None:
     return m.ref(e), (v >> g.shift[3]) & g.index_mask
 
 
-def virt_to_xen_l2e(m: Any, v: int) -> Pointer | None:
+def virt_to_xen_l2e(m: Machine[RefT], v: int) -> tuple[RefT, int] | None:
     """Pointer to the L2 entry for ``v``; BUGs if the L3 entry is a 1 GiB superpage."""
     p3 = virt_to_xen_l3e(m, v)
     if p3 is None:
@@ -99,7 +103,7 @@ def virt_to_xen_l2e(m: Any, v: int) -> Pointer | None:
     return m.ref(e), (v >> g.shift[2]) & g.index_mask
 
 
-def virt_to_xen_l1e(m: Any, v: int) -> Pointer | None:
+def virt_to_xen_l1e(m: Machine[RefT], v: int) -> tuple[RefT, int] | None:
     """Pointer to the L1 entry for ``v``; BUGs if the L2 entry is a 2 MiB superpage."""
     p2 = virt_to_xen_l2e(m, v)
     if p2 is None:

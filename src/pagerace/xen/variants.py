@@ -11,7 +11,7 @@ locks) can be added here without touching the model.
 
 from __future__ import annotations
 
-from typing import Any
+from pagerace.machine import Machine, RefT
 
 __all__ = ["MAP_PGDIR_LOCK", "VARIANTS", "L3TableLocking", "LockingDiscipline", "NoL3Locking"]
 
@@ -27,11 +27,11 @@ class LockingDiscipline:
     # virt_to_xen_l3e fails; V skips the 1 GiB as if it were not present.
     enomem_on_failed_walk = False
 
-    def l3t_unlock(self, m: Any, current: Any) -> None:
+    def l3t_unlock(self, m: Machine[RefT], current: str | None) -> None:
         """``L3T_UNLOCK(current_l3page)``: drop the previous iteration's lock."""
         raise NotImplementedError
 
-    def l3t_lock(self, m: Any, p3_table: Any) -> Any:
+    def l3t_lock(self, m: Machine[RefT], p3_table: RefT) -> str | None:
         """``current_l3page = virt_to_page(pl3e); L3T_LOCK(current_l3page)``."""
         raise NotImplementedError
 
@@ -42,10 +42,10 @@ class NoL3Locking(LockingDiscipline):
     name = "xen-4.14"
     description = "Xen 4.14 (vulnerable): map_pgdir_lock around installs and coalesces only"
 
-    def l3t_unlock(self, m: Any, current: Any) -> None:
+    def l3t_unlock(self, m: Machine[RefT], current: str | None) -> None:
         return None
 
-    def l3t_lock(self, m: Any, p3_table: Any) -> Any:
+    def l3t_lock(self, m: Machine[RefT], p3_table: RefT) -> str | None:
         return None
 
 
@@ -56,12 +56,12 @@ class L3TableLocking(LockingDiscipline):
     description = "XSA-345 fix (1ce75e99d7): per-L3-table lock held for each update step"
     enomem_on_failed_walk = True
 
-    def l3t_unlock(self, m: Any, current: Any) -> None:
+    def l3t_unlock(self, m: Machine[RefT], current: str | None) -> None:
         # L3T_UNLOCK: no-op for ZERO_BLOCK_PTR (None) or when not locking.
         if current is not None:
             m.unlock(current, "L3T_UNLOCK")
 
-    def l3t_lock(self, m: Any, p3_table: Any) -> Any:
+    def l3t_lock(self, m: Machine[RefT], p3_table: RefT) -> str | None:
         if not m.config.locking:
             return None
         name = f"l3t_lock(frame {m.frame(p3_table):#x})"

@@ -349,11 +349,12 @@
   // --------------------------------------------------- folding of long loops --
   // Mirrors report/text.py collapse(): a CPU re-reading the same entry with the same
   // value (the shatter fill loop M6.6/M6.7, X2.3, X4.4); runs of 4 or more fold.
-  function foldRuns(trace) {
+  function foldRuns(trace, failPos) {
     var runs = [];
     trace.forEach(function (s, pos) {
       var last = runs.length ? runs[runs.length - 1] : null;
-      if (last) {
+      // the failing step always stands alone
+      if (last && pos !== failPos && last.to !== failPos) {
         var f = trace[last.from];
         if (s.cpu === f.cpu && s.op === "load" && f.op === "load" && s.frame === f.frame &&
             s.entry === f.entry && s.value === f.value && s.frame_state === f.frame_state &&
@@ -365,12 +366,9 @@
       runs.push({from: pos, to: pos});
     });
     var items = [];
-    var lastPos = trace.length - 1;
     runs.forEach(function (r) {
-      var to = r.to === lastPos ? r.to - 1 : r.to;  // the failing step always stands alone
-      if (to - r.from + 1 >= 4) {
-        items.push({kind: "group", from: r.from, to: to, expanded: false});
-        for (var p = to + 1; p <= r.to; p++) items.push({kind: "step", pos: p});
+      if (r.to - r.from + 1 >= 4) {
+        items.push({kind: "group", from: r.from, to: r.to, expanded: false});
       } else {
         for (var q = r.from; q <= r.to; q++) items.push({kind: "step", pos: q});
       }
@@ -507,7 +505,7 @@
   }
 
   // ------------------------------------------------------------ timeline --
-  var view = {finding: -1, trace: [], items: [], pos: -1, rows: new Map(), groupRows: new Map()};
+  var view = {finding: -1, trace: [], items: [], pos: -1, fail: -1, rows: new Map(), groupRows: new Map()};
 
   function opChip(op) { return el("span", "op op-" + op.replace(/[^a-z]/g, ""), op); }
   function tableName(level, frame, gen) {
@@ -568,7 +566,7 @@
     add(thead, hr);
     var tbody = el("tbody");
     var prevCpu = null;
-    var lastPos = trace.length - 1;
+    var failPos = view.fail;
     var finding = DATA.findings[view.finding];
 
     function row(pos, count, group) {
@@ -582,7 +580,7 @@
         add(tbody, pr);
       }
       prevCpu = s.cpu;
-      var tr = el("tr", "step op-row-" + s.op + (group ? " group" : "") + (pos === lastPos ? " failing" : "") + (s.preempted ? " preempted" : ""));
+      var tr = el("tr", "step op-row-" + s.op + (group ? " group" : "") + (pos === failPos ? " failing" : "") + (s.preempted ? " preempted" : ""));
       tr.dataset.index = String(s.index);
       tr.dataset.pos = String(pos);
       add(tr, el("td", "idx", group ? s.index + "\u2013" + trace[group.to].index : String(s.index)));
@@ -600,7 +598,7 @@
             add(inner, tog);
           }
           if (s.preempted) add(inner.firstChild, el("span", "badge badge-preempt", "preempted"));
-          if (pos === lastPos && finding) add(inner, el("div", "fail-msg", "\u2716 " + finding.kind + ": " + finding.message));
+          if (pos === failPos && finding) add(inner, el("div", "fail-msg", "\u2716 " + finding.kind + ": " + finding.message));
           add(td2, inner);
         }
         add(tr, td2);
@@ -869,8 +867,8 @@
     return box;
   }
 
-  function selectedStepView(s, finding, isLast) {
-    var box = el("div", "step-detail" + (isLast ? " failing" : ""));
+  function selectedStepView(s, finding, isFail) {
+    var box = el("div", "step-detail" + (isFail ? " failing" : ""));
     var h = el("div", "sd-head");
     add(h, el("span", "sd-idx", "#" + s.index), el("span", "who cpu-fg-" + (s.cpu % 6), "CPU" + s.cpu),
         labelLink(s.step, "label"), opChip(s.op), el("span", "fn", whereText(s)));
@@ -891,7 +889,7 @@
     if (s.frame_state && s.frame_state !== "table") pair("frame state", s.frame_state);
     if (s.op === "flush") { pair("flags", "0x" + Number(s.flags).toString(16)); pair("cpus", (s.cpus || []).join(", ")); }
     if (kv.childNodes.length) add(box, kv);
-    if (isLast && finding) add(box, el("div", "fail-msg", "\u2716 " + finding.kind + ": " + finding.message));
+    if (isFail && finding) add(box, el("div", "fail-msg", "\u2716 " + finding.kind + ": " + finding.message));
     return box;
   }
 
@@ -921,7 +919,7 @@
     var s = trace.length ? trace[pos] : null;
     var caption = s ? "State after step #" + s.index + (selectedGroup ? " (end of the folded loop)" : "") : "Initial state (after set-up)";
     add(panel, el("h2", "panel-title", caption));
-    if (s) add(panel, selectedStepView(s, finding, pos === trace.length - 1));
+    if (s) add(panel, selectedStepView(s, finding, pos === view.fail));
 
     var targets = touchedAddresses(trace);
     var sec = el("section", "sec");
@@ -991,7 +989,8 @@
     view.finding = i;
     var f = list[i];
     view.trace = f.trace || [];
-    view.items = foldRuns(view.trace);
+    view.fail = failingPos(f, view.trace);
+    view.items = foldRuns(view.trace, view.fail);
     document.querySelectorAll(".finding-item").forEach(function (li) {
       li.classList.toggle("selected", li.dataset.finding === String(i));
     });
@@ -1015,7 +1014,14 @@
     add(rp, el("span", "replay-label", "replay"), code, btn);
     add(head, rp);
     buildTimeline(document.getElementById("timeline"));
-    select(view.trace.length - 1);
+    select(view.fail);
+  }
+
+  // The step where the finding was made (its "at" event); a finding of the checks at
+  // quiescence, made after the last step, is shown at the last step.
+  function failingPos(f, trace) {
+    for (var i = 0; i < trace.length; i++) if (trace[i].index === f.at) return i;
+    return trace.length - 1;
   }
 
   // ------------------------------------------------------------- layout --
@@ -1028,7 +1034,7 @@
     var legend = el("div", "legend");
     add(legend, el("span", "lg lg-pgdir", "holds map_pgdir_lock"), el("span", "lg lg-l3t", "holds an l3t lock"),
         el("span", "lg lg-preempt", "\u21af preemption"), el("span", "lg lg-fail", "failing step"),
-        el("span", "keys", "j/k \u2193/\u2191 step \u00b7 Home/End \u00b7 Enter fold \u00b7 n/p finding \u00b7 i step info \u00b7 c copy"));
+        el("span", "keys", "j/k \u2193/\u2191 step \u00b7 Home/End \u00b7 f failing step \u00b7 Enter fold \u00b7 n/p finding \u00b7 i step info \u00b7 c copy"));
     var tl = el("div", "timeline-wrap");
     tl.id = "timeline";
     tl.tabIndex = 0;
@@ -1055,6 +1061,7 @@
       case "k": case "ArrowUp": move(-1); break;
       case "Home": case "g": move(-1e9); break;
       case "End": case "G": move(1e9); break;
+      case "f": select(view.fail); break;
       case "PageDown": move(20); break;
       case "PageUp": move(-20); break;
       case "Enter":
