@@ -106,3 +106,28 @@ def test_split_dpor_reaches_every_trace(seed: int) -> None:
     assert {f.kind for f in split.findings} == {f.kind for f in dfs.findings}
     if not dfs.findings:  # (a failing execution ends early: fewer traces to reach)
         assert split.traces == len(forms.forms)
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def on_progress(self, progress: Any) -> None:
+        self.seen.append(progress)
+
+
+def test_progress_after_each_unit() -> None:
+    watch = _Progress()
+    result = explore_units(
+        Search(Generated(3), strategy="dpor", keep_going=True),
+        InlineExecutor(),
+        preemption_bound="iterative",
+        observers=[watch],
+    )
+    assert watch.seen and result.stats.units == len(watch.seen)
+    for p in watch.seen:
+        assert p.units_done + p.units_left == p.units
+        assert p.remaining_estimate >= 0 and p.executions <= result.executions
+    last = watch.seen[-1]
+    assert last.units_left == 0 and last.remaining_estimate == 0
+    assert last.executions == result.executions

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pagerace.explore.bounding import PreemptionBound
 from pagerace.explore.canonical import canonical_form
@@ -49,6 +49,7 @@ __all__ = [
     "TARGET_UNITS",
     "InlineExecutor",
     "Search",
+    "UnitProgress",
     "UnitResult",
     "explore_units",
     "process_executor",
@@ -331,6 +332,22 @@ def default_jobs() -> int:
 # -- the whole search ------------------------------------------------------------------
 
 
+class UnitProgress(NamedTuple):
+    """What ``on_progress(progress)`` observers get after each unit: the bound being
+    explored, its units done and in all, executions so far and per second, the units
+    left (the frontier) and an estimate of the executions left at this bound (the
+    mean of its finished units times the units left)."""
+
+    bound: int | None
+    units_done: int
+    units: int
+    executions: int
+    executions_per_second: float
+    units_left: int
+    remaining_estimate: int
+    findings: int
+
+
 @dataclass
 class _Merged:
     executions: int = 0
@@ -344,6 +361,9 @@ class _Merged:
     exhausted: bool = False
     stopped: bool = False
     forms: set[Any] = field(default_factory=set)
+    units: int = 0  # units merged
+    units_left: int = 0
+    remaining: int = 0
 
     def add(self, r: UnitResult) -> None:
         if r.forms:
@@ -410,6 +430,9 @@ def explore_units(
         traces=len(merged.forms) if search.count_traces else None,
         findings=len(merged.findings),
         deadlocks=merged.deadlocks,
+        units=merged.units,
+        units_left=merged.units_left,
+        remaining_estimate=merged.remaining,
     )
     result = Result(
         status, merged.executions, stats.traces, tuple(merged.findings), stats, search.strategy
@@ -499,12 +522,24 @@ def _run_level(
             ):
                 merged.exhausted = True
             merged.add(r)
-            level.bound_cut = level.bound_cut or r.bound_cut
+            level.add(r)
+            merged.units += 1
+            merged.units_left = len(units) - i - 1
+            merged.remaining = round(level.executions / (i + 1) * merged.units_left)
+            elapsed = time.perf_counter() - start
+            progress = UnitProgress(
+                bound,
+                i + 1,
+                len(units),
+                merged.executions,
+                merged.executions / elapsed if elapsed > 0 else 0.0,
+                merged.units_left,
+                merged.remaining,
+                len(merged.findings),
+            )
             for hook in hooks:
-                if hasattr(hook, "on_unit_end"):
-                    hook.on_unit_end(
-                        i + 1, len(units), merged.executions, time.perf_counter() - start
-                    )
+                if hasattr(hook, "on_progress"):
+                    hook.on_progress(progress)
             if merged.stopped or merged.exhausted:
                 return
     finally:
