@@ -21,10 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
     "report": {"paging", "xen"},
+    "hunt": {"checks", "explore", "machine", "paging", "runner", "scenario", "xen"},
     "cli": {
         "advisory",
         "checks",
         "explore",
+        "hunt",
         "machine",
         "paging",
         "report",

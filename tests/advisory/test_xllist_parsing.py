@@ -48,7 +48,7 @@ def test_a_stub_domain_device_model_is_noticed() -> None:
 
 
 def test_json_garbage_is_rejected_with_its_position() -> None:
-    with pytest.raises(XlListError, match=r"not valid JSON \(line 1"):
+    with pytest.raises(XlListError, match=r"line 1, column \d+: not valid JSON"):
         read_xl_list(DATA / "garbage.json")
 
 

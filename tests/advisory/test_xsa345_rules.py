@@ -134,11 +134,30 @@ def test_passthrough_enabled_without_a_device_is_not_exposed_but_warns_about_hot
     assert "hot-plugging" in result.domains[1].reason
 
 
-def test_dom0_is_added_as_pv_with_hardware_and_said_to_be_trusted_but_counted() -> None:
+def test_dom0_is_added_as_pv_with_hardware_trusted_and_not_counted() -> None:
     result = assess(INTEL, ())
     (dom0,) = result.domains
     assert (dom0.domain.domid, dom0.domain.type, dom0.exposed) == (0, "pv", True)
-    assert "trusted but counted" in dom0.reason
+    assert dom0.domain.has_hardware and not dom0.counted
+    assert "trusted and not counted" in dom0.reason
+    assert not result.exposed
+    assert "Domain-0 could take the path but is trusted" in result.reason
+
+
+def test_count_dom0_counts_dom0_as_an_untrusted_domain() -> None:
+    result = assess(INTEL, (), count_dom0=True)
+    (dom0,) = result.domains
+    assert dom0.exposed and dom0.counted
+    assert "counted as untrusted (--count-dom0)" in dom0.reason
+    assert result.exposed and result.count_dom0
+    assert "exposed through Domain-0" in result.reason
+
+
+def test_driver_and_stub_domains_stay_guests_when_dom0_is_trusted() -> None:
+    driver = DomainFacts(name="sys-net", domid=3, type="pv", pci=PCI)
+    result = assess(INTEL, (driver, guest("hvm", pci=PCI, stubdomain=True)))
+    counted = {v.domain.name for v in result.domains if v.exposed and v.counted}
+    assert counted == {"sys-net", "g-dm"}
     assert result.exposed
 
 
@@ -150,9 +169,10 @@ def test_a_minimal_dom0_entry_still_has_the_hosts_hardware() -> None:
 
 def test_a_pvh_dom0_with_hap_is_not_exposed_but_with_shadow_it_is_on_vt_x() -> None:
     pvh = replace(INTEL, dom0_type="pvh")
-    assert not assess(pvh, ()).exposed
-    assert assess(replace(pvh, dom0_hap=False), ()).exposed
-    assert not assess(replace(pvh, dom0_hap=False, virt="svm"), ()).exposed
+    assert not assess(pvh, (), count_dom0=True).exposed
+    assert assess(replace(pvh, dom0_hap=False), (), count_dom0=True).exposed
+    assert not assess(replace(pvh, dom0_hap=False, virt="svm"), (), count_dom0=True).exposed
+    assert not assess(replace(pvh, dom0_hap=False), ()).exposed  # trusted by default
 
 
 def test_without_a_guest_list_the_host_counts_as_exposed() -> None:
@@ -243,7 +263,9 @@ def test_each_fixture_host_has_its_expected_exposed_domains(
 ) -> None:
     result = run(info, listing)
     assert exposed_names(result) == exposed
-    assert result.exposed == bool(exposed)
+    assert result.exposed == bool(exposed - {"Domain-0"})  # dom0 trusted, not counted
+    counted = assess(result.host, tuple(v.domain for v in result.domains), count_dom0=True)
+    assert counted.exposed == bool(exposed)
 
 
 def test_a_pre_release_host_says_why_it_is_not_trusted() -> None:

@@ -4,8 +4,10 @@ exactly one ``file: key: reason`` line."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,7 +254,52 @@ def test_a_missing_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert str(info.value) == f"{path}: cannot read the file: No such file or directory"
+    assert str(info.value) == f"{path}: cannot read: No such file or directory"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("x = " + "[" * 600 + "]" * 600, "nested deeper than 32 levels"),
+        ("x = " + "{a = " * 400 + "1" + "}" * 400, "nested deeper than 32 levels"),
+        ("entries = " + "9" * 5000, "a number longer than 40 digits"),
+        ("entries = " + "9" * 50, "a number longer than 40 digits"),
+    ],
+    ids=["600-arrays", "400-inline-tables", "5000-digits", "50-digits"],
+)
+def test_toml_that_python_cannot_parse_safely_is_one_line(text: str, reason: str) -> None:
+    assert message(HEAD + text + "\n" + ONE_CPU) == f"{FILE}: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p.mkdir(), "cannot read: it is a directory"),
+        (lambda p: os.mkfifo(p), "the file is empty"),
+        (lambda p: p.write_text(HEAD + "# " + "x" * (1 << 20) + "\n"), "too large: 1.0 MiB"),
+    ],
+    ids=["directory", "fifo-without-writer", "over-1-MiB"],
+)
+def test_what_is_not_a_scenario_file_is_refused_without_reading_it_all(
+    tmp_path: Path, make: Any, reason: str
+) -> None:
+    path = tmp_path / "s.toml"
+    make(path)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(f"{path}: {reason}")
+
+
+def test_a_device_is_refused_instead_of_read_for_ever() -> None:
+    with pytest.raises(ScenarioError, match="/dev/zero: cannot read: a device"):
+        load_scenario("/dev/zero")
+
+
+def test_values_in_messages_are_escaped_and_cut() -> None:
+    text = message('name = "\\u001b[31mRED\\n"\nvariant = "xen-4.14"\n' + ONE_CPU)
+    assert text == f'{FILE}: name: "\\x1b[31mRED\\n" must match [a-z0-9-]+ (lower case, digits, -)'
+    long = message(f'name = "{"A" * 10**6}"\nvariant = "xen-4.14"\n' + ONE_CPU)
+    assert len(long) < 300 and "(999,880 more characters)" in long
 
 
 def test_a_file_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Parsers turn what the host's tools print (`xl info`, `xl list -l`) or a TOML host
 description into frozen facts; ``assess`` applies the advisory's rules to them.
 This package stands beside ``pagerace.xen`` and imports nothing from pagerace but
-``pagerace.errors``.
+``pagerace.errors`` and ``pagerace.userio``.
 """
 
 from pagerace.advisory.facts import CPU_VENDORS, DomainFacts, HostFacts

@@ -29,7 +29,6 @@ Schema (every key not listed is an error)::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 from pagerace.advisory.facts import CPU_VENDORS, DOMAIN_TYPES, DomainFacts, HostFacts
 from pagerace.advisory.versions import parse_xen_version
 from pagerace.errors import PageraceInputError
+from pagerace.userio import StructuredTextError, UserFileError, load_toml, one_line, read_user_text
 
 __all__ = ["HostFile", "HostFileError", "load_host_file", "parse_host_file"]
 
@@ -79,13 +79,15 @@ class HostFile:
     domains: tuple[DomainFacts, ...]
 
 
+#: A host file larger than this is refused.
+MAX_HOST_FILE_BYTES = 4 << 20
+
+
 def load_host_file(path: str | Path, *, patched: bool = False) -> HostFile:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HostFileError(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise HostFileError(str(path), "", "not UTF-8 text") from exc
+        text = read_user_text(str(path), limit=MAX_HOST_FILE_BYTES)
+    except UserFileError as exc:
+        raise HostFileError(str(path), "", exc.reason) from None
     return parse_host_file(text, str(path), patched=patched)
 
 
@@ -128,7 +130,9 @@ class _Reader:
     ) -> str | None:
         value = self.get(key, str, required)
         if value is not None and value not in choices:
-            raise self.fail(key, f"expected one of {', '.join(sorted(choices))}, got {value!r}")
+            raise self.fail(
+                key, f"expected one of {', '.join(sorted(choices))}, got {one_line(repr(value))}"
+            )
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -143,9 +147,9 @@ class _Reader:
 
 def parse_host_file(text: str, file: str = "host file", *, patched: bool = False) -> HostFile:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise HostFileError(file, "", f"not valid TOML: {exc}") from exc
+        data = load_toml(text)
+    except StructuredTextError as exc:
+        raise HostFileError(file, exc.where, f"not valid TOML: {exc.reason}") from None
     top = _Reader(file, data, "", {"host", "domains"})
     host_table = top.get("host", dict, required=True)
     h = _Reader(file, host_table, "host.", _HOST_KEYS)
@@ -206,7 +210,9 @@ def parse_host_file(text: str, file: str = "host file", *, patched: bool = False
                 if not value and (pci or iomem or ioports):
                     raise d.fail("passthrough", "false, but pci/iomem/ioports are listed")
             else:
-                raise d.fail("passthrough", f'expected true, false or "unknown", got {value!r}')
+                raise d.fail(
+                    "passthrough", f'expected true, false or "unknown", got {one_line(repr(value))}'
+                )
         domains.append(
             DomainFacts(
                 name=d.get("name", str, required=True),

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pagerace.errors import PageraceInputError
+from pagerace.userio import one_line
 
 __all__ = [
     "ADVISORY_PUBLISHED",
@@ -31,6 +32,7 @@ __all__ = [
     "XenVersion",
     "fix_status",
     "parse_xen_version",
+    "uncertain",
     "version_from_xl",
 ]
 
@@ -76,6 +78,9 @@ class XenVersion:
     suffix: str
     kind: str
     raw: str
+    #: why the facts behind this version cannot be trusted (missing or contradictory);
+    #: a version with a doubt is never counted as fixed
+    doubt: str = ""
 
     def __str__(self) -> str:
         return self.raw
@@ -91,9 +96,15 @@ class XenVersion:
         return match.group(1) if match else None
 
 
-_VERSION = re.compile(r"^\s*(\d+)\.(\d+)(.*?)\s*$")
-_PATCH = re.compile(r"^\.(\d+)(.*)$")
-_RC = re.compile(r"^-?rc\d*$", re.IGNORECASE)
+# ASCII digits only (\d would take other scripts' digits), at most 9 of them
+_VERSION = re.compile(r"^\s*([0-9]{1,9})\.([0-9]{1,9})(?![0-9])(.*?)\s*$", re.ASCII)
+_PATCH = re.compile(r"^\.([0-9]{1,9})(?![0-9])(.*)$", re.ASCII)
+_RC = re.compile(r"^-?rc[0-9]*$", re.IGNORECASE | re.ASCII)
+
+
+def uncertain(version: XenVersion, doubt: str) -> XenVersion:
+    """``version`` marked as resting on missing or contradictory facts."""
+    return replace(version, doubt=doubt)
 
 
 def parse_xen_version(text: str) -> XenVersion:
@@ -103,7 +114,7 @@ def parse_xen_version(text: str) -> XenVersion:
     """
     match = _VERSION.match(text)
     if match is None:
-        raise PageraceInputError(f"not a Xen version: {text.strip()!r}")
+        raise PageraceInputError(f"not a Xen version: {one_line(repr(text.strip()))}")
     major, minor, rest = int(match.group(1)), int(match.group(2)), match.group(3)
     return _from_parts(major, minor, rest, text.strip())
 
@@ -198,6 +209,12 @@ def fix_status(version: XenVersion) -> VersionVerdict:
             f"Xen {v} predates 3.2, the oldest version the advisory names; "
             "it was not evaluated, so it is counted as vulnerable",
         )
+    if v.doubt:
+        return VersionVerdict(
+            FixStatus.UNCERTAIN,
+            f"Xen {v}: the version is not certain ({v.doubt}); counted as vulnerable: "
+            + _backport_hint(v),
+        )
     kind = _Kind(v.kind)
     if kind is _Kind.UNSTABLE:
         if (v.major, v.minor) > FIRST_FIXED_BRANCH:
@@ -216,8 +233,8 @@ def fix_status(version: XenVersion) -> VersionVerdict:
             f"Xen {v} is a development snapshot from before the fix; " + _backport_hint(v),
         )
     if kind is _Kind.INCOMPLETE:
-        if (v.major, v.minor) >= FIRST_FIXED_BRANCH:
-            return VersionVerdict(FixStatus.FIXED, f"Xen {v}: every {v.branch} release is fixed")
+        if (v.major, v.minor) > FIRST_FIXED_BRANCH:
+            return VersionVerdict(FixStatus.FIXED, f"Xen {v}: every {v.branch} tree is fixed")
         return VersionVerdict(
             FixStatus.UNCERTAIN,
             f"Xen {v} names no patch level (xen_extra {v.suffix!r}); " + _backport_hint(v),

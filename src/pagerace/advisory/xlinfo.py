@@ -30,8 +30,9 @@ import re
 from pathlib import Path
 
 from pagerace.advisory.facts import HostFacts, virt_of_vendor
-from pagerace.advisory.versions import XenVersion, parse_xen_version, version_from_xl
+from pagerace.advisory.versions import XenVersion, parse_xen_version, uncertain, version_from_xl
 from pagerace.errors import PageraceInputError
+from pagerace.userio import UserFileError, one_line, parse_uint, read_user_text
 
 __all__ = ["XlInfoError", "parse_xl_info", "parse_xl_info_text", "read_xl_info"]
 
@@ -44,12 +45,16 @@ class XlInfoError(PageraceInputError):
     """An `xl info` file is unreadable or is not `xl info` output."""
 
 
+#: `xl info` prints about 3 KiB (with -n, a few KiB per NUMA node).
+MAX_XL_INFO_BYTES = 1 << 20
+
+
 def read_xl_info(path: str | Path) -> dict[str, str]:
     """Read a file of `xl info` output into its ``key -> value`` pairs."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise XlInfoError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        text = read_user_text(str(path), limit=MAX_XL_INFO_BYTES, strict=False)
+    except UserFileError as exc:
+        raise XlInfoError(str(exc)) from None
     return parse_xl_info_text(text, str(path))
 
 
@@ -63,6 +68,12 @@ def parse_xl_info_text(text: str, where: str = "xl info") -> dict[str, str]:
         if match is None:
             continue
         key, value = match.group(1), (match.group(2) or "").strip()
+        if key in pairs and pairs[key] != value:
+            raise XlInfoError(
+                f"{where}: {key} appears twice with different values"
+                f" ({one_line(pairs[key], 60)!s} and {one_line(value, 60)!s}); one host's"
+                " `xl info` prints each key once"
+            )
         pairs.setdefault(key, value)
     if "xen_major" not in pairs and "xen_version" not in pairs:
         raise XlInfoError(f"{where}: not `xl info` output (no xen_major or xen_version line)")
@@ -125,15 +136,47 @@ def parse_xl_info(
 
 
 def _version(pairs: dict[str, str], where: str) -> XenVersion:
+    """The version from xen_major/xen_minor/xen_extra and xen_version.  Facts that
+    are missing (no xen_extra: a file cut short) or that disagree give a version of
+    kind "incomplete", whose fix status is uncertain: never "not exposed"."""
     major, minor = pairs.get("xen_major"), pairs.get("xen_minor")
-    if major is not None and minor is not None:
-        if not (major.isdigit() and minor.isdigit()):
-            raise XlInfoError(f"{where}: xen_major/xen_minor are not numbers: {major!r}, {minor!r}")
-        return version_from_xl(int(major), int(minor), pairs.get("xen_extra", ""))
+    text = pairs.get("xen_version")
+    stated = None
+    if text is not None:
+        try:
+            stated = parse_xen_version(text)
+        except PageraceInputError as exc:
+            raise XlInfoError(f"{where}: xen_version: {exc}") from exc
+    if major is None or minor is None:
+        if stated is None:
+            raise XlInfoError(f"{where}: no xen_version line and no xen_major/xen_minor pair")
+        return stated
     try:
-        return parse_xen_version(pairs.get("xen_version", ""))
+        numbers = (
+            parse_uint(major, "xen_major", maximum=_MAX_VERSION_PART),
+            parse_uint(minor, "xen_minor", maximum=_MAX_VERSION_PART),
+        )
     except PageraceInputError as exc:
-        raise XlInfoError(f"{where}: xen_version: {exc}") from exc
+        raise XlInfoError(f"{where}: {exc}") from None
+    extra = pairs.get("xen_extra")
+    if extra is None:
+        if stated is not None and (stated.major, stated.minor) == numbers:
+            return uncertain(stated, "xl info has no xen_extra line (cut short?)")
+        return uncertain(
+            version_from_xl(*numbers, ""),
+            "xl info has no xen_extra line (cut short?), so the patch level is unknown",
+        )
+    version = version_from_xl(*numbers, extra)
+    if stated is not None and stated.raw != version.raw:
+        return uncertain(
+            version,
+            f"xen_version {one_line(text, 60)} disagrees with xen_major.xen_minor xen_extra"
+            f" ({one_line(version.raw, 60)})",
+        )
+    return version
+
+
+_MAX_VERSION_PART = 999
 
 
 def _arch(pairs: dict[str, str]) -> str | None:

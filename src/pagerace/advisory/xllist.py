@@ -29,6 +29,13 @@ from typing import Any
 
 from pagerace.advisory.facts import DOMAIN_TYPES, DomainFacts
 from pagerace.errors import PageraceInputError
+from pagerace.userio import (
+    StructuredTextError,
+    UserFileError,
+    load_json,
+    one_line,
+    read_user_text,
+)
 
 __all__ = ["PASSTHROUGH_MODES", "XlListError", "parse_xl_list", "read_xl_list"]
 
@@ -40,11 +47,15 @@ class XlListError(PageraceInputError):
     """An `xl list -l` file is unreadable or is not its JSON output."""
 
 
+#: `xl list -l` prints a few KiB per domain.
+MAX_XL_LIST_BYTES = 64 << 20
+
+
 def read_xl_list(path: str | Path) -> tuple[DomainFacts, ...]:
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise XlListError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        text = read_user_text(str(path), limit=MAX_XL_LIST_BYTES, strict=False)
+    except UserFileError as exc:
+        raise XlListError(str(exc)) from None
     return parse_xl_list(text, str(path))
 
 
@@ -58,11 +69,9 @@ def parse_xl_list(text: str, where: str = "xl list -l") -> tuple[DomainFacts, ..
             'output format (output_format="json" in xl.conf)'
         )
     try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        raise XlListError(
-            f"{where}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from exc
+        data = load_json(stripped)
+    except StructuredTextError as exc:
+        raise XlListError(f"{where}: {exc}") from None
     if not isinstance(data, list):
         raise XlListError(f"{where}: expected a JSON array of domains, got {_kind(data)}")
     domains = tuple(_domain(entry, f"{where}: [{i}]") for i, entry in enumerate(data))
@@ -118,16 +127,23 @@ def _list(parent: dict[str, Any], key: str, where: str) -> list[Any]:
 
 def _int(item: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
     value = item.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(where, key, f"expected a non-negative integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 64:
+        raise _fail(where, key, f"expected a non-negative integer below 2**64, got {_shown(value)}")
     return value
+
+
+def _shown(value: object) -> str:
+    """A JSON value in a message: one line, cut."""
+    return one_line(json.dumps(value) if not isinstance(value, str) else repr(value), 60)
 
 
 def _defbool(parent: dict[str, Any], key: str, where: str, label: str) -> bool | None:
     value = parent.get(key, "<default>")
-    if value not in _DEFBOOL:
+    if not isinstance(value, str) or value not in _DEFBOOL:
         raise _fail(
-            where, f"{label}.{key}", f'expected "True", "False" or "<default>", got {value!r}'
+            where,
+            f"{label}.{key}",
+            f'expected "True", "False" or "<default>", got {_shown(value)}',
         )
     return _DEFBOOL[value]
 
@@ -148,16 +164,16 @@ def _domain(entry: object, where: str) -> DomainFacts:
     if not isinstance(name, str):
         raise _fail(where, "c_info.name", f"expected a string, got {_kind(name)}")
     dtype = c_info.get("type")
-    if dtype is not None and dtype not in DOMAIN_TYPES:
-        raise _fail(where, "c_info.type", f'expected "pv", "hvm" or "pvh", got {dtype!r}')
+    if dtype is not None and (not isinstance(dtype, str) or dtype not in DOMAIN_TYPES):
+        raise _fail(where, "c_info.type", f'expected "pv", "hvm" or "pvh", got {_shown(dtype)}')
     if dtype == "pv" and _defbool(c_info, "pvh", where, "c_info"):
         dtype = "pvh"  # PVHv1 (libxl 4.4-4.9): type pv with c_info.pvh = True
     mode = c_info.get("passthrough")
-    if mode is not None and mode not in PASSTHROUGH_MODES:
+    if mode is not None and (not isinstance(mode, str) or mode not in PASSTHROUGH_MODES):
         raise _fail(
             where,
             "c_info.passthrough",
-            f"expected one of {', '.join(PASSTHROUGH_MODES)}, got {mode!r}",
+            f"expected one of {', '.join(PASSTHROUGH_MODES)}, got {_shown(mode)}",
         )
 
     iomem = []

@@ -16,8 +16,11 @@ Spec §6 in predicate form, per domain d on host h:
                                              -> exposed
 
 A verdict that rests on an unknown fact says which and counts as exposed.  Dom0
-(PV, or PVH with ``dom0=pvh``) holds the host's I/O memory and ports: it is trusted
-but counted.
+(PV, or PVH with ``dom0=pvh``) holds the host's I/O memory and ports, so it can take
+the racy path; but the advisory's concern is guests, and dom0 is already trusted with
+the whole host: its verdict is shown (with its passthrough) and is not counted in the
+host's verdict unless ``count_dom0`` (``--count-dom0``) treats dom0 as untrusted.
+Driver domains and device-model stub domains are guests like any other.
 """
 
 from __future__ import annotations
@@ -44,9 +47,13 @@ MITIGATION = (
     "4.13.2, 4.14.1, 4.15.0 or later (or a vendor build that carries it)."
 )
 
-DOM0_NOTE = (
-    "dom0 is trusted but counted: it holds the host's I/O memory and port permissions, "
-    "so a compromised or abusive dom0 process can take this path"
+DOM0_COUNTED = (
+    "dom0, counted as untrusted (--count-dom0): it holds the host's I/O memory and port "
+    "permissions, so a compromised or abusive dom0 process can take this path"
+)
+DOM0_TRUSTED = (
+    "dom0, trusted and not counted (--count-dom0 counts it): it holds the host's I/O "
+    "memory and port permissions and could take this path, but it already controls the host"
 )
 
 
@@ -54,9 +61,10 @@ DOM0_NOTE = (
 class DomainVerdict:
     domain: DomainFacts
     paging: str  # "pv", "hap", "shadow" or "unknown"
-    exposed: bool
+    exposed: bool  # the domain can reach the racy code
     reason: str
     unknowns: tuple[str, ...] = ()
+    counted: bool = True  # part of the host's verdict (dom0 only with count_dom0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,7 @@ class Assessment:
     reason: str
     unknowns: tuple[str, ...]
     mitigation: str = MITIGATION
+    count_dom0: bool = False
 
 
 def hypervisor_verdict(host: HostFacts) -> tuple[bool, str]:
@@ -109,7 +118,12 @@ def paging_mode(host: HostFacts, dom: DomainFacts) -> tuple[str, str]:
 
 
 def domain_verdict(
-    host: HostFacts, dom: DomainFacts, hv_vulnerable: bool, hv_reason: str
+    host: HostFacts,
+    dom: DomainFacts,
+    hv_vulnerable: bool,
+    hv_reason: str,
+    *,
+    count_dom0: bool = False,
 ) -> DomainVerdict:
     paging, paging_why = paging_mode(host, dom)
     prefix = ""
@@ -121,9 +135,14 @@ def domain_verdict(
         )
 
     def verdict(exposed: bool, why: str, unknowns: tuple[str, ...] = ()) -> DomainVerdict:
+        counted = True
         if dom.is_dom0:
-            why = (f"{DOM0_NOTE}; " if exposed else "dom0 (trusted, but counted): ") + why
-        return DomainVerdict(dom, paging, exposed, prefix + why, unknowns)
+            counted = count_dom0
+            if exposed:
+                why = f"{DOM0_COUNTED if count_dom0 else DOM0_TRUSTED}; {why}"
+            else:
+                why = ("dom0 (counted): " if count_dom0 else "dom0 (trusted): ") + why
+        return DomainVerdict(dom, paging, exposed, prefix + why, unknowns, counted)
 
     if not hv_vulnerable:
         return verdict(False, hv_reason)
@@ -228,14 +247,27 @@ def _with_stub_domains(domains: tuple[DomainFacts, ...]) -> tuple[DomainFacts, .
     return tuple(out)
 
 
-def assess(host: HostFacts, domains: tuple[DomainFacts, ...] | None) -> Assessment:
-    """Assess a host.  ``domains`` None means the guests were not listed at all."""
+def assess(
+    host: HostFacts, domains: tuple[DomainFacts, ...] | None, *, count_dom0: bool = False
+) -> Assessment:
+    """Assess a host.  ``domains`` None means the guests were not listed at all;
+    ``count_dom0`` counts dom0 as an untrusted domain in the host's verdict."""
     hv_vulnerable, hv_reason = hypervisor_verdict(host)
     listed = domains is not None
     all_domains = _with_stub_domains(_with_dom0(host, domains or ()))
-    verdicts = tuple(domain_verdict(host, d, hv_vulnerable, hv_reason) for d in all_domains)
-    unknowns = sorted({u for v in verdicts if v.exposed for u in v.unknowns})
-    exposed_names = [v.domain.name for v in verdicts if v.exposed]
+    verdicts = tuple(
+        domain_verdict(host, d, hv_vulnerable, hv_reason, count_dom0=count_dom0)
+        for d in all_domains
+    )
+    counted = [v for v in verdicts if v.exposed and v.counted]
+    unknowns = sorted({u for v in counted for u in v.unknowns})
+    exposed_names = [v.domain.name for v in counted]
+    trusted_note = "".join(
+        f"; {v.domain.name} could take the path but is trusted (not counted; --count-dom0"
+        " counts it)"
+        for v in verdicts
+        if v.exposed and not v.counted
+    )
     if not hv_vulnerable:
         return Assessment(
             host,
@@ -247,6 +279,7 @@ def assess(host: HostFacts, domains: tuple[DomainFacts, ...] | None) -> Assessme
             False,
             f"not exposed: {hv_reason}",
             (),
+            count_dom0=count_dom0,
         )
     if not listed:
         unknowns = sorted({*unknowns, "guests (no --xl-list given)"})
@@ -256,7 +289,7 @@ def assess(host: HostFacts, domains: tuple[DomainFacts, ...] | None) -> Assessme
             parts.append("exposed through " + ", ".join(exposed_names))
         if not listed:
             parts.append("the guests were not listed (--xl-list), so any of them may be")
-        reason = "; ".join(parts) + f"; {hv_reason}"
+        reason = "; ".join(parts) + trusted_note + f"; {hv_reason}"
         return Assessment(
             host,
             fix_status(host.version),
@@ -267,6 +300,7 @@ def assess(host: HostFacts, domains: tuple[DomainFacts, ...] | None) -> Assessme
             True,
             reason,
             tuple(unknowns),
+            count_dom0=count_dom0,
         )
     return Assessment(
         host,
@@ -276,7 +310,8 @@ def assess(host: HostFacts, domains: tuple[DomainFacts, ...] | None) -> Assessme
         verdicts,
         listed,
         False,
-        "not exposed now: the hypervisor is vulnerable but no running domain can reach "
-        "the racy code; a PV guest with passed-through hardware would",
+        "not exposed now: the hypervisor is vulnerable but no running guest can reach "
+        "the racy code; a PV guest with passed-through hardware would" + trusted_note,
         (),
+        count_dom0=count_dom0,
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pagerace import advisory
@@ -25,7 +26,7 @@ from pagerace.advisory import (
     read_xl_list,
 )
 from pagerace.errors import PageraceInputError
-from pagerace.userio import plan_outputs, write_atomic
+from pagerace.userio import one_line, plan_outputs, write_atomic
 
 __all__ = ["assess", "assessment_to_json"]
 
@@ -67,6 +68,12 @@ def _vendor(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 )
 @click.option("--patched", is_flag=True, help="The vendor build is known to carry the XSA-345 fix.")
 @click.option(
+    "--count-dom0",
+    is_flag=True,
+    help="Treat dom0 as untrusted: count it in the host's verdict (by default dom0 is "
+    "trusted with the host and its verdict is shown but not counted).",
+)
+@click.option(
     "--json",
     "json_out",
     type=str,
@@ -79,6 +86,7 @@ def assess(
     host_file: str | None,
     cpu_vendor: str | None,
     patched: bool,
+    count_dom0: bool,
     json_out: str | None,
 ) -> None:
     """Check a Xen host's exposure to XSA-345 (CVE-2020-27672) from what its tools print.
@@ -94,7 +102,7 @@ def assess(
                 "--cpu-vendor cannot be combined with --host; set host.cpu_vendor in the file"
             )
         described = load_host_file(host_file, patched=patched)
-        result = advisory.assess(described.host, described.domains)
+        result = advisory.assess(described.host, described.domains, count_dom0=count_dom0)
     else:
         if xl_info is None:
             raise PageraceInputError(
@@ -102,7 +110,7 @@ def assess(
             )
         host = parse_xl_info(read_xl_info(xl_info), xl_info, cpu_vendor=cpu_vendor, patched=patched)
         domains = read_xl_list(xl_list) if xl_list is not None else None
-        result = advisory.assess(host, domains)
+        result = advisory.assess(host, domains, count_dom0=count_dom0)
 
     document = assessment_to_json(result)
     if json_out == "-":
@@ -126,6 +134,7 @@ def _domain_json(v: DomainVerdict) -> dict[str, Any]:
         "ioports": list(d.ioports),
         "paging": v.paging,
         "exposed": v.exposed,
+        "counted": v.counted,
         "reason": v.reason,
         "unknowns": list(v.unknowns),
         "source": d.source,
@@ -151,6 +160,7 @@ def assessment_to_json(result: Assessment) -> dict[str, Any]:
             "notes": list(h.notes),
         },
         "exposed": result.exposed,
+        "count_dom0": result.count_dom0,
         "reason": result.reason,
         "unknowns": list(result.unknowns),
         "guests_listed": result.guests_listed,
@@ -163,25 +173,37 @@ def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
+def _text(value: object) -> str:
+    """A value from the host's files as Rich text: one line, no markup."""
+    return escape(one_line(value, limit=1000))
+
+
+def _verdict(v: DomainVerdict) -> str:
+    if not v.exposed:
+        return "[green]not exposed[/green]"
+    return "[red]EXPOSED[/red]" if v.counted else "[yellow]trusted (not counted)[/yellow]"
+
+
 def _print(result: Assessment) -> None:
     console = Console(soft_wrap=False)
     if not console.is_terminal:
         console.width = 150
     h = result.host
     console.print(
-        f"[bold]Host[/bold] {h.name}: Xen {h.version}, arch {h.arch or 'unknown'}, "
-        f"CPU {h.virt or 'unknown'} ({h.vendor_source}), "
-        f"HAP {_yes_no(h.hap)} ({h.hap_source}), dom0 {h.dom0_type}",
+        f"[bold]Host[/bold] {_text(h.name)}: Xen {_text(h.version)}, "
+        f"arch {_text(h.arch or 'unknown')}, "
+        f"CPU {_text(h.virt or 'unknown')} ({_text(h.vendor_source)}), "
+        f"HAP {_yes_no(h.hap)} ({_text(h.hap_source)}), dom0 {_text(h.dom0_type)}",
         markup=True,
         highlight=False,
     )
     for note in h.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
+        console.print(f"note: {one_line(note, limit=1000)}", markup=False, highlight=False)
     state = (
         "[red]vulnerable[/red]" if result.hypervisor_vulnerable else "[green]not vulnerable[/green]"
     )
     console.print(f"[bold]Hypervisor[/bold] {state}: ", end="", highlight=False)
-    console.print(result.hypervisor_reason, markup=False, highlight=False)
+    console.print(one_line(result.hypervisor_reason, limit=1000), markup=False, highlight=False)
 
     table = Table(title="XSA-345 exposure per domain", show_lines=True)
     for column in ("name", "domid", "type", "passthrough", "paging", "verdict", "reason"):
@@ -189,23 +211,25 @@ def _print(result: Assessment) -> None:
     for v in result.domains:
         d = v.domain
         table.add_row(
-            d.name,
+            _text(d.name),
             "-" if d.domid is None else str(d.domid),
-            d.type or "unknown",
-            d.hardware_summary(),
-            v.paging,
-            "[red]EXPOSED[/red]" if v.exposed else "[green]not exposed[/green]",
-            v.reason,
+            _text(d.type or "unknown"),
+            _text(d.hardware_summary()),
+            _text(v.paging),
+            _verdict(v),
+            _text(v.reason),
         )
     console.print(table)
     verdict = (
         "[bold red]EXPOSED[/bold red]" if result.exposed else "[bold green]NOT EXPOSED[/bold green]"
     )
     console.print(f"Host verdict: {verdict}", highlight=False)
-    console.print(result.reason, markup=False, highlight=False)
+    console.print(one_line(result.reason, limit=2000), markup=False, highlight=False)
     if result.unknowns:
         console.print(
-            "Depends on unknown facts: " + ", ".join(result.unknowns), markup=False, highlight=False
+            "Depends on unknown facts: " + one_line(", ".join(result.unknowns), limit=1000),
+            markup=False,
+            highlight=False,
         )
     if result.hypervisor_vulnerable:
         console.print("Mitigation: " + result.mitigation, markup=False, highlight=False)

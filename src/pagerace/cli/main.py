@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "steps_command",
         "Explain step labels: Xen function, what the step does, mm.c lines.",
     ),
+    "hunt": (
+        "pagerace.cli.hunt",
+        "hunt",
+        "Draw random scenarios and report each distinct race, minimised.",
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,11 @@ def load(name_or_path: str) -> Any:
     """A scenario file, or the name of a bundled scenario."""
     from pagerace.scenario import load_scenario
 
-    path = Path(name_or_path)
-    if not path.exists():
+    try:
+        exists = os.path.lexists(name_or_path)
+    except (OSError, ValueError):  # a name too long for the system, a NUL in it
+        exists = False
+    if not exists:
         bundled = bundled_scenarios()
         if name_or_path in bundled:
             # named by its name, so that replay commands work from any directory

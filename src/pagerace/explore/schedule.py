@@ -14,11 +14,18 @@ from dataclasses import dataclass
 
 from pagerace.errors import PageraceInputError
 
-__all__ = ["MAX_THREADS", "SCHEDULE_VERSION", "Schedule"]
+__all__ = ["MAX_STEPS", "MAX_THREADS", "SCHEDULE_VERSION", "Schedule"]
 
 MAX_THREADS = 8
+#: The longest schedule accepted (one scheduling point per event of an execution).
+MAX_STEPS = 10_000_000
 SCHEDULE_VERSION = "v1"
-_RUN = re.compile(r"([0-7])(?:x([1-9][0-9]*))?\Z")
+_RUN = re.compile(r"([0-7])(?:x([1-9][0-9]{0,7}))?\Z")
+
+
+def _shown(text: str) -> str:
+    """A (part of a) schedule in a message: quoted, escaped, a long one cut."""
+    return repr(text) if len(text) <= 60 else f"{text[:60]!r}... ({len(text) - 60:,} more)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +68,28 @@ class Schedule:
         """Parse the string form; a malformed string raises ``PageraceInputError``."""
         if not isinstance(text, str):
             raise PageraceInputError(f"schedule: must be a string, got {type(text).__name__}")
+        shown = _shown(text)
         version, sep, body = text.strip().partition(":")
         if not sep or version != SCHEDULE_VERSION:
             raise PageraceInputError(
-                f"schedule: {text!r} must start with {SCHEDULE_VERSION + ':'!r}"
+                f"schedule: {shown} must start with {SCHEDULE_VERSION + ':'!r}"
             )
-        steps: list[int] = []
+        runs: list[tuple[int, int]] = []
+        total = 0
         if body:
             for run in body.split("."):
                 match = _RUN.match(run)
                 if match is None:
                     raise PageraceInputError(
-                        f"schedule: run {run!r} in {text!r} is not THREAD or THREADxCOUNT "
-                        f"(thread 0..{MAX_THREADS - 1}, count >= 1)"
+                        f"schedule: run {_shown(run)} in {shown} is not THREAD or "
+                        f"THREADxCOUNT (thread 0..{MAX_THREADS - 1}, count 2..99,999,999)"
                     )
                 count = int(match.group(2)) if match.group(2) else 1
-                steps.extend([int(match.group(1))] * count)
+                total += count
+                if total > MAX_STEPS:
+                    raise PageraceInputError(f"schedule: {shown} has more than {MAX_STEPS:,} steps")
+                runs.append((int(match.group(1)), count))
+        steps: list[int] = []
+        for tid, count in runs:
+            steps.extend([tid] * count)
         return cls(tuple(steps))

@@ -35,10 +35,14 @@ from collections.abc import Mapping
 from pagerace.errors import PageraceInputError
 from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.pte import INVALID_MFN, MASK64, pte_names
+from pagerace.userio import MAX_SHOWN, one_line
 
-__all__ = ["MAX_NESTING", "ExprError", "evaluate", "expression_names"]
+__all__ = ["MAX_LENGTH", "MAX_NESTING", "ExprError", "evaluate", "expression_names"]
 
 MAX_NESTING = 64  # parentheses deeper than this are refused (no RecursionError)
+#: Expressions longer than this are refused: parsing stays fast, and products of
+#: many 64-bit literals stay small.
+MAX_LENGTH = 1000
 
 _NUMBER = re.compile(r"0[xX](?:_?[0-9a-fA-F])+|[0-9](?:_?[0-9])*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -62,8 +66,11 @@ class ExprError(PageraceInputError):
 
 
 def _quote(text: str) -> str:
-    """The expression in double quotes, control characters escaped: one line."""
-    return json.dumps(text, ensure_ascii=False)
+    """The expression in double quotes, control characters escaped, a long one cut:
+    one line."""
+    cut = len(text) - MAX_SHOWN
+    quoted = one_line(json.dumps(text[:MAX_SHOWN], ensure_ascii=False), limit=4 * MAX_SHOWN)
+    return quoted + (f" (+{cut:,} more characters)" if cut > 0 else "")
 
 
 def expression_names(geometry: Geometry | None = None) -> dict[str, int]:
@@ -117,7 +124,7 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token(_OP, ch, i))
             i += 1
             continue
-        if ch.isdigit():
+        if "0" <= ch <= "9":
             tokens.append(_number(text, i))
             i += len(tokens[-1].text)
             continue
@@ -279,4 +286,6 @@ def evaluate(text: str, names: Mapping[str, int] | None = None) -> int:
     """
     if not isinstance(text, str):
         raise TypeError(f"expression must be a str, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExprError(text, None, f"{len(text):,} characters long; at most {MAX_LENGTH:,}")
     return _Parser(text, expression_names() if names is None else names).parse()

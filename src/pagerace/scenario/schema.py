@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,13 @@ from pagerace.paging.memory import TABLE_FRAME_BASE
 from pagerace.paging.pte import FLAGS_MASK_64, INVALID_MFN, MASK64
 from pagerace.scenario.expr import ExprError, evaluate, expression_names
 from pagerace.scenario.ops import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp
+from pagerace.userio import (
+    StructuredTextError,
+    UserFileError,
+    load_toml,
+    one_line,
+    read_user_text,
+)
 from pagerace.xen.variants import VARIANTS
 
 __all__ = [
@@ -105,43 +111,29 @@ class Scenario:
         return self.expect.get(self.variant if variant is None else variant)
 
 
+#: A scenario file larger than this is refused (the bundled ones are about 2 KiB).
+MAX_SCENARIO_BYTES = 1 << 20
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate the scenario file at ``path``."""
     filename = str(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioError(filename, "", f"cannot read the file: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            filename, "", f"not UTF-8 text (byte {exc.start}: {data[exc.start]:#04x})"
-        ) from exc
+        text = read_user_text(filename, limit=MAX_SCENARIO_BYTES)
+    except UserFileError as exc:
+        raise ScenarioError(filename, "", exc.reason) from None
+    if not text.strip():
+        raise ScenarioError(filename, "", "the file is empty")
     return parse_scenario(text, filename)
 
 
 def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
     """Validate the TOML ``text`` of a scenario; ``filename`` names it in errors."""
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _syntax_error(filename, exc) from None
+        doc = load_toml(text)
+    except StructuredTextError as exc:
+        raise ScenarioError(filename, exc.where, exc.reason) from None
     return _Loader(filename).scenario(doc)
-
-
-_TOML_WHERE = re.compile(
-    r"^(?P<msg>.*?)\s*\((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$"
-)
-
-
-def _syntax_error(filename: str, exc: tomllib.TOMLDecodeError) -> ScenarioError:
-    message = str(exc.args[0]) if exc.args else str(exc)
-    m = _TOML_WHERE.match(message)
-    if not m:
-        return ScenarioError(filename, "", f"TOML syntax error: {message}")
-    where = f"line {m['line']}, column {m['col']}" if m["line"] else "end of document"
-    return ScenarioError(filename, where, f"TOML syntax error: {m['msg']}")
 
 
 # -- helpers -------------------------------------------------------------------
@@ -153,7 +145,7 @@ def _toml_type(value: object) -> str:
     if isinstance(value, float):
         return f"a float ({value})"
     if isinstance(value, str):
-        return f'a string ("{value}")'
+        return f'a string ("{one_line(value)}")'
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
@@ -167,7 +159,7 @@ def _hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def _bare(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else '"' + key + '"'
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else '"' + one_line(key) + '"'
 
 
 class _Loader:
@@ -186,13 +178,15 @@ class _Loader:
         self.unknown_keys(doc, _TOP_KEYS, "", "top-level key")
         name = self.string(doc, "name", "name", required=True)
         if not _NAME_RE.fullmatch(name):
-            raise self.fail("name", f'"{name}" must match [a-z0-9-]+ (lower case, digits, -)')
+            raise self.fail(
+                "name", f'"{one_line(name)}" must match [a-z0-9-]+ (lower case, digits, -)'
+            )
         description = self.string(doc, "description", "description", required=False)
         variant = self.string(doc, "variant", "variant", required=True)
         if variant not in KNOWN_VARIANTS:
             raise self.fail(
                 "variant",
-                f'unknown variant "{variant}"{_hint(variant, KNOWN_VARIANTS)};'
+                f'unknown variant "{one_line(variant)}"{_hint(variant, KNOWN_VARIANTS)};'
                 f" known: {', '.join(KNOWN_VARIANTS)}",
             )
         entries = self.entries(doc)
@@ -257,7 +251,7 @@ class _Loader:
             if variant not in KNOWN_VARIANTS:
                 raise self.fail(
                     key,
-                    f'unknown variant "{variant}"{_hint(variant, KNOWN_VARIANTS)};'
+                    f'unknown variant "{one_line(variant)}"{_hint(variant, KNOWN_VARIANTS)};'
                     f" known: {', '.join(KNOWN_VARIANTS)}",
                 )
             if not isinstance(kinds, list):
@@ -269,11 +263,11 @@ class _Loader:
                 if kind not in FINDING_KINDS:
                     raise self.fail(
                         f"{key}[{i}]",
-                        f'unknown finding kind "{kind}"{_hint(kind, FINDING_KINDS)};'
+                        f'unknown finding kind "{one_line(kind)}"{_hint(kind, FINDING_KINDS)};'
                         f" known: {', '.join(FINDING_KINDS)}",
                     )
                 if kind in seen:
-                    raise self.fail(f"{key}[{i}]", f'"{kind}" is listed twice')
+                    raise self.fail(f"{key}[{i}]", f'"{one_line(kind)}" is listed twice')
                 seen.append(kind)
             out[variant] = tuple(seen)
         return MappingProxyType(out)
@@ -293,7 +287,7 @@ class _Loader:
             if strategy not in STRATEGIES:
                 raise self.fail(
                     "explore.strategy",
-                    f'unknown strategy "{strategy}"{_hint(strategy, STRATEGIES)};'
+                    f'unknown strategy "{one_line(strategy)}"{_hint(strategy, STRATEGIES)};'
                     f" known: {', '.join(STRATEGIES)}",
                 )
         time_limit = raw.get("time_limit")
@@ -337,15 +331,18 @@ class _Loader:
         if kind not in _OP_FIELDS:
             raise self.fail(
                 key + ".op",
-                f'unknown op "{kind}"{_hint(kind, list(_OP_FIELDS))};'
+                f'unknown op "{one_line(kind)}"{_hint(kind, list(_OP_FIELDS))};'
                 f" known: {', '.join(_OP_FIELDS)}",
             )
         required, optional = _OP_FIELDS[kind]
-        self.unknown_keys(raw, ("op", *required, *optional), key + ".", f'key for op "{kind}"')
+        self.unknown_keys(
+            raw, ("op", *required, *optional), key + ".", f'key for op "{one_line(kind)}"'
+        )
         for name in required:
             if name not in raw:
                 raise self.fail(
-                    f"{key}.{name}", f'missing: op "{kind}" requires {", ".join(required)}'
+                    f"{key}.{name}",
+                    f'missing: op "{one_line(kind)}" requires {", ".join(required)}',
                 )
         irqs = self.boolean(raw, "irqs", f"{key}.irqs", default=True)
         if kind == "map":
@@ -404,7 +401,7 @@ class _Loader:
     def shown(self, raw: dict[str, Any], name: str, value: int) -> str:
         """How an error names a value: the expression and its value, or the value."""
         text = raw[name]
-        return f'"{text}" = {value:#x}' if isinstance(text, str) else f"{value:#x}"
+        return f'"{one_line(text)}" = {value:#x}' if isinstance(text, str) else f"{value:#x}"
 
     def address(self, raw: dict[str, Any], key: str, name: str) -> int:
         va = self.value(raw, key, name)
