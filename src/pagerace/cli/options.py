@@ -10,9 +10,32 @@ from typing import Any
 
 import click
 
-__all__ = ["bundled_scenarios", "load", "scenario_argument", "variant_option"]
+__all__ = [
+    "bundled_scenarios",
+    "dask_option",
+    "jobs_option",
+    "load",
+    "scenario_argument",
+    "variant_option",
+]
 
 scenario_argument = click.argument("scenario", metavar="SCENARIO")
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="dpor/dfs: worker processes (default: all cores); the result is the same for any N.",
+)
+dask_option = click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
+    "for a local cluster of N workers (needs pagerace[cluster]).",
+)
 variant_option = click.option(
     "--variant",
     metavar="V",

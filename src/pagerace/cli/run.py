@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.cli.options import dask_option, jobs_option, scenario_argument, variant_option
 from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import PageraceInputError
 from pagerace.userio import check_output_path, one_line, plan_outputs, write_atomic
@@ -200,22 +200,8 @@ def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
 @click.option(
     "--html", "html_path", metavar="FILE", default=None, help="Write a self-contained HTML report."
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="dpor/dfs: worker processes (default: all cores); the result is the same for any N.",
-)
-@click.option(
-    "--dask",
-    "dask_address",
-    metavar="ADDRESS",
-    default=None,
-    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
-    "for a local cluster of N workers (needs pagerace[cluster]).",
-)
+@jobs_option
+@dask_option
 @click.option(
     "--checkpoint",
     "checkpoint_path",
@@ -330,8 +316,8 @@ def _explore_and_report(
 @click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
 @click.option("--json", "json_path", metavar="FILE", default=None, help="As for run.")
 @click.option("--html", "html_path", metavar="FILE", default=None, help="As for run.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N")
-@click.option("--dask", "dask_address", metavar="ADDRESS", default=None)
+@jobs_option
+@dask_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def resume(
     checkpoint: str,
