@@ -318,7 +318,21 @@ def process_executor(jobs: int) -> Executor:
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In a worker process: end when the parent dies, even by SIGKILL (Linux), instead
+    of waiting forever for units that will not come."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker lingers until it is fed
+        pass
 
 
 def default_jobs() -> int:
