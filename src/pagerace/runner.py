@@ -31,7 +31,7 @@ from pagerace.checks import (
 from pagerace.errors import PageraceInputError, XenBug
 from pagerace.explore import Finding, Result, explore
 from pagerace.machine import Machine
-from pagerace.machine.direct import DirectMachine
+from pagerace.machine.direct import DirectMachine, OutOfTime, TooMuchWork, WorkLimit
 from pagerace.machine.explored import Accesses, ExploredCPU, World
 from pagerace.paging.dump import dump_state
 from pagerace.paging.geometry import Geometry
@@ -39,8 +39,18 @@ from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.paging.pte import describe_flags, get_pte_flags
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import translate
-from pagerace.scenario import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp, Scenario
+from pagerace.scenario import (
+    AccessOp,
+    DestroyOp,
+    LookupOp,
+    MapOp,
+    ModifyOp,
+    Op,
+    PopulateOp,
+    Scenario,
+)
 from pagerace.xen.config import XenConfig
+from pagerace.xen.lookup import lookup
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
 
@@ -64,6 +74,19 @@ FUNCTIONS = {
 }
 
 
+def function_of(op: Op, config: XenConfig) -> str:
+    """The Xen function a scenario operation calls on this variant."""
+    if isinstance(op, LookupOp):
+        return "xen_map_to_mfn" if config.version.has_xen_map_to_mfn else "vmap_to_mfn"
+    return FUNCTIONS[type(op)]
+
+
+def _call_text(op: Op, m: ExploredCPU) -> str:
+    if isinstance(op, LookupOp):  # the function depends on the version
+        return f"{m.function}({op.virt:#x})" + ("" if op.irqs else " with irqs off")
+    return op.describe()
+
+
 def call_op(m: Machine[Any], op: Op) -> int | None:
     """Run one scenario operation on machine ``m``; the Xen function's rc."""
     if isinstance(op, MapOp):
@@ -74,6 +97,8 @@ def call_op(m: Machine[Any], op: Op) -> int | None:
         return modify_xen_mappings(m, op.s, op.e, op.xen_nf)
     if isinstance(op, DestroyOp):
         return destroy_xen_mappings(m, op.s, op.e)
+    if isinstance(op, LookupOp):
+        return lookup(m, op.virt)  # the frame number, not an rc
     raise TypeError(f"not a Xen operation: {op!r}")  # pragma: no cover
 
 
@@ -99,8 +124,23 @@ class Prepared:
         return len(self.scenario.cpus)
 
 
-def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
-    """Apply the set-up on one CPU and compute the serial orders' translations."""
+#: Page-table stores the set-up may make (a 4 GiB range of 4 KiB pages; about 3 s).
+MAX_SETUP_STORES = 1 << 20
+#: Page-table stores the CPUs' operations may make in one execution, counted by
+#: running each CPU's operations alone after the set-up (an explored execution of
+#: this many stores takes a fraction of a second).
+MAX_EXECUTION_STORES = 1 << 14
+
+
+def prepare(
+    scenario: Scenario, variant: str | None = None, *, deadline: float | None = None
+) -> Prepared:
+    """Apply the set-up on one CPU and compute the serial orders' translations.
+
+    ``deadline`` (a ``time.perf_counter()`` value) bounds the time of this work: the
+    set-up must finish before it (else ``PageraceInputError``); serial orders it cuts
+    short leave the lost-update check skipped.  Scenarios whose set-up or one
+    execution would make too many page-table stores are refused."""
     variant = variant or scenario.variant
     geometry = scenario.geometry
     try:
@@ -113,6 +153,7 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
     ncpus = len(scenario.cpus)
     tlbs = [TLB(geometry) for _ in range(ncpus)]
     m = DirectMachine(memory, root, config)
+    m.limit_work(WorkLimit(MAX_SETUP_STORES, deadline))
     for i, op in enumerate(scenario.setup):
         if isinstance(op, AccessOp):
             result = translate(memory, root, geometry, op.virt, page1gb=config.page1gb)
@@ -126,15 +167,37 @@ def prepare(scenario: Scenario, variant: str | None = None) -> Prepared:
             raise PageraceInputError(
                 f"{scenario.source}: setup[{i}]: {op.describe()} fails sequentially: {exc}"
             ) from None
-        if rc != 0:
+        except TooMuchWork:
+            raise PageraceInputError(
+                f"{scenario.source}: setup: more than {MAX_SETUP_STORES:,} page-table stores"
+                f" (by setup[{i}]); map fewer 4 KiB pages or use 2 MiB/1 GiB-aligned mappings"
+            ) from None
+        except OutOfTime:
+            raise PageraceInputError(
+                f"{scenario.source}: setup[{i}]: the set-up alone takes longer than the time limit"
+            ) from None
+        if rc != 0 and not isinstance(op, LookupOp):
             raise PageraceInputError(
                 f"{scenario.source}: setup[{i}]: {op.describe()} returned {rc}"
             )
     prepared = Prepared(scenario, variant, geometry, config, memory, root, tlbs, None)
+    try:
+        alone = _alone_asserts(prepared, WorkLimit(MAX_EXECUTION_STORES, deadline))
+    except TooMuchWork:
+        raise PageraceInputError(
+            f"{scenario.source}: cpus: the CPUs' operations make more than"
+            f" {MAX_EXECUTION_STORES:,} page-table stores in one execution (run one after"
+            " another), more than pagerace explores; map fewer 4 KiB pages or use"
+            " 2 MiB/1 GiB-aligned mappings"
+        ) from None
+    except OutOfTime:
+        raise PageraceInputError(
+            f"{scenario.source}: the CPUs' operations, run alone, take longer than the time limit"
+        ) from None
     prepared.preconditions = Preconditions(
-        [[_changed_range(op) for op in ops] for ops in scenario.cpus], _alone_asserts(prepared)
+        [[_changed_range(op) for op in ops] for ops in scenario.cpus], alone
     )
-    _serial_outcomes(prepared)
+    _serial_outcomes(prepared, deadline)
     return prepared
 
 
@@ -159,12 +222,14 @@ def _changed_range(op: Op) -> tuple[int, int] | None:
     return None  # populate only adds tables; access only reads
 
 
-def _alone_asserts(p: Prepared) -> set[tuple[int, int]]:
+def _alone_asserts(p: Prepared, limit: WorkLimit) -> set[tuple[int, int]]:
     """(cpu, k) for each operation that fails an ASSERT when its CPU runs alone after
-    the set-up: it breaks a precondition whatever the other CPUs do."""
+    the set-up: it breaks a precondition whatever the other CPUs do.  Every CPU's
+    stores count against ``limit``: together they are what one execution costs."""
     found = set()
     for cpu, ops in enumerate(p.scenario.cpus):
         m = ReleaseBuild(p.memory.clone(), p.root, p.config)
+        m.limit_work(limit)
         for k, op in enumerate(ops):
             if isinstance(op, AccessOp):
                 continue
@@ -185,15 +250,17 @@ def _alone_asserts(p: Prepared) -> set[tuple[int, int]]:
 MAX_SERIAL_RUNS = 10_000
 
 
-def _serial_outcomes(p: Prepared) -> None:
+def _serial_outcomes(p: Prepared, deadline: float | None = None) -> None:
     """Set ``p.acceptable``: the translations the serial orders leave (or say in
     ``p.checks_skipped`` why the lost-update oracle cannot run)."""
+    limit = WorkLimit(None, deadline)
     queues = [[op for op in ops if not isinstance(op, AccessOp)] for ops in p.scenario.cpus]
     program = [len(q) for q in queues]
 
     def run_op(memory: PhysicalMemory, cpu: int, k: int) -> PhysicalMemory | None:
         memory = memory.clone()
         m = ReleaseBuild(memory, p.root, p.config)
+        m.limit_work(limit)
         op = queues[cpu][k]
         m.begin_op(op.irqs)
         try:
@@ -202,9 +269,15 @@ def _serial_outcomes(p: Prepared) -> None:
             return None
         return memory
 
-    found = serial_results(
-        program, p.memory, run_op, lambda mem: _state_key(p, mem), MAX_SERIAL_RUNS
-    )
+    try:
+        found = serial_results(
+            program, p.memory, run_op, lambda mem: _state_key(p, mem), MAX_SERIAL_RUNS
+        )
+    except OutOfTime:
+        p.checks_skipped.append(
+            ("lost-update", "the time limit ran out while running the serial orders")
+        )
+        return
     p.serial_orders = found.orders
     if not found.complete:
         p.checks_skipped.append(
@@ -274,17 +347,25 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     if isinstance(op, AccessOp):
                         m.access(op.virt)
                         continue
-                    m.function = FUNCTIONS[type(op)]
+                    m.function = function_of(op, p.config)
                     if not op.irqs:
                         m.local_irq_disable()
                     if detailed:
                         ctx.note(
                             "call",
-                            {"op": "call", "function": m.function, "text": op.describe(), "k": k},
+                            {
+                                "op": "call",
+                                "function": m.function,
+                                "text": _call_text(op, m),
+                                "k": k,
+                            },
                         )
                     rc = call_op(m, op)
                     if detailed:
-                        ctx.note("return", {"op": "return", "function": m.function, "rc": rc})
+                        ret = {"op": "return", "function": m.function, "rc": rc}
+                        if isinstance(op, LookupOp):
+                            ret = {"op": "return", "function": m.function, "mfn": rc}
+                        ctx.note("return", ret)
                     if not op.irqs:
                         m.local_irq_enable()
 
@@ -416,7 +497,7 @@ class ScenarioRun:
             reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
         elif o.max_executions is not None and r.executions >= o.max_executions:
             reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
-        elif o.time_limit is not None and stats.seconds >= o.time_limit:
+        elif o.time_limit is not None and self.seconds >= o.time_limit:
             reasons.append(f"time limit reached ({o.time_limit:g} s)")
         elif stats.bound_cut and (not r.findings or o.keep_going):  # (not stopped by one)
             reasons.append(
@@ -500,7 +581,8 @@ def run_scenario(
     into work units (``pagerace.explore.parallel``) run on ``executor`` or on
     ``options.jobs`` processes; ``state`` (``checkpoint.Progress``) checkpoints it."""
     start = time.perf_counter()
-    p = prepare(scenario, variant)
+    deadline = None if options.time_limit is None else start + options.time_limit
+    p = prepare(scenario, variant, deadline=deadline)
     expected = scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
@@ -527,7 +609,8 @@ def run_scenario(
         preemption_bound="iterative" if bound is not None else None,
         max_preemption_bound=bound if isinstance(bound, int) else None,
         max_executions=options.max_executions,
-        time_limit=options.time_limit,
+        # the time limit covers the set-up and the serial orders too
+        time_limit=None if deadline is None else max(deadline - time.perf_counter(), 1e-9),
         seed=options.seed,
         keep_going=keep_going,
         pct_depth=options.pct_depth,

@@ -17,12 +17,13 @@ from pagerace.machine.explored import ExploredCPU, World
 from pagerace.paging.dump import dump_state
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import PhysicalMemory
-from pagerace.paging.pte import get_pte_flags
+from pagerace.paging.pte import INVALID_MFN, get_pte_flags
 from pagerace.paging.tlb import TLB
 from pagerace.xen.config import XenConfig
 from pagerace.xen.hypervisor import Hypervisor
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
+from pagerace.xen.versions import VERSIONS
 
 G = Geometry(8)
 DM = G.directmap
@@ -35,8 +36,9 @@ op = st.one_of(
         st.integers(0, PAGES - 1),
         st.integers(1, 80),
         st.sampled_from(FLAGS),
-        st.booleans(),
+        st.sampled_from([0, 1, 3]),  # mfn: aligned with virt, one page off, three off
     ),
+    st.tuples(st.just("unmap"), st.integers(0, PAGES - 1), st.integers(1, 80)),
     st.tuples(st.just("populate"), st.integers(0, PAGES - 1), st.integers(1, 40)),
     st.tuples(st.just("destroy"), st.integers(0, PAGES - 1), st.integers(1, 80)),
     st.tuples(st.just("modify0"), st.integers(0, PAGES - 1), st.integers(1, 80)),
@@ -57,8 +59,9 @@ def call(m: Any, o: tuple[Any, ...]) -> int:
     kind, page, n = o[0], o[1], min(o[2], PAGES - o[1])
     virt = DM + page * 4096
     if kind == "map":
-        mfn = page if o[4] else page + 3  # aligned with virt, or not
-        return map_pages_to_xen(m, virt, mfn, n, get_pte_flags(o[3]))
+        return map_pages_to_xen(m, virt, page + o[4], n, get_pte_flags(o[3]))
+    if kind == "unmap":
+        return map_pages_to_xen(m, virt, INVALID_MFN, n, 0)
     if kind == "populate":
         return populate_pt_range(m, virt, n)
     if kind == "destroy":
@@ -66,10 +69,8 @@ def call(m: Any, o: tuple[Any, ...]) -> int:
     return modify_xen_mappings(m, virt, virt + n * 4096, 0)
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(op, min_size=1, max_size=6), st.sampled_from(["xen-4.14", "xsa-345"]), st.booleans()
-)
+@settings(max_examples=100, deadline=None)
+@given(st.lists(op, min_size=1, max_size=6), st.sampled_from(list(VERSIONS)), st.booleans())
 def test_one_explored_cpu_matches_the_direct_machine(
     ops: list[tuple[Any, ...]], variant: str, page1gb: bool
 ) -> None:

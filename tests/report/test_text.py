@@ -84,4 +84,8 @@ def test_a_fill_loop_of_a_thousand_identical_loads_is_folded_into_one_line() -> 
     assert len(steps) > 1000 and len(folded) < 100
     fill = next((s, n) for s, n in folded if n > 1)
     assert fill[0]["step"].startswith("M6.6/M6.7") and fill[1] >= 1024
+    # with lines, the folded loop shows the lines of all its labels
+    with_lines = collapse(trace_steps(run.findings[0].trace, variant="xen-4.14"))
+    fill = next((s, n) for s, n in with_lines if n > 1)
+    assert {5297, 5298} <= set(fill[0]["lines"])
     assert sum(n for _, n in folded) == len(steps)

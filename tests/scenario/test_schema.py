@@ -19,6 +19,7 @@ from pagerace.scenario import (
     AccessOp,
     DestroyOp,
     ExploreDefaults,
+    LookupOp,
     MapOp,
     ModifyOp,
     PopulateOp,
@@ -64,6 +65,7 @@ ops = [ { op = "destroy", s = "DIRECTMAP", e = "DIRECTMAP + L2_SPAN" } ]
 HEAD = 'name = "t"\nvariant = "xen-4.14"\n'
 ONE_CPU = '[[cpus]]\nops = [{ op = "access", virt = "DIRECTMAP" }]\n'
 FILE = "bad.toml"
+OPS = "map, unmap, populate, modify, destroy, lookup, access"
 
 
 def error(text: str) -> ScenarioError:
@@ -201,6 +203,29 @@ virt = 0
     assert modify.xen_nf == get_pte_flags(modify.nf) == 0x800121
 
 
+def test_unmap_is_a_map_of_invalid_mfn_with_no_flags_and_lookup_takes_an_address() -> None:
+    dm = 0xFFFF830000000000
+    assert op_of('{ op = "unmap", virt = "DIRECTMAP", nr = "L2_PAGES" }') == MapOp(
+        dm, INVALID_MFN, 512, 0
+    )
+    assert op_of('{ op = "unmap", virt = "DIRECTMAP", nr = 1, irqs = false }') == MapOp(
+        dm, INVALID_MFN, 1, 0, irqs=False
+    )
+    assert op_of('{ op = "lookup", virt = "DIRECTMAP + PAGE_SIZE" }') == LookupOp(dm + 0x1000)
+    unmap = op_of('{ op = "unmap", virt = "DIRECTMAP", nr = 2 }')
+    assert isinstance(unmap, MapOp)
+    assert unmap.describe() == (
+        "map_pages_to_xen(0xffff830000000000, mfn INVALID_MFN, 2, _PAGE_NONE)"
+    )
+    assert op_message('{ op = "unmap", virt = "DIRECTMAP", nr = 2, mfn = 3 }') == (
+        f'{FILE}: cpus[0].ops[0].mfn: unknown key for op "unmap"; known: op, virt, nr, irqs'
+    )
+    assert op_message('{ op = "lookup" }') == (
+        f'{FILE}: cpus[0].ops[0].virt: missing: op "lookup" requires virt'
+    )
+    assert "is not 4 KiB aligned" in op_message('{ op = "lookup", virt = "DIRECTMAP + 8" }')
+
+
 def test_integer_values_may_be_plain_toml_integers() -> None:
     op = op_of('{ op = "map", virt = 0xffff830000000000, mfn = 5, nr = 2, flags = 0x63 }')
     assert op == MapOp(0xFFFF830000000000, 5, 2, 0x63)
@@ -219,7 +244,7 @@ def test_an_explore_table_gives_per_scenario_defaults() -> None:
 
 
 def test_the_constants_list_the_variants_and_the_oracles_finding_kinds() -> None:
-    assert KNOWN_VARIANTS == ("xen-4.14", "xsa-345")
+    assert KNOWN_VARIANTS == ("xen-4.14", "xsa-345", "xen-4.19", "xen-4.20.0", "xen-4.21")
     assert set(FINDING_KINDS) == {
         "use-after-free", "double-free", "bad-free", "bug", "wild-write",
         "torn-entry", "deadlock", "leak", "lost-update", "stale-tlb",
@@ -339,9 +364,9 @@ def test_a_name_outside_lower_case_digits_and_dashes_is_refused(name: str) -> No
 
 
 def test_an_unknown_variant_is_refused_with_the_known_ones() -> None:
-    assert message('name = "t"\nvariant = "xen-4.15"\n' + ONE_CPU) == (
-        f'{FILE}: variant: unknown variant "xen-4.15" (did you mean xen-4.14?);'
-        " known: xen-4.14, xsa-345"
+    assert message('name = "t"\nvariant = "xen_4.14"\n' + ONE_CPU) == (
+        f'{FILE}: variant: unknown variant "xen_4.14" (did you mean xen-4.14?);'
+        " known: xen-4.14, xsa-345, xen-4.19, xen-4.20.0, xen-4.21"
     )
 
 
@@ -414,22 +439,18 @@ def test_an_unknown_key_in_a_cpu_table_is_refused() -> None:
 
 # -- ops --------------------------------------------------------------------------------
 def test_an_op_without_op_is_refused() -> None:
-    assert op_message("{ virt = 0 }") == (
-        f"{FILE}: cpus[0].ops[0].op: missing: one of map, populate, modify, destroy, access"
-    )
+    assert op_message("{ virt = 0 }") == (f"{FILE}: cpus[0].ops[0].op: missing: one of {OPS}")
 
 
 def test_a_setup_error_is_keyed_by_its_setup_index() -> None:
     setup = '[[setup]]\nop = "populate"\nvirt = 0\nnr = 1\n' * 2 + '[[setup]]\nopp = "map"\n'
-    assert message(HEAD + setup + ONE_CPU) == (
-        f"{FILE}: setup[2].op: missing: one of map, populate, modify, destroy, access"
-    )
+    assert message(HEAD + setup + ONE_CPU) == (f"{FILE}: setup[2].op: missing: one of {OPS}")
 
 
 def test_an_unknown_op_is_refused_with_a_suggestion() -> None:
     assert op_message('{ op = "mapp", virt = 0 }') == (
         f'{FILE}: cpus[0].ops[0].op: unknown op "mapp" (did you mean map?);'
-        " known: map, populate, modify, destroy, access"
+        " known: map, unmap, populate, modify, destroy, lookup, access"
     )
 
 
@@ -630,9 +651,9 @@ def test_an_unknown_finding_kind_in_expect_is_refused() -> None:
 
 
 def test_an_unknown_variant_in_expect_is_refused() -> None:
-    assert message(HEAD + ONE_CPU + '[expect]\n"xen-4.15" = []\n') == (
-        f'{FILE}: expect."xen-4.15": unknown variant "xen-4.15" (did you mean xen-4.14?);'
-        " known: xen-4.14, xsa-345"
+    assert message(HEAD + ONE_CPU + '[expect]\n"xen_4.14" = []\n') == (
+        f'{FILE}: expect."xen_4.14": unknown variant "xen_4.14" (did you mean xen-4.14?);'
+        " known: xen-4.14, xsa-345, xen-4.19, xen-4.20.0, xen-4.21"
     )
 
 

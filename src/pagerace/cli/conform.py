@@ -8,6 +8,8 @@ import time
 
 import click
 
+from pagerace.cli.options import Count
+
 __all__ = ["conform"]
 
 
@@ -23,7 +25,7 @@ __all__ = ["conform"]
 @click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(min=1),
+    type=Count(1, 256),
     default=None,
     help="Worker processes (default: the number of CPUs).",
 )

@@ -41,6 +41,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Replay Xen conformance vectors against the model.",
     ),
     "xsa345": ("pagerace.cli.run", "xsa345", "Run the advisory's races on both variants."),
+    "variants": (
+        "pagerace.cli.variants",
+        "variants",
+        "List the modelled Xen versions and the releases each stands for.",
+    ),
     "assess": ("pagerace.cli.assess", "assess", "XSA-345 exposure of a real Xen host."),
     "steps": (
         "pagerace.cli.steps",

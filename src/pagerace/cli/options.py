@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -10,7 +11,12 @@ from typing import Any
 
 import click
 
+from pagerace.errors import PageraceInputError
+from pagerace.userio import one_line, parse_uint
+
 __all__ = [
+    "Count",
+    "Seconds",
     "bundled_scenarios",
     "dask_option",
     "jobs_option",
@@ -19,11 +25,56 @@ __all__ = [
     "variant_option",
 ]
 
+
+class Count(click.ParamType):
+    """A whole number a user types: ASCII digits only, in ``minimum .. maximum``
+    (``parse_uint``: no superscripts, no other scripts' digits, no 5,000-digit
+    conversion)."""
+
+    name = "count"
+
+    def __init__(self, minimum: int, maximum: int) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        try:
+            return parse_uint(value, "value", minimum=self.minimum, maximum=self.maximum)
+        except PageraceInputError as exc:
+            self.fail(str(exc).removeprefix("value: "), param, ctx)
+
+
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds (``nan`` and ``inf`` are refused)."""
+
+    name = "seconds"
+    MAXIMUM = 10**7
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        text = str(value).strip()
+        try:
+            seconds = float(text) if text.isascii() and len(text) <= 30 else math.nan
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and 0 < seconds <= self.MAXIMUM):
+            self.fail(
+                f"{one_line(value, 40)} is not a number of seconds above 0 and at most"
+                f" {self.MAXIMUM:,}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
 scenario_argument = click.argument("scenario", metavar="SCENARIO")
 jobs_option = click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(min=1),
+    type=Count(1, 4096),
     default=None,
     metavar="N",
     help="dpor/dfs: worker processes (default: all cores); the result is the same for any N.",

@@ -9,10 +9,17 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import dask_option, jobs_option, scenario_argument, variant_option
+from pagerace.cli.options import (
+    Count,
+    Seconds,
+    dask_option,
+    jobs_option,
+    scenario_argument,
+    variant_option,
+)
 from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import PageraceInputError
-from pagerace.userio import check_output_path, one_line, plan_outputs, write_atomic
+from pagerace.userio import check_output_path, one_line, parse_uint, plan_outputs, write_atomic
 
 __all__ = ["replay", "run", "xsa345"]
 
@@ -25,14 +32,9 @@ def _bound(value: str | None) -> int | str | None:
     if value in ("none", "iterative"):
         return None if value == "none" else "iterative"
     try:
-        k = int(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: must be a whole number >= 0, 'iterative' or 'none'"
-        ) from None
-    if k < 0:
-        raise click.BadParameter(f"{value!r}: must be >= 0")
-    return k
+        return parse_uint(value, "--preemption-bound", maximum=10**6)
+    except PageraceInputError as exc:
+        raise click.BadParameter(f"{exc}, 'iterative' or 'none'") from None
 
 
 def _options(
@@ -164,16 +166,16 @@ def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
     "counterexample has the fewest preemptions; 'iterative' has no cap, 'none' no "
     "bounding (default: the scenario's, else iterative).",
 )
-@click.option("--max-executions", type=click.IntRange(min=1), default=None, metavar="N")
+@click.option("--max-executions", type=Count(1, 10**12), default=None, metavar="N")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(),
     default=None,
     metavar="S",
     help="Seconds.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="random/pct seed.")
-@click.option("--pct-depth", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--seed", type=Count(0, 2**64 - 1), default=None, help="random/pct seed.")
+@click.option("--pct-depth", type=Count(1, 100), default=3, show_default=True)
 @click.option(
     "--keep-going",
     is_flag=True,

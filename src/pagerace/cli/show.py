@@ -28,9 +28,10 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
     from pagerace.errors import PageraceInputError, XenBug
     from pagerace.machine.direct import DirectMachine
     from pagerace.paging.memory import MemoryFault
+    from pagerace.paging.pte import INVALID_MFN
     from pagerace.report.tree import format_tree
-    from pagerace.runner import call_op, prepare
-    from pagerace.scenario import AccessOp
+    from pagerace.runner import call_op, function_of, prepare
+    from pagerace.scenario import AccessOp, LookupOp
 
     sc = load(scenario)
     p = prepare(sc, variant)
@@ -52,7 +53,12 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
                     rc = call_op(m, op)
                 except (XenBug, MemoryFault) as exc:
                     raise PageraceInputError(f"CPU{cpu}: {op.describe()}: {exc}") from None
-                click.echo(f"CPU{cpu}: {op.describe()} = {rc}")
+                if isinstance(op, LookupOp):  # the answer is a frame number
+                    mfn = "INVALID_MFN" if rc == INVALID_MFN else f"{rc:#x}"
+                    text = f"{function_of(op, p.config)}({op.virt:#x})"
+                    click.echo(f"CPU{cpu}: {text} = mfn {mfn}")
+                else:
+                    click.echo(f"CPU{cpu}: {op.describe()} = {rc}")
         click.echo("")
     for line in format_tree(p.memory, p.root, p.geometry):
         click.echo(line)

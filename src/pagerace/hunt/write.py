@@ -19,6 +19,7 @@ from pagerace.scenario import (
     AccessOp,
     DestroyOp,
     ExploreDefaults,
+    LookupOp,
     MapOp,
     ModifyOp,
     Op,
@@ -82,7 +83,7 @@ def op_table(op: Op, g: Geometry) -> dict[str, str | int | bool]:
     elif isinstance(op, DestroyOp):
         fields.update(s=va_text(op.s, g), e=va_text(op.e, g))
     else:
-        assert isinstance(op, AccessOp)
+        assert isinstance(op, (LookupOp, AccessOp))
         fields["virt"] = va_text(op.virt, g)
     if not isinstance(op, AccessOp) and not op.irqs:
         fields["irqs"] = False

@@ -9,6 +9,7 @@ silently.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from pagerace.errors import XenBug
@@ -17,7 +18,7 @@ from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.paging.pte import ADDR_MASK
 
-__all__ = ["DirectMachine", "OpCounters"]
+__all__ = ["DirectMachine", "OpCounters", "OutOfTime", "TooMuchWork", "WorkLimit"]
 
 
 class OpCounters:
@@ -31,11 +32,49 @@ class OpCounters:
         self.pt_free = 0
 
 
+class TooMuchWork(Exception):
+    """A sequential run made more page-table stores than its ``WorkLimit`` allows."""
+
+    def __init__(self, stores: int) -> None:
+        self.stores = stores
+        super().__init__(f"more than {stores:,} page-table stores")
+
+
+class OutOfTime(Exception):
+    """A sequential run went past its ``WorkLimit``'s deadline."""
+
+
+class WorkLimit:
+    """What sequential runs may cost: at most ``max_stores`` page-table stores in all
+    (over every machine that shares this limit) and no time past ``deadline`` (a
+    ``time.perf_counter()`` value); either may be None.  Machines look at it once
+    every ``CHECK_EVERY`` stores, so a limit costs the store path one decrement."""
+
+    CHECK_EVERY = 1024
+
+    def __init__(self, max_stores: int | None = None, deadline: float | None = None) -> None:
+        self.max_stores = max_stores
+        self.deadline = deadline
+        self.stores = 0
+
+    def spent(self, stores: int) -> int:
+        """``stores`` more were made; raise if past a limit, else the stores until the
+        next look."""
+        self.stores += stores
+        if self.max_stores is not None and self.stores > self.max_stores:
+            raise TooMuchWork(self.max_stores)
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime()
+        return self.CHECK_EVERY
+
+
 class DirectMachine:
     """Sequential machine.  ``config`` is the Xen environment (opaque here)."""
 
     sequential = True  # one CPU: the model may take sequentially-equivalent shortcuts
     ncpus = 1
+    _limit: WorkLimit | None = None
+    _countdown = -1  # stores until the next look at the limit; -1 (never 0): no limit
 
     def __init__(self, memory: PhysicalMemory, root: int, config: Any) -> None:
         self.memory = memory
@@ -61,6 +100,15 @@ class DirectMachine:
         except KeyError:
             self._fault(ref, step, "store to")
             raise  # pragma: no cover
+        self._countdown -= 1
+        if not self._countdown:
+            assert self._limit is not None
+            self._countdown = self._limit.spent(WorkLimit.CHECK_EVERY)
+
+    def limit_work(self, limit: WorkLimit) -> None:
+        """Count this machine's stores against ``limit`` from now on."""
+        self._limit = limit
+        self._countdown = WorkLimit.CHECK_EVERY
 
     def _fault(self, frame: int, step: str, what: str) -> None:
         kind = self.memory.kind(frame)

@@ -61,6 +61,8 @@ def collapse(steps: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], int]
             ):
                 if s["step"] not in last["step"].split("/"):
                     last = {**last, "step": f"{last['step']}/{s['step']}"}
+                    if "lines" in last:  # a loop over two labels: both lines
+                        last["lines"] = sorted({*last["lines"], *s.get("lines", ())})
                 out[-1] = (last, n + 1)
                 continue
         out.append((s, 1))

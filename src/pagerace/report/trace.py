@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pagerace.paging.flush import describe_flush
-from pagerace.paging.pte import describe_pte
+from pagerace.paging.pte import INVALID_MFN, describe_pte
 from pagerace.xen.steps import MM_C, commit_of, event_lines, versions
 from pagerace.xen.steps import step as step_entry
 from pagerace.xen.steps import steps as all_steps
@@ -182,6 +182,10 @@ def trace_steps(
             step["text"] = f"walk of {d['va']:#x} restarted: the path changed"
         elif op == "call":
             step["text"] = d.get("text", "")
+        elif op == "return" and "mfn" in d:  # a lookup returns a frame number
+            mfn = d["mfn"]
+            step["mfn"] = "INVALID_MFN" if mfn == INVALID_MFN else hex(mfn)
+            step["text"] = f"{d.get('function')} returns mfn {step['mfn']}"
         elif op == "return":
             step["rc"] = d.get("rc")
             step["text"] = f"{d.get('function')} returns {d.get('rc')}"

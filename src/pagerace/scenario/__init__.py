@@ -9,6 +9,7 @@ from pagerace.scenario.expr import ExprError, evaluate, expression_names
 from pagerace.scenario.ops import (
     AccessOp,
     DestroyOp,
+    LookupOp,
     MapOp,
     ModifyOp,
     Op,
@@ -35,6 +36,7 @@ __all__ = [
     "DestroyOp",
     "ExploreDefaults",
     "ExprError",
+    "LookupOp",
     "MapOp",
     "ModifyOp",
     "Op",

@@ -4,9 +4,10 @@ Every value is already evaluated to an int.  Flags are kept in the 64-bit PTE la
 as the scenario wrote them; ``xen_flags`` / ``xen_nf`` give Xen's 24-bit flag word
 (``get_pte_flags``), the value Xen's callers pass.
 
-``irqs=False`` runs the operation with interrupts disabled, so its TLB flushes are
-local (Xen's ``flush_area`` macro); it exists on every op that calls Xen's mapping
-code (map, populate, modify, destroy), not on ``access``.
+``irqs=False`` runs the operation with interrupts disabled (before 4.19 its TLB
+flushes are then local: Xen's ``flush_area`` macro); it exists on every op that calls
+Xen's mapping code (map and unmap, populate, modify, destroy, lookup), not on
+``access``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from typing import ClassVar
 
 from pagerace.paging.pte import INVALID_MFN, get_pte_flags, pte_names
 
-__all__ = ["AccessOp", "DestroyOp", "MapOp", "ModifyOp", "Op", "PopulateOp", "flags_text"]
+__all__ = [
+    "AccessOp",
+    "DestroyOp",
+    "LookupOp",
+    "MapOp",
+    "ModifyOp",
+    "Op",
+    "PopulateOp",
+    "flags_text",
+]
 
 # Composite names, most preferred first among equal values; PAGE_HYPERVISOR_RW is
 # PAGE_HYPERVISOR, which Xen's callers write.
@@ -90,7 +100,10 @@ def _irqs(irqs: bool) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MapOp:
-    """``map_pages_to_xen(virt, mfn, nr, flags)``; ``mfn`` may be ``INVALID_MFN``."""
+    """``map_pages_to_xen(virt, mfn, nr, flags)``; ``mfn`` may be ``INVALID_MFN``.
+
+    A scenario's ``unmap`` op is this call with ``INVALID_MFN`` and ``_PAGE_NONE``,
+    the way today's callers remove mappings."""
 
     op: ClassVar[str] = "map"
     virt: int
@@ -157,6 +170,20 @@ class DestroyOp:
 
 
 @dataclass(frozen=True, slots=True)
+class LookupOp:
+    """The frame ``virt`` maps to, asked the way the version's callers ask it:
+    ``xen_map_to_mfn(virt)`` from 4.19 on, ``vmap_to_mfn(virt)`` (a walk with
+    ``virt_to_xen_l1e``) before."""
+
+    op: ClassVar[str] = "lookup"
+    virt: int
+    irqs: bool = True
+
+    def describe(self) -> str:
+        return f"lookup({self.virt:#x})" + _irqs(self.irqs)
+
+
+@dataclass(frozen=True, slots=True)
 class AccessOp:
     """The CPU reads through ``virt``: a hardware walk that fills its TLB."""
 
@@ -167,4 +194,4 @@ class AccessOp:
         return f"access({self.virt:#x})"
 
 
-Op = MapOp | PopulateOp | ModifyOp | DestroyOp | AccessOp
+Op = MapOp | PopulateOp | ModifyOp | DestroyOp | LookupOp | AccessOp

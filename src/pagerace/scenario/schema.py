@@ -24,7 +24,7 @@ from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.memory import TABLE_FRAME_BASE
 from pagerace.paging.pte import FLAGS_MASK_64, INVALID_MFN, MASK64
 from pagerace.scenario.expr import ExprError, evaluate, expression_names
-from pagerace.scenario.ops import AccessOp, DestroyOp, MapOp, ModifyOp, Op, PopulateOp
+from pagerace.scenario.ops import AccessOp, DestroyOp, LookupOp, MapOp, ModifyOp, Op, PopulateOp
 from pagerace.userio import (
     StructuredTextError,
     UserFileError,
@@ -32,7 +32,7 @@ from pagerace.userio import (
     one_line,
     read_user_text,
 )
-from pagerace.xen.variants import VARIANTS
+from pagerace.xen.versions import VERSIONS
 
 __all__ = [
     "FINDING_KINDS",
@@ -45,7 +45,7 @@ __all__ = [
     "parse_scenario",
 ]
 
-KNOWN_VARIANTS = tuple(VARIANTS)  # the model's locking disciplines
+KNOWN_VARIANTS = tuple(VERSIONS)  # the modelled Xen versions
 STRATEGIES = ("dpor", "dfs", "random", "pct")
 MAX_CPUS = 8
 
@@ -65,9 +65,11 @@ _EXPLORE_KEYS = ("strategy", "preemption_bound", "max_executions", "time_limit",
 # op -> (required fields, optional fields); "op" itself is implied.
 _OP_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "map": (("virt", "mfn", "nr", "flags"), ("irqs",)),
+    "unmap": (("virt", "nr"), ("irqs",)),
     "populate": (("virt", "nr"), ("irqs",)),
     "modify": (("s", "e", "nf"), ("irqs",)),
     "destroy": (("s", "e"), ("irqs",)),
+    "lookup": (("virt",), ("irqs",)),
     "access": (("virt",), ()),
 }
 
@@ -347,6 +349,12 @@ class _Loader:
         irqs = self.boolean(raw, "irqs", f"{key}.irqs", default=True)
         if kind == "map":
             return self.map_op(raw, key, irqs)
+        if kind == "unmap":
+            # map_pages_to_xen(virt, INVALID_MFN, nr, _PAGE_NONE)
+            virt = self.address(raw, key, "virt")
+            return MapOp(virt, INVALID_MFN, self.nr(raw, key, virt), 0, irqs)
+        if kind == "lookup":
+            return LookupOp(self.address(raw, key, "virt"), irqs)
         if kind == "populate":
             return self.populate_op(raw, key, irqs)
         if kind == "modify":

@@ -13,7 +13,8 @@ from pagerace.paging.pte import (
     _PAGE_RW,
     hypervisor_flags,
 )
-from pagerace.xen.variants import VARIANTS, LockingDiscipline
+from pagerace.xen.variants import LockingDiscipline
+from pagerace.xen.versions import VERSIONS, Version
 
 __all__ = ["SystemState", "XenConfig"]
 
@@ -31,12 +32,13 @@ class SystemState(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class XenConfig:
-    """cpu_has_page1gb, cpu_has_nx, system_state and the locking discipline."""
+    """cpu_has_page1gb, cpu_has_nx, system_state and the Xen version (variant)."""
 
     variant: str = "xen-4.14"
     page1gb: bool = True
     nx: bool = True
     system_state: SystemState = SystemState.active
+    version: Version = field(init=False, repr=False, compare=False)
     discipline: LockingDiscipline = field(init=False, repr=False, compare=False)
     # derived constants, flag words
     page_hypervisor: int = field(init=False, repr=False, compare=False)
@@ -44,13 +46,15 @@ class XenConfig:
     modify_flags_mask: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            known = ", ".join(sorted(VARIANTS))
+        if self.variant not in VERSIONS:
+            known = ", ".join(VERSIONS)
             raise ValueError(f"variant {self.variant!r}: unknown (known: {known})")
         if not isinstance(self.system_state, SystemState):
             object.__setattr__(self, "system_state", SystemState(self.system_state))
         nx_flag = _PAGE_NX_BIT if self.nx else 0
-        object.__setattr__(self, "discipline", VARIANTS[self.variant])
+        version = VERSIONS[self.variant]
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "discipline", version.discipline)
         object.__setattr__(self, "page_hypervisor", hypervisor_flags(self.nx)["PAGE_HYPERVISOR"])
         object.__setattr__(self, "nx_flag", nx_flag)
         object.__setattr__(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,13 @@ from pagerace.paging.dump import (
 )
 from pagerace.paging.flush import describe_flush
 from pagerace.paging.pte import describe_flags, get_pte_flags
+from pagerace.userio import (
+    StructuredTextError,
+    UserFileError,
+    load_json,
+    one_line,
+    read_user_text,
+)
 from pagerace.xen.hypervisor import Hypervisor, OpResult
 
 __all__ = [
@@ -41,7 +49,13 @@ __all__ = [
 ]
 
 # the vector files' variant names -> the model's
-FILE_VARIANTS = {"vuln": "xen-4.14", "fixed": "xsa-345"}
+FILE_VARIANTS = {
+    "vuln": "xen-4.14",
+    "fixed": "xsa-345",
+    "4.19": "xen-4.19",
+    "4.20.0": "xen-4.20.0",
+    "4.21": "xen-4.21",
+}
 
 _U64 = (1 << 64) - 1
 _OP_FIELDS = {
@@ -93,47 +107,122 @@ class SequenceReport:
 
 
 # -- reading -----------------------------------------------------------------------
+#: A vector file larger than this is refused (the published ones are about 4 MiB).
+MAX_VECTOR_FILE_BYTES = 256 << 20
+#: Pages one op may map or populate: the vectors' window is 4 GiB (2**20 pages); a
+#: larger op would run for minutes on the sequential model.
+MAX_OP_PAGES = 1 << 22
+#: Elements one expanded list of one result may hold (runs are expanded to compare).
+MAX_EXPANDED = 1 << 22
+_LEVELS = {"flushes": None, "leaves": (1, 3), "tables": (2, 4), "nonpresent": (1, 4)}
+
+
 def _fail(where: str, reason: str) -> VectorFileError:
     return VectorFileError(f"{where}: {reason}")
 
 
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
 def _u64(value: object, where: str, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(where, f"{name} must be an integer, not {type(value).__name__}")
+        raise _fail(where, f"{name} must be an integer, not {_type_name(value)}")
     if not 0 <= value <= _U64:
-        raise _fail(where, f"{name} = {value} is out of range (unsigned 64-bit)")
+        raise _fail(where, f"{name} = {one_line(value, 40)} is out of range (unsigned 64-bit)")
     return value
 
 
 def _run_list(value: object, where: str, name: str) -> list[list[int]]:
+    """A run-length list: every run of the right width, its level valid, its count
+    at least 1, and the whole expansion bounded."""
     if not isinstance(value, list):
-        raise _fail(where, f"{name} must be a list of runs")
+        raise _fail(where, f"{name} must be a list of runs, not {_type_name(value)}")
     width = _RUN_WIDTH[name]
+    levels = _LEVELS[name]
+    total = 0
     for k, run in enumerate(value):
         if not isinstance(run, list) or len(run) != width:
             raise _fail(where, f"{name}[{k}] must be a list of {width} integers")
         for x in run:
             _u64(x, where, f"{name}[{k}]")
+        if levels is not None and not levels[0] <= run[1] <= levels[1]:
+            raise _fail(where, f"{name}[{k}]: level {run[1]} is not {levels[0]}..{levels[1]}")
+        count = run[-1]
+        if count < 1:
+            raise _fail(where, f"{name}[{k}]: a run of {count} elements (at least 1)")
+        total += count
+        if total > MAX_EXPANDED:
+            raise _fail(where, f"{name}: more than {MAX_EXPANDED:,} elements once expanded")
     return value
+
+
+def _error(value: object, where: str) -> None:
+    """``error`` is null, a message, or Xen's {"kind", "expr", "func"}."""
+    if value is None or isinstance(value, str):
+        return
+    if isinstance(value, dict) and all(isinstance(value.get(k), str) for k in _ERROR_KEYS):
+        return
+    raise _fail(where, 'error must be null, a string or {"kind", "expr", "func"} strings')
+
+
+_ERROR_KEYS = ("kind", "expr", "func")
+# a redundant field -> (the field it restates, how): they must agree
+_REDUNDANT = {"xen_flags": "flags", "xen_nf": "nf"}
+
+
+def _op(op: object, where: str, at: str) -> VectorOp:
+    if not isinstance(op, dict):
+        raise _fail(where, f"{at} must be an object, not {_type_name(op)}")
+    kind = op.get("op")
+    if not isinstance(kind, str) or kind not in _OP_FIELDS:
+        raise _fail(
+            where,
+            f"{at}: unknown op {one_line(json.dumps(kind), 40)} (known: {', '.join(_OP_FIELDS)})",
+        )
+    args = {}
+    for name in _OP_FIELDS[kind]:
+        if name not in op:
+            raise _fail(where, f"{at}: missing field {name!r}")
+        args[name] = _u64(op[name], where, f"{at}.{name}")
+    for name, source in _REDUNDANT.items():
+        if name in op and source in args:
+            value = _u64(op[name], where, f"{at}.{name}")
+            if value != get_pte_flags(args[source]):
+                raise _fail(
+                    where,
+                    f"{at}.{name} = {value:#x} disagrees with {source} = {args[source]:#x}"
+                    f" (get_pte_flags gives {get_pte_flags(args[source]):#x})",
+                )
+    if "nr" in args and not 1 <= args["nr"] <= MAX_OP_PAGES:
+        raise _fail(where, f"{at}.nr = {args['nr']} is not 1..{MAX_OP_PAGES:,} pages")
+    if "s" in args and args["e"] - args["s"] > MAX_OP_PAGES << 12:
+        raise _fail(where, f"{at}: s..e spans more than {MAX_OP_PAGES:,} pages")
+    return VectorOp(kind, args)
 
 
 def parse_vector_line(text: str, where: str, variant: str | None = None) -> VectorSequence:
     """One line of a vector file -> a validated ``VectorSequence``."""
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        obj = load_json(text)
+    except StructuredTextError as exc:
+        raise _fail(where, exc.reason + (f" at {exc.where}" if exc.where else "")) from None
     if not isinstance(obj, dict):
         raise _fail(where, "each line must be a JSON object")
     for key in ("id", "variant", "page1gb", "ops", "results"):
         if key not in obj:
             raise _fail(where, f"missing field {key!r}")
     seq_id = obj["id"]
-    if not isinstance(seq_id, str):
-        raise _fail(where, "id must be a string")
-    where = f"{where} ({seq_id})"
-    if obj["variant"] not in FILE_VARIANTS:
-        raise _fail(where, f"variant {obj['variant']!r} is not one of {sorted(FILE_VARIANTS)}")
+    if not isinstance(seq_id, str) or not seq_id or len(seq_id) > 200:
+        raise _fail(where, "id must be a string of 1 to 200 characters")
+    where = f"{where} ({one_line(seq_id, 60)})"
+    file_variant = obj["variant"]
+    if not isinstance(file_variant, str) or file_variant not in FILE_VARIANTS:
+        raise _fail(
+            where,
+            f"variant {one_line(json.dumps(file_variant), 40)} is not one of"
+            f" {sorted(FILE_VARIANTS)}",
+        )
     if not isinstance(obj["page1gb"], bool):
         raise _fail(where, "page1gb must be true or false")
     ops, results = obj["ops"], obj["results"]
@@ -141,18 +230,7 @@ def parse_vector_line(text: str, where: str, variant: str | None = None) -> Vect
         raise _fail(where, "ops and results must be lists")
     if len(ops) != len(results):
         raise _fail(where, f"{len(ops)} ops but {len(results)} results")
-    parsed_ops = []
-    for i, op in enumerate(ops):
-        at = f"ops[{i}]"
-        if not isinstance(op, dict) or op.get("op") not in _OP_FIELDS:
-            name = op.get("op") if isinstance(op, dict) else op
-            raise _fail(where, f"{at}: unknown op {name!r} (known: {', '.join(_OP_FIELDS)})")
-        args = {}
-        for name in _OP_FIELDS[op["op"]]:
-            if name not in op:
-                raise _fail(where, f"{at}: missing field {name!r}")
-            args[name] = _u64(op[name], where, f"{at}.{name}")
-        parsed_ops.append(VectorOp(op["op"], args))
+    parsed_ops = [_op(op, where, f"ops[{i}]") for i, op in enumerate(ops)]
     for i, res in enumerate(results):
         at = f"results[{i}]"
         if not isinstance(res, dict):
@@ -160,32 +238,43 @@ def parse_vector_line(text: str, where: str, variant: str | None = None) -> Vect
         for name in _RESULT_FIELDS:
             if name not in res:
                 raise _fail(where, f"{at}: missing field {name!r}")
-        if res["rc"] is not None and (
-            isinstance(res["rc"], bool) or not isinstance(res["rc"], int)
-        ):
+        if res["op"] != parsed_ops[i].op:
+            raise _fail(
+                where,
+                f"{at}.op = {one_line(json.dumps(res['op']), 40)} but ops[{i}].op ="
+                f" {parsed_ops[i].op!r}",
+            )
+        rc = res["rc"]
+        if rc is not None and (isinstance(rc, bool) or not isinstance(rc, int)):
             raise _fail(where, f"{at}.rc must be an integer or null")
+        if rc is not None and not -(1 << 31) <= rc < 1 << 31:
+            raise _fail(where, f"{at}.rc = {rc} is not a C int")
+        _error(res["error"], f"{where}: {at}")
+        if res["error"] is not None and i != len(results) - 1:
+            raise _fail(
+                where,
+                f"{at}.error: the hypervisor crashed in this op, so ops[{i + 1}] and later"
+                " cannot have run",
+            )
         for name in _INT_FIELDS[1:]:
             _u64(res[name], where, f"{at}.{name}")
         for name in _LIST_FIELDS:
-            _run_list(res[name], where, name)
-    chosen = variant or FILE_VARIANTS[obj["variant"]]
+            _run_list(res[name], f"{where}: {at}", name)
+    chosen = variant or FILE_VARIANTS[file_variant]
     return VectorSequence(seq_id, 0, chosen, obj["page1gb"], tuple(parsed_ops), tuple(results))
 
 
 def iter_vector_file(path: str, variant: str | None = None) -> Iterator[VectorSequence]:
     """Every sequence of a vector file, validated; raises VectorFileError."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
-    except OSError as exc:
-        raise VectorFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise VectorFileError(f"{path}: not a UTF-8 text file") from None
+        text = read_user_text(path, limit=MAX_VECTOR_FILE_BYTES)
+    except UserFileError as exc:
+        raise VectorFileError(str(exc)) from None
     count = 0
-    for n, text in enumerate(lines, start=1):
-        if not text.strip():
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
             continue
-        seq = parse_vector_line(text, f"{path}:{n}", variant)
+        seq = parse_vector_line(line, f"{path}:{n}", variant)
         count += 1
         yield VectorSequence(seq.id, n, seq.variant, seq.page1gb, seq.ops, seq.results)
     if count == 0:
@@ -286,16 +375,20 @@ def check_file(path: str, variant: str | None = None, jobs: int = 1) -> Iterator
     fails fast with ``VectorFileError``.
     """
     if variant is not None:
-        from pagerace.xen.variants import VARIANTS
+        from pagerace.xen.versions import VERSIONS
 
-        if variant not in VARIANTS:
-            raise VectorFileError(
-                f"--variant {variant!r}: unknown (known: {', '.join(sorted(VARIANTS))})"
-            )
+        if variant not in VERSIONS:
+            raise VectorFileError(f"--variant {variant!r}: unknown (known: {', '.join(VERSIONS)})")
     sequences = list(iter_vector_file(path, variant))
     if jobs <= 1 or len(sequences) < 4:
         yield from map(check_sequence, sequences)
         return
     ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ctx.Pool(jobs) as pool:
+    # Ctrl-C reaches every process of the terminal's group: the workers ignore it
+    # (no traceback from each), the parent stops and terminates them.
+    with ctx.Pool(jobs, initializer=_ignore_sigint) as pool:
         yield from pool.imap(check_sequence, sequences, chunksize=2)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -21,8 +21,9 @@ from pagerace.machine.direct import DirectMachine
 from pagerace.paging.dump import StateDump, dump_state
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
-from pagerace.paging.pte import get_pte_flags
+from pagerace.paging.pte import INVALID_MFN, get_pte_flags
 from pagerace.xen.config import SystemState, XenConfig
+from pagerace.xen.lookup import lookup
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
 
@@ -81,6 +82,15 @@ class Hypervisor:
 
     def destroy(self, s: int, e: int, *, irqs: bool = True) -> OpResult:
         return self._run("destroy", irqs, lambda m: destroy_xen_mappings(m, s, e))
+
+    def unmap(self, virt: int, nr: int, *, irqs: bool = True) -> OpResult:
+        """``map_pages_to_xen(virt, INVALID_MFN, nr, _PAGE_NONE)``."""
+        return self._run("unmap", irqs, lambda m: map_pages_to_xen(m, virt, INVALID_MFN, nr, 0))
+
+    def lookup(self, va: int, *, irqs: bool = True) -> OpResult:
+        """The version's lookup (xen_map_to_mfn, or vmap_to_mfn before 4.19); ``rc`` is
+        the frame number it returns."""
+        return self._run("lookup", irqs, lambda m: lookup(m, va))
 
     def _run(self, op: str, irqs: bool, call: Callable[[DirectMachine], int]) -> OpResult:
         if self.crashed is not None:

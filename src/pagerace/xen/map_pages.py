@@ -37,6 +37,7 @@ from pagerace.paging.pte import (
     pte_pfn,
     put_pte_flags,
 )
+from pagerace.xen.config import XenConfig
 from pagerace.xen.pagetable import (
     alloc_xen_pagetable,
     flush_area,
@@ -50,17 +51,20 @@ from pagerace.xen.variants import MAP_PGDIR_LOCK
 __all__ = ["ENOMEM", "map_pages_to_xen", "populate_pt_range"]
 
 ENOMEM = 12
+FLUSH_TLB_ORDER0 = FLUSH_TLB | FLUSH_ORDER(0)
 _NOT_AD = ~(_PAGE_ACCESSED | _PAGE_DIRTY)
 
 
 def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags: int) -> int:
     """Map ``nr_mfns`` frames from ``mfn`` at ``virt``; 0 or -ENOMEM (no rollback)."""
-    cfg = m.config
+    cfg: XenConfig = m.config
     g = m.geometry
     locking = cfg.locking
     page1gb = cfg.page1gb
     PAGE_HYPERVISOR = cfg.page_hypervisor
-    discipline = cfg.discipline
+    version = cfg.version
+    discipline = version.discipline
+    aligned = version.is_lne_aligned
     order = g.bits  # PAGETABLE_ORDER
     entries = g.entries
     imask = g.index_mask
@@ -71,6 +75,9 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
     no_superpage = flags & (_PAGE_PAT | MAP_SMALL_PAGES)
     want_present = flags & _PAGE_PRESENT
     leaf_bits = put_pte_flags(flags)
+    # 4.20.0 on: IS_LnE_ALIGNED(virt, flags & _PAGE_PRESENT ? mfn : _mfn(0)) at M2, M5
+    zero_mfn = version.nonpresent_ignores_mfn and not want_present
+    run_mask = imask & version.align_mask  # the L1 offsets the alignment test looks at
 
     def acc(ff: int, o: int) -> int:
         # the flush_flags(oldf) macro (V 5083-5095)
@@ -99,7 +106,7 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
         # ---- M2: 1 GiB path -------------------------------------------------------
         if (
             page1gb
-            and ((virt >> sh1) | mfn) & (l3_pages - 1) == 0
+            and aligned(m, virt >> sh1, 0 if zero_mfn else mfn, l3_pages, "M2")
             and nr_mfns >= l3_pages
             and not no_superpage
         ):
@@ -172,7 +179,11 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
             break
         t2, i2 = p2
 
-        if ((virt >> sh1) | mfn) & (l2_pages - 1) == 0 and nr_mfns >= l2_pages and not no_superpage:
+        if (
+            aligned(m, virt >> sh1, 0 if zero_mfn else mfn, l2_pages, "M5")
+            and nr_mfns >= l2_pages
+            and not no_superpage
+        ):
             # ---- M5: 2 MiB superpage mapping ----------------------------------------
             ol2e = m.load(t2, i2, "M5.1")
             m.store(t2, i2, mk_pte(mfn, l1f_to_lNf(flags)), "M5.2")
@@ -193,10 +204,14 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
             nr_mfns -= l2_pages
         else:
             # ---- M6: 4 KiB mapping, make sure an L1 table exists -------------------
+            p1 = None
             if not m.load(t2, i2, "M6.1") & _PAGE_PRESENT:
-                if virt_to_xen_l1e(m, virt) is None:  # M6.2: the pointer is discarded
+                p1 = virt_to_xen_l1e(m, virt)  # M6.2
+                if p1 is None:
                     rc = -ENOMEM
                     break
+                if not version.reuse_pl1e:
+                    p1 = None  # 4.14 and the fix discard the pointer and re-read at M7.1
             elif m.load(t2, i2, "M6.3") & _PAGE_PSE:
                 ff = FLUSH_TLB | FLUSH_ORDER(order)
                 # Skip this PTE if there is no change.
@@ -237,14 +252,14 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
                     free_xen_pagetable(m, l1t, 1, "M6.11")
 
             # ---- M7: write the 4 KiB leaf -------------------------------------------
-            t1 = m.ref(m.load(t2, i2, "M7.1"))
+            # 4.19 and later keep the pointer of M6.2 (derived from V1.5): no M7.1
+            t1 = m.ref(m.load(t2, i2, "M7.1")) if p1 is None else p1[0]
             while True:
                 i1 = (virt >> sh1) & imask
                 ol1e = m.load(t1, i1, "M7.2")
                 m.store(t1, i1, ((mfn << 12) | leaf_bits) & MASK64, "M7.3")  # mk_pte(mfn, flags)
                 if ol1e & _PAGE_PRESENT:
-                    ff = acc(FLUSH_TLB | FLUSH_ORDER(0), pte_flags(ol1e))
-                    flush_area(m, virt, ff, "M7.4")
+                    flush_area(m, virt, acc(FLUSH_TLB_ORDER0, pte_flags(ol1e)), "M7.4")
                 virt += 1 << sh1
                 if mfn != INVALID_MFN:
                     mfn += 1
@@ -252,14 +267,15 @@ def map_pages_to_xen(m: Machine[RefT], virt: int, mfn: int, nr_mfns: int, flags:
                 # On one CPU, the next iterations up to the end of this L1 table
                 # take exactly this path: their walks (V3.*, M1.1, V2.*, M6.1,
                 # M6.3, M7.1) only load what is known, and neither superpage path
-                # nor a coalesce can start at a page that is not 2 MiB aligned.
-                # The direct machine runs them here; explored CPUs never do.
-                if not m.sequential or nr_mfns == 0 or (virt >> sh1) & imask == 0:
+                # nor a coalesce can start at a page the version's alignment test
+                # rejects whatever the mfn (offset 0 in the L1; offset 1 as well in
+                # 4.20.0).  The direct machine runs them here; explored CPUs never do.
+                if not m.sequential or nr_mfns == 0 or (virt >> sh1) & run_mask == 0:
                     break
 
             # ---- M8: try to coalesce the L1 into a 2 MiB superpage ------------------
             if flags == PAGE_HYPERVISOR and (
-                nr_mfns == 0 or ((virt >> sh1) | mfn) & (l2_pages - 1) == 0
+                nr_mfns == 0 or aligned(m, virt >> sh1, mfn, l2_pages, "M8")
             ):
                 if locking:
                     m.lock(MAP_PGDIR_LOCK, "M8.1")
@@ -308,13 +324,13 @@ def _check_l3(
     PAGE_HYPERVISOR: int,
 ) -> None:
     """``check_l3:`` (M9): try to coalesce the L2 table into a 1 GiB superpage."""
-    cfg = m.config
+    cfg: XenConfig = m.config
     g = m.geometry
     l3_pages = g.l3_pages
     if not (
         cfg.page1gb
         and flags == PAGE_HYPERVISOR
-        and (nr_mfns == 0 or ((virt >> g.shift[1]) | mfn) & (l3_pages - 1) == 0)
+        and (nr_mfns == 0 or cfg.version.is_lne_aligned(m, virt >> g.shift[1], mfn, l3_pages, "M9"))
     ):
         return
     locking = cfg.locking

@@ -19,6 +19,7 @@ from pagerace.paging.pte import (
     pte_flags,
     pte_pfn,
 )
+from pagerace.xen.config import XenConfig
 from pagerace.xen.map_pages import ENOMEM
 from pagerace.xen.pagetable import (
     alloc_xen_pagetable,
@@ -33,10 +34,11 @@ __all__ = ["destroy_xen_mappings", "modify_xen_mappings"]
 
 def modify_xen_mappings(m: Machine[RefT], s: int, e: int, nf: int) -> int:
     """Apply ``nf`` (masked to NX|D|A|RW|P) to ``[s, e)``; 0, or -ENOMEM in F."""
-    cfg = m.config
+    cfg: XenConfig = m.config
     g = m.geometry
     locking = cfg.locking
-    discipline = cfg.discipline
+    version = cfg.version
+    discipline = version.discipline
     FLAGS_MASK = cfg.modify_flags_mask
     entries = g.entries
     imask = g.index_mask
@@ -114,9 +116,10 @@ def modify_xen_mappings(m: Machine[RefT], s: int, e: int, nf: int) -> int:
                 m.assertion("X3.2", "ASSERT(!(nf & _PAGE_PRESENT)) in modify_xen_mappings")
             v += 1 << sh2
             v &= ~((1 << sh2) - 1)
-            continue
-
-        if m.load(t2, i2, "X4.1") & _PAGE_PSE:
+            if not version.nonpresent_l2_checks_l3:
+                continue
+            # 4.20.0 and later: goto check_l3 (below)
+        elif m.load(t2, i2, "X4.1") & _PAGE_PSE:
             if (v >> sh1) & imask == 0 and e - v >= 1 << sh2:
                 # PSE: the whole superpage is modified.
                 if not present:

@@ -42,9 +42,25 @@ def free_xen_pagetable(m: Machine[RefT], t: RefT | None, level: int, step: str) 
 
 
 def flush_area(m: Machine[RefT], va: int, flags: int, step: str) -> None:
-    """The ``flush_area(v, f)`` macro: only this CPU's TLB while its interrupts are
-    off (``flush_area_local``), otherwise every CPU's (``flush_area_all``)."""
-    m.flush(va, flags, step, not m.irqs_enabled)
+    """The ``flush_area(v, f)`` macro of mm.c.
+
+    4.14 and the fix: only this CPU's TLB while its interrupts are off
+    (``flush_area_local``), otherwise every CPU's (``flush_area_all``).  Later
+    versions: always ``flush_area_all``, whose ``flush_area_mask`` ASSERTs that
+    interrupts are on unless the mask is the calling CPU alone.
+    """
+    if m.irqs_enabled:
+        m.flush(va, flags, step)
+    elif m.config.version.flush_local_if_irqs_off:
+        m.flush(va, flags, step, True)
+    else:
+        if m.ncpus > 1:
+            m.assertion(
+                step,
+                "ASSERT(local_irq_is_enabled() || cpumask_subset(mask, cpumask_of(cpu)))"
+                " in flush_area_mask",
+            )
+        m.flush(va, flags, step)
 
 
 def virt_to_xen_l3e(m: Machine[RefT], v: int) -> tuple[RefT, int] | None:

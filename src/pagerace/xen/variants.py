@@ -1,10 +1,11 @@
-"""Locking disciplines: what distinguishes the modelled Xen versions.
+"""Locking disciplines: how the modelled Xen versions serialise page-table updates.
 
-Both versions run the same functions.  The vulnerable one (``xen-4.14``) takes
-only ``map_pgdir_lock`` around table installs and coalesces; the fixed one
-(``xsa-345``, Xen commit 1ce75e99d7) additionally holds the lock of the L3 table
-page for each whole loop iteration of map_pages_to_xen and modify_xen_mappings
-(``L3T_LOCK`` / ``L3T_UNLOCK``, F 5116-5131).  A discipline is three hooks called
+Every version (pagerace.xen.versions) runs the same functions.  The vulnerable one
+(``xen-4.14``) takes only ``map_pgdir_lock`` around table installs and coalesces;
+the fix (``xsa-345``, Xen commit 1ce75e99d7) and every later version additionally
+hold the lock of the L3 table page for each whole loop iteration of
+map_pages_to_xen and modify_xen_mappings (``L3T_LOCK`` / ``L3T_UNLOCK``, F
+5116-5131), and xen_map_to_mfn holds it for its lookup.  A discipline is hooks called
 where the fixed code has those macros; more disciplines (a global lock, finer
 locks) can be added here without touching the model.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from pagerace.machine import Machine, RefT
 
-__all__ = ["MAP_PGDIR_LOCK", "VARIANTS", "L3TableLocking", "LockingDiscipline", "NoL3Locking"]
+__all__ = ["MAP_PGDIR_LOCK", "L3TableLocking", "LockingDiscipline", "NoL3Locking"]
 
 MAP_PGDIR_LOCK = "map_pgdir_lock"
 
@@ -39,8 +40,8 @@ class LockingDiscipline:
 class NoL3Locking(LockingDiscipline):
     """Xen 4.14 and earlier: no per-L3-table lock."""
 
-    name = "xen-4.14"
-    description = "Xen 4.14 (vulnerable): map_pgdir_lock around installs and coalesces only"
+    name = "map_pgdir_lock only"
+    description = "map_pgdir_lock around installs and coalesces only"
 
     def l3t_unlock(self, m: Machine[RefT], current: str | None) -> None:
         return None
@@ -52,8 +53,8 @@ class NoL3Locking(LockingDiscipline):
 class L3TableLocking(LockingDiscipline):
     """The XSA-345 fix: ``l3t_lock`` of the L3 table page for each iteration."""
 
-    name = "xsa-345"
-    description = "XSA-345 fix (1ce75e99d7): per-L3-table lock held for each update step"
+    name = "l3t_lock"
+    description = "the lock of the L3 table page held for each update step (XSA-345 fix)"
     enomem_on_failed_walk = True
 
     def l3t_unlock(self, m: Machine[RefT], current: str | None) -> None:
@@ -67,9 +68,3 @@ class L3TableLocking(LockingDiscipline):
         name = f"l3t_lock(frame {m.frame(p3_table):#x})"
         m.lock(name, "L3T_LOCK")
         return name
-
-
-VARIANTS: dict[str, LockingDiscipline] = {
-    NoL3Locking.name: NoL3Locking(),
-    L3TableLocking.name: L3TableLocking(),
-}

@@ -49,10 +49,12 @@ class PctStrategy:
         # ``rng.sample`` costs ~3 us per execution)
         random = self._random
         points: list[int] = []
+        drawn: set[int] = set()  # (a list's ``in`` made a depth of 20,000 take minutes)
         need = depth - 1
         while need:
             point = int(random() * span) + 1
-            if point not in points:
+            if point not in drawn:
+                drawn.add(point)
                 points.append(point)
                 need -= 1
         points.sort()

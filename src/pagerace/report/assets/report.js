@@ -384,6 +384,15 @@
     }
     return labels.join("/");
   }
+  // The function and the mm.c lines of every step of a folded loop (M6.6 and M6.7).
+  function groupWhere(trace, g) {
+    var lines = [];
+    for (var p = g.from; p <= g.to; p++) {
+      (trace[p].lines || []).forEach(function (n) { if (lines.indexOf(n) < 0) lines.push(n); });
+    }
+    lines.sort(function (a, b) { return a - b; });
+    return whereText({"function": trace[g.from]["function"], lines: lines});
+  }
 
   // ------------------------------------------------------------ lock bands --
   function lockHoldings(trace, ncpu) {
@@ -538,7 +547,7 @@
     return box;
   }
 
-  function stepCell(s, count, labels) {
+  function stepCell(s, count, labels, where) {
     var cell = el("div", "cell-inner");
     if (s.op === "call" || s.op === "return") {
       add(cell, add(el("div", "call-line"), el("span", "call-arrow", s.op === "call" ? "\u25b6 " : "\u25c0 "),
@@ -546,7 +555,7 @@
       return cell;
     }
     var head = el("div", "head");
-    add(head, labelLinks(labels || s.step, "label"), opChip(s.op), el("span", "fn", whereText(s)));
+    add(head, labelLinks(labels || s.step, "label"), opChip(s.op), el("span", "fn", where || whereText(s)));
     if (count > 1) add(head, el("span", "times", "\u00d7" + count));
     add(cell, head, stepSummary(s));
     return cell;
@@ -590,7 +599,8 @@
         if ((locks[c] || []).length) td2.title = "CPU" + c + " holds " + locks[c].join(", ");
         if (c === s.cpu) {
           td2.classList.add("active");
-          var inner = stepCell(s, count, group ? groupLabels(trace, group) : null);
+          var inner = stepCell(s, count, group ? groupLabels(trace, group) : null,
+                               group ? groupWhere(trace, group) : null);
           if (group) {
             var tog = el("button", "fold-toggle", group.expanded ? "\u25be collapse" : "\u25b8 loop of " + count + " identical reads: expand");
             tog.type = "button";
