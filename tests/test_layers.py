@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenario": {"paging", "checks", "xen"},
     "advisory": set(),
     "runner": {"checks", "explore", "machine", "paging", "scenario", "xen"},
+    "sequential": {"checks", "machine", "paging", "runner", "scenario", "xen"},
     "report": {"paging", "xen"},
     "hunt": {"checks", "explore", "machine", "paging", "runner", "scenario", "xen"},
     "cli": {
@@ -32,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
         "report",
         "runner",
         "scenario",
+        "sequential",
         "xen",
     },
 }

@@ -20,6 +20,7 @@ from typing import Any
 from pagerace.checks import (
     CALLER,
     HYPERVISOR,
+    OpTracker,
     Preconditions,
     Translation,
     graph_problems,
@@ -117,6 +118,7 @@ class Prepared:
     #: (check, why) for every oracle that cannot run on this scenario
     checks_skipped: list[tuple[str, str]] = field(default_factory=list)
     serial_orders: int = 0  # how many serial orders ``acceptable`` stands for
+    serial_runs: int = 0  # the sequential operation runs it took to compute it
     preconditions: Preconditions = field(default_factory=lambda: Preconditions([]))
 
     @property
@@ -279,6 +281,7 @@ def _serial_outcomes(p: Prepared, deadline: float | None = None) -> None:
         )
         return
     p.serial_orders = found.orders
+    p.serial_runs = found.runs
     if not found.complete:
         p.checks_skipped.append(
             (
@@ -338,6 +341,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             accesses=accesses,
         )
         detailed = world.detailed
+        oracle = functional_oracle(p, ctx, memory)
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
@@ -360,12 +364,14 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                                 "k": k,
                             },
                         )
+                    oracle.start(cpu, op)
                     rc = call_op(m, op)
                     if detailed:
                         ret = {"op": "return", "function": m.function, "rc": rc}
                         if isinstance(op, LookupOp):
                             ret = {"op": "return", "function": m.function, "mfn": rc}
                         ctx.note("return", ret)
+                    oracle.finish(cpu, rc)
                     if not op.irqs:
                         m.local_irq_enable()
 
@@ -413,6 +419,22 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
 
     return program
+
+
+def functional_oracle(p: Prepared, ctx: Any, memory: PhysicalMemory) -> OpTracker:
+    """The functional oracle of one execution (checks/functional.py): each CPU's
+    operation is judged against its promise when it returns, unless another CPU's
+    operation on an overlapping range changed memory meanwhile; problems are
+    reported at once and the execution goes on."""
+
+    def report(problem: Any, cpu: int) -> None:
+        ctx.report(problem.kind, f"CPU{cpu}: {problem.message}", key=(problem.kind, "functional"))
+
+    tracker = OpTracker(
+        memory, p.root, p.geometry, report, page1gb=p.config.page1gb, nx=p.config.nx
+    )
+    tracker.watch(lambda: ctx.thread)
+    return tracker
 
 
 def _some(messages: list[str]) -> str:

@@ -78,7 +78,10 @@ irqs = false
 def _failing(finding: dict[str, Any]) -> dict[str, Any]:
     """The step where the finding was made (the last one for a check at quiescence)."""
     trace = finding["trace"]
-    return next((s for s in trace if s["index"] == finding["at"]), trace[-1])
+    if finding["at"] is None:  # it ended the execution
+        return trace[-1]
+    # "at" counts the trace records made before the finding
+    return [s for s in trace if s["index"] < finding["at"]][-1]
 
 
 def _result(path: Path | str, variant: str | None = None, **kw: Any) -> dict[str, Any]:

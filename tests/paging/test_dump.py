@@ -366,3 +366,40 @@ def test_a_word_wider_than_64_bits_falls_back_to_the_per_entry_loop() -> None:
     dump = dump_state(tree.memory, tree.root, G8)
     assert dump.leaves == [[0, 1, 0x100, PH, 8]]
     assert dump == _naive_dump(tree.memory, tree.root, G8)
+
+
+@pytest.mark.parametrize("level", [2, 3])
+@pytest.mark.parametrize("g", [G8, G512], ids=["8", "512"])
+def test_full_tables_of_consecutive_superpages_are_one_run_as_the_naive_walk_says(
+    level: int, g: Geometry
+) -> None:
+    """The bulk test of a whole L2 (L3) table of superpage leaves, and the tables it
+    must not take as one run: a frame jump, other flags, a hole, a table entry."""
+    pages = g.pages(level)
+    base_va = g.directmap
+    for spoil in (None, "jump", "flags", "hole", "table"):
+        tree = Tree(g)
+        for k in range(g.entries):
+            assert tree.place(
+                base_va + k * g.span[level], level, ((7 * g.entries + k) * pages << 12) | PH_2M
+            )
+        if spoil is not None:
+            table = tree.tables[(level, base_va)]
+            k = g.entries // 2
+            entry = tree.memory.read(table, k)
+            tree.memory.write(
+                table,
+                k,
+                {
+                    "jump": entry + (pages << 13),
+                    "flags": entry ^ 0x2,
+                    "hole": 0,
+                    "table": (tree.memory.alloc(level - 1) or 0) << 12 | NONLEAF,
+                }[spoil],
+            )
+        dump = dump_state(tree.memory, tree.root, g)
+        assert dump == _naive_dump(tree.memory, tree.root, g), spoil
+        if spoil is None:
+            assert dump.leaves == [[base_va, level, 7 * g.entries * pages, PH_2M, g.entries]]
+        else:
+            assert len(dump.leaves) > 1

@@ -248,6 +248,7 @@ def test_the_constants_list_the_variants_and_the_oracles_finding_kinds() -> None
     assert set(FINDING_KINDS) == {
         "use-after-free", "double-free", "bad-free", "bug", "wild-write",
         "torn-entry", "deadlock", "leak", "lost-update", "stale-tlb",
+        "wrong-mapping", "alloc-on-unmap", "empty-table",
     }  # fmt: skip
 
 

@@ -8,8 +8,6 @@ CACHE 0x400, VA_VALID 0x800 plus the order byte.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from xen_small import (
     CACHE,
@@ -468,7 +466,6 @@ def test_populate_over_a_mapping_replaces_it_and_flushes_the_old_leaf() -> None:
 def test_a_1g_map_with_map_small_pages_at_512_entries_writes_one_run_of_262144_leaves() -> None:
     hv = Hypervisor(entries=512)
     dm = 0xFFFF_8300_0000_0000  # DIRECTMAP_VIRT_START, PML4 slot 262
-    start = time.perf_counter()
     r = hv.map(dm, 0x100000, 262144, PH | SMALL)
     # MAP_SMALL_PAGES forbids the 1G and 2M paths: an L3 table for the empty slot, one
     # L2 table, and 512 L1 tables; nothing was present, so no flush.  PH|AVAIL0 is not
@@ -479,7 +476,6 @@ def test_a_1g_map_with_map_small_pages_at_512_entries_writes_one_run_of_262144_l
     assert d.tables == [[dm, 4, NONLEAF, 1], [dm, 3, NONLEAF, 1], [dm, 2, NONLEAF, 512]]
     assert d.nonpresent == []
     assert d.live_pt == 514
-    assert time.perf_counter() - start < 10  # typically well under a second
 
 
 # -- the flush_flags accumulator at the edges ------------------------------------------------------

@@ -14,7 +14,7 @@ __all__ = ["conform"]
 
 
 @click.command()
-@click.argument("vector_file", metavar="FILE.jsonl", type=click.Path(dir_okay=False))
+@click.argument("vector_file", metavar="FILE.jsonl")
 @click.option(
     "--variant",
     metavar="V",

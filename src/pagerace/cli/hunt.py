@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import variant_option
+from pagerace.cli.options import Count, Seconds, variant_option
 
 __all__ = ["hunt"]
 
@@ -106,13 +106,13 @@ def _table(result: Any) -> None:
 @variant_option
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(),
     default=None,
     metavar="S",
     help="Seconds to draw and explore scenarios (default 60 unless --max-scenarios).",
 )
-@click.option("--max-scenarios", type=click.IntRange(min=1), default=None, metavar="N")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--max-scenarios", type=Count(1, 10**9), default=None, metavar="N")
+@click.option("--seed", type=Count(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--cpus", "cpus", default="2..4", show_default=True, metavar="A..B")
 @click.option(
     "--entries",
@@ -126,17 +126,17 @@ def _table(result: Any) -> None:
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=Count(1, 256),
     default=None,
     metavar="N",
     help="Worker processes (default: every core).",
 )
 @click.option(
-    "--preemption-bound", type=click.IntRange(min=0), default=2, show_default=True, metavar="K"
+    "--preemption-bound", type=Count(0, 1000), default=2, show_default=True, metavar="K"
 )
 @click.option(
     "--max-executions",
-    type=click.IntRange(min=1),
+    type=Count(1, 10**12),
     default=1000,
     show_default=True,
     metavar="N",

@@ -40,7 +40,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "conform",
         "Replay Xen conformance vectors against the model.",
     ),
+    "check": (
+        "pagerace.cli.check",
+        "check",
+        "Run a scenario's operations in order and judge each against its promise.",
+    ),
     "xsa345": ("pagerace.cli.run", "xsa345", "Run the advisory's races on both variants."),
+    "versions": (
+        "pagerace.cli.versions",
+        "versions",
+        "Run every bundled scenario on every modelled Xen version.",
+    ),
     "variants": (
         "pagerace.cli.variants",
         "variants",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -21,7 +21,7 @@ from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import PageraceInputError
 from pagerace.userio import check_output_path, one_line, parse_uint, plan_outputs, write_atomic
 
-__all__ = ["replay", "run", "xsa345"]
+__all__ = ["replay", "run", "run_bundled", "xsa345"]
 
 EXIT = {"clean": 0, "found": 1, "incomplete": 3}
 
@@ -394,6 +394,36 @@ def replay(
     sys.exit(0)
 
 
+def run_bundled(
+    names: Sequence[str], variants: Sequence[str], quiet: bool, outputs: Any
+) -> list[Any]:
+    """Each named bundled scenario on each variant, with the scenario's [explore]
+    settings, until every kind its [expect] names for the variant is found
+    (``outputs``: the command's planned result files, removed if interrupted)."""
+    from pagerace.cli.options import bundled_scenarios
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+    from pagerace.scenario import load_scenario
+
+    bundled = bundled_scenarios()
+    runs = []
+    for name in names:
+        sc = load_scenario(bundled[name])
+        for variant in variants:
+            options = _options(sc, None, "default", None, None, None, False, False, 3)
+            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
+            try:
+                with discard_on_interrupt(outputs):
+                    runs.append(
+                        run_scenario(
+                            sc, options, variant=variant, observers=[progress], until_expected=True
+                        )
+                    )
+            finally:
+                progress.close()
+    return runs
+
+
 @click.command()
 @click.option(
     "--geometry",
@@ -423,11 +453,8 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
     from rich.table import Table
 
     from pagerace.cli.options import bundled_scenarios
-    from pagerace.cli.progress import ProgressObserver
     from pagerace.report.json import result_dict
     from pagerace.report.text import format_counterexample
-    from pagerace.runner import run_scenario
-    from pagerace.scenario import load_scenario
 
     outputs = plan_outputs(("--json",), json=json_path)
     names = sorted(n for n in bundled_scenarios() if n.startswith("xsa345-"))
@@ -435,21 +462,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         names = [n for n in names if not n.endswith("-small")]
     elif geometry == "small":
         names = [n for n in names if n.endswith("-small")]
-    runs = []
-    for name in names:
-        sc = load_scenario(bundled_scenarios()[name])
-        for variant in ("xen-4.14", "xsa-345"):
-            options = _options(sc, None, "default", None, None, None, False, False, 3)
-            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
-            try:
-                with discard_on_interrupt(outputs):
-                    runs.append(
-                        run_scenario(
-                            sc, options, variant=variant, observers=[progress], until_expected=True
-                        )
-                    )
-            finally:
-                progress.close()
+    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet, outputs)
     table = Table(title="XSA-345 under pagerace", title_justify="left")
     for col in (
         "scenario",

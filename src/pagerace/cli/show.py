@@ -32,15 +32,16 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
     from pagerace.report.tree import format_tree
     from pagerace.runner import call_op, function_of, prepare
     from pagerace.scenario import AccessOp, LookupOp
+    from pagerace.userio import one_line, printable
 
     sc = load(scenario)
     p = prepare(sc, variant)
     click.echo(
-        f"{sc.name} ({sc.source}): {p.variant}, {sc.entries} entries per table,"
+        f"{sc.name} ({one_line(sc.source)}): {p.variant}, {sc.entries} entries per table,"
         f" page1gb={'yes' if sc.page1gb else 'no'}"
     )
     if sc.description:
-        click.echo(sc.description)
+        click.echo(printable(sc.description))
     click.echo("")
     if serial:
         m = DirectMachine(p.memory, p.root, p.config)

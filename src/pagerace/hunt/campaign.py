@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -33,6 +32,7 @@ from pagerace.hunt.signature import Signature
 from pagerace.hunt.write import scenario_toml
 from pagerace.runner import RunOptions, run_scenario
 from pagerace.scenario import ExploreDefaults, Scenario
+from pagerace.userio import write_atomic
 
 __all__ = ["HuntOptions", "explore_task", "hunt", "shrink_task", "write_atomic"]
 
@@ -64,18 +64,6 @@ class HuntOptions:
             "dpor_executions": self.budget.dpor_executions,
             "pct_executions": self.budget.pct_executions,
         }
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- tasks (they run in the workers) ---------------------------------------------------

@@ -177,6 +177,8 @@ class DirectMachine:
         raise XenBug(step, message)
 
     def assertion(self, step: str, message: str) -> None:
+        """A failed ASSERT stops a debug build (the release build of the lost-update
+        oracle's serial runs, ``runner.ReleaseBuild``, goes on)."""
         raise XenBug(step, message)
 
     def begin_op(self, irqs: bool = True) -> OpCounters:

@@ -16,7 +16,8 @@ when the next element has the same level and flags/raw and the formula's values.
 
 Runs are built while walking, never by expanding and re-encoding.  An L1 table is
 first tested in bulk for the common cases "512 consecutive leaves" and "512
-identical non-present entries"; only mixed tables fall back to a per-entry loop.
+identical non-present entries", an L2 or L3 table for "512 consecutive superpage
+leaves"; only mixed tables fall back to a per-entry loop.
 The first test reads the table as one integer (``array('Q')``, 64 bits
 a lane) and compares it with ``first * ONES + STEPS``: the lanes of ``ONES`` are 1 and
 those of ``STEPS`` are k * 4096, so it equals the table exactly when entry k is
@@ -80,12 +81,11 @@ class StateDump:
 
 
 @cache
-def _lane_constants(entries: int) -> tuple[int, int]:
-    """(ONES, STEPS) for a table of ``entries`` 64-bit lanes (see the module doc)."""
+def _lane_constants(entries: int, shift: int = PAGE_SHIFT) -> tuple[int, int]:
+    """(ONES, STEPS) for a table of ``entries`` 64-bit lanes (see the module doc);
+    lane k of STEPS is ``k << shift`` (4 KiB frames in an L1, superpages above)."""
     ones = int.from_bytes(array("Q", [1] * entries).tobytes(), _BYTEORDER)
-    steps = int.from_bytes(
-        array("Q", range(0, entries << PAGE_SHIFT, 1 << PAGE_SHIFT)).tobytes(), _BYTEORDER
-    )
+    steps = int.from_bytes(array("Q", range(0, entries << shift, 1 << shift)).tobytes(), _BYTEORDER)
     return ones, steps
 
 
@@ -200,7 +200,26 @@ class _Dumper:
         """Pre-order walk of a level-``level`` table whose first entry covers ``base``."""
         words = self.words(frame)
         span = self.span[level]
+        first = words[0]
+        if level < 4 and first & _PRESENT and first & _PSE:
+            # all superpage leaves with one flag word and consecutive frames?
+            addr = first & ADDR_MASK
+            n = self.entries
+            if addr + (n - 1) * span <= ADDR_MASK and self.contiguous(words, first, span):
+                self.leaf(self.canon(base), level, addr >> PAGE_SHIFT, first & FLAGS_MASK_64, n)
+                return
+        # a run of leaves continues while each entry is the previous one + span
+        pending = 0
+        expect = run_va = run_mfn = run_flags = -1
         for index, entry in enumerate(words):
+            if entry == expect:
+                pending += 1
+                expect += span
+                continue
+            if pending:
+                self.leaf(run_va, level, run_mfn, run_flags, pending)
+                pending = 0
+                expect = -1
             if not entry:
                 continue
             va = self.canon(base + index * span)
@@ -216,15 +235,24 @@ class _Dumper:
                 else:
                     self.walk(child, level - 1, base + index * span)
             else:
-                self.leaf(va, level, (entry & ADDR_MASK) >> PAGE_SHIFT, entry & FLAGS_MASK_64, 1)
+                addr = entry & ADDR_MASK
+                run_va, run_mfn, run_flags = va, addr >> PAGE_SHIFT, entry & FLAGS_MASK_64
+                pending = 1
+                expect = entry + span if addr + span <= ADDR_MASK else -1
+        if pending:
+            self.leaf(run_va, level, run_mfn, run_flags, pending)
 
-    def contiguous(self, words: list[int], first: int) -> bool:
-        """Entry k is ``first + k * 4096`` for every k (one big-integer comparison)."""
+    def contiguous(self, words: list[int], first: int, span: int = 1 << PAGE_SHIFT) -> bool:
+        """Entry k is ``first + k * span`` for every k (one big-integer comparison)."""
         try:
             lanes = array("Q", words)
         except OverflowError:  # a word outside 0..2**64-1: let the loop report it as is
             return False
-        return int.from_bytes(lanes.tobytes(), _BYTEORDER) == first * self.ones + self.steps
+        if span == 1 << PAGE_SHIFT:
+            ones, steps = self.ones, self.steps
+        else:
+            ones, steps = _lane_constants(self.entries, span.bit_length() - 1)
+        return int.from_bytes(lanes.tobytes(), _BYTEORDER) == first * ones + steps
 
     def walk_l1(self, frame: int, base: int) -> None:
         words = self.words(frame)

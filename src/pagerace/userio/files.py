@@ -61,10 +61,12 @@ def read_user_bytes(path: str, *, limit: int = MAX_INPUT_BYTES) -> bytes:
     name = str(path)
     if not name:
         raise UserFileError("''", "an empty file name")
+    if "\x00" in name:
+        raise UserFileError(one_line(name), "a file name with a NUL character")
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        raise UserFileError(name, f"cannot read: {exc.strerror or exc}") from None
+        raise UserFileError(one_line(name), f"cannot read: {exc.strerror or exc}") from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
@@ -127,6 +129,8 @@ def check_output_path(path: str, option: str) -> None:
     if path == "":
         raise PageraceInputError(f"{option}: an empty file name")
     shown = one_line(path)
+    if "\x00" in path:
+        raise PageraceInputError(f"{option} {shown}: a file name with a NUL character")
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -152,8 +156,9 @@ def check_output_path(path: str, option: str) -> None:
         )
 
 
-def write_atomic(path: str, text: str | bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
     """Replace the file at ``path`` with ``text`` atomically (UTF-8 for a str)."""
+    path = os.fspath(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
     target = os.path.realpath(path) if os.path.islink(path) else path
     check_output_path(target, "output")

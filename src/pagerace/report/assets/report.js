@@ -500,7 +500,7 @@
       var li = el("li", "finding-item");
       li.dataset.finding = String(i);
       li.tabIndex = 0;
-      add(li, el("span", "kind kind-" + String(f.kind).replace(/[^a-z-]/g, ""), f.kind),
+      add(li, el("span", "kind kind-" + String(f.kind).replace(/[^a-z-]/g, ""), kindText(f)),
           el("span", "finding-msg", f.message));
       li.title = f.message;
       li.addEventListener("click", function () { selectFinding(i); });
@@ -1007,8 +1007,9 @@
     var head = document.getElementById("cx-head");
     head.textContent = "";
     var line = el("div", "cx-title");
-    add(line, el("span", "kind kind-" + String(f.kind).replace(/[^a-z-]/g, ""), f.kind), el("span", "cx-msg", f.message));
+    add(line, el("span", "kind kind-" + String(f.kind).replace(/[^a-z-]/g, ""), kindText(f)), el("span", "cx-msg", f.message));
     add(head, line);
+    if (f.stops_execution) add(head, el("div", "cx-meta", "the execution stops here: " + f.stops_execution));
     var meta = el("div", "cx-meta");
     add(meta, el("span", null, plural(f.preemptions, "preemption") + ", " + plural(view.trace.length, "step")),
         el("span", null, "schedule "), el("code", "schedule", f.schedule));
@@ -1029,9 +1030,20 @@
 
   // The step where the finding was made (its "at" event); a finding of the checks at
   // quiescence, made after the last step, is shown at the last step.
+  // The step that found it: a finding recorded while the execution went on has "at",
+  // the number of trace records before it; one that ended the execution is at the end.
   function failingPos(f, trace) {
-    for (var i = 0; i < trace.length; i++) if (trace[i].index === f.at) return i;
-    return trace.length - 1;
+    if (f.at === null || f.at === undefined) return trace.length - 1;
+    var pos = 0;
+    for (var i = 0; i < trace.length; i++) if (trace[i].index < f.at) pos = i;
+    return pos;
+  }
+  // The kind with the check that fired (BUG_ON, ASSERT) and a caller's fault.
+  function kindText(f) {
+    var tags = [];
+    if (f.check) tags.push(f.check);
+    if (f.fault === "caller") tags.push("caller's fault");
+    return f.kind + (tags.length ? " (" + tags.join(", ") + ")" : "");
   }
 
   // ------------------------------------------------------------- layout --
