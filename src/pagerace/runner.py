@@ -30,7 +30,7 @@ from pagerace.checks import (
     translation_of,
 )
 from pagerace.errors import PageraceInputError, XenBug
-from pagerace.explore import Finding, Result, explore
+from pagerace.explore import Finding, Result, Status, explore
 from pagerace.machine import Machine
 from pagerace.machine.direct import DirectMachine, OutOfTime, TooMuchWork, WorkLimit
 from pagerace.machine.explored import Accesses, ExploredCPU, World
@@ -515,11 +515,13 @@ class ScenarioRun:
         r, o = self.result, self.options
         stats = r.stats
         reasons = []
+        # a search that ran to its end is not cut short by a budget it came close to
+        unfinished = r.status is Status.INCOMPLETE or bool(r.findings)
         if o.strategy in ("random", "pct"):
             reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
-        elif o.max_executions is not None and r.executions >= o.max_executions:
+        elif unfinished and o.max_executions is not None and r.executions >= o.max_executions:
             reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
-        elif o.time_limit is not None and self.seconds >= o.time_limit:
+        elif unfinished and o.time_limit is not None and self.seconds >= o.time_limit:
             reasons.append(f"time limit reached ({o.time_limit:g} s)")
         elif stats.bound_cut and (not r.findings or o.keep_going):  # (not stopped by one)
             reasons.append(
