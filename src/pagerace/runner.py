@@ -9,8 +9,11 @@ quiescence oracles.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +30,7 @@ from pagerace.checks import (
     translation_of,
 )
 from pagerace.errors import PageraceInputError, XenBug
-from pagerace.explore import Finding, Result, explore
+from pagerace.explore import Finding, Result, Status, explore
 from pagerace.machine import Machine
 from pagerace.machine.direct import DirectMachine, OutOfTime, TooMuchWork, WorkLimit
 from pagerace.machine.explored import Accesses, ExploredCPU, World
@@ -470,6 +473,9 @@ class RunOptions:
     keep_going: bool = False
     fine_scans: bool = False
     pct_depth: int = 3
+    #: worker processes for dpor/dfs (split into work units, the result does not
+    #: depend on the number); None: one search in this process, as ``explore`` does
+    jobs: int | None = None
 
 
 @dataclass
@@ -509,11 +515,13 @@ class ScenarioRun:
         r, o = self.result, self.options
         stats = r.stats
         reasons = []
+        # a search that ran to its end is not cut short by a budget it came close to
+        unfinished = r.status is Status.INCOMPLETE or bool(r.findings)
         if o.strategy in ("random", "pct"):
             reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
-        elif o.max_executions is not None and r.executions >= o.max_executions:
+        elif unfinished and o.max_executions is not None and r.executions >= o.max_executions:
             reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
-        elif o.time_limit is not None and self.seconds >= o.time_limit:
+        elif unfinished and o.time_limit is not None and self.seconds >= o.time_limit:
             reasons.append(f"time limit reached ({o.time_limit:g} s)")
         elif stats.bound_cut and (not r.findings or o.keep_going):  # (not stopped by one)
             reasons.append(
@@ -587,15 +595,22 @@ def run_scenario(
     variant: str | None = None,
     observers: Sequence[Any] = (),
     until_expected: bool = False,
+    executor: Executor | None = None,
+    state: Any = None,
 ) -> ScenarioRun:
     """Explore a scenario.  With ``until_expected`` the run goes on past the first
-    finding until every kind ``[expect]`` names for the variant has been found."""
+    finding until every kind ``[expect]`` names for the variant has been found.
+
+    With ``options.jobs`` or an ``executor`` (``dpor``/``dfs``), the search is split
+    into work units (``pagerace.explore.parallel``) run on ``executor`` or on
+    ``options.jobs`` processes; ``state`` (``checkpoint.Progress``) checkpoints it."""
     start = time.perf_counter()
     deadline = None if options.time_limit is None else start + options.time_limit
     p = prepare(scenario, variant, deadline=deadline)
     expected = scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
+    want: set[str] = set()
     if until_expected and expected:
         keep_going = True
         want = set(expected)
@@ -604,6 +619,13 @@ def run_scenario(
             return want <= {f.kind for f in findings}
 
     bound = options.preemption_bound if options.strategy in ("dpor", "dfs") else None
+    if options.strategy in ("dpor", "dfs") and (options.jobs is not None or executor is not None):
+        result = _explore_units(
+            scenario, p.variant, options, keep_going, want or None, observers, executor, state
+        )
+        return ScenarioRun(
+            scenario, p.variant, options, result, p, time.perf_counter() - start, expected
+        )
     result = explore(
         build_program(p, fine_scans=options.fine_scans),
         strategy=options.strategy,
@@ -622,6 +644,69 @@ def run_scenario(
     return ScenarioRun(
         scenario, p.variant, options, result, p, time.perf_counter() - start, expected
     )
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A hash of the scenario's content (everything but the name of its file)."""
+    plain = dataclasses.replace(scenario, expect=dict(scenario.expect), source="")
+    return hashlib.sha256(repr(plain).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ScenarioRecipe:
+    """Builds a scenario's explorer program in a worker process (picklable, hashable:
+    each process builds it once)."""
+
+    scenario: Scenario
+    variant: str
+    fine_scans: bool
+
+    @classmethod
+    def of(cls, scenario: Scenario, variant: str, fine_scans: bool) -> ScenarioRecipe:
+        # (the ``expect`` mapping as a plain dict, which pickles)
+        plain = dataclasses.replace(scenario, expect=dict(scenario.expect))
+        return cls(plain, variant, fine_scans)
+
+    def __call__(self) -> Callable[[Any], Any]:
+        return build_program(prepare(self.scenario, self.variant), fine_scans=self.fine_scans)
+
+
+def _explore_units(
+    scenario: Scenario,
+    variant: str,
+    options: RunOptions,
+    keep_going: bool,
+    want: set[str] | None,
+    observers: Sequence[Any],
+    executor: Executor | None,
+    state: Any,
+) -> Result:
+    from pagerace.explore.parallel import Search, explore_units, process_executor
+
+    search = Search(
+        ScenarioRecipe.of(scenario, variant, options.fine_scans),
+        strategy=options.strategy,
+        keep_going=keep_going,
+        stop_kinds=frozenset(want) if want else None,
+        max_executions=options.max_executions,
+        time_limit=options.time_limit,
+    )
+    bound = options.preemption_bound
+    own = executor is None
+    if executor is None:
+        executor = process_executor(options.jobs or 1)
+    try:
+        return explore_units(
+            search,
+            executor,
+            preemption_bound="iterative" if bound is not None else None,
+            max_preemption_bound=bound if isinstance(bound, int) else None,
+            observers=observers,
+            state=state,
+        )
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def replay_scenario(

@@ -174,3 +174,14 @@ def test_incomplete_says_why(options: RunOptions, reason: str) -> None:
     )
     assert run.status == "incomplete"
     assert any(why.startswith(reason) for why in run.incomplete_reasons), run.incomplete_reasons
+
+
+def test_a_search_that_ends_within_its_budget_is_clean() -> None:
+    # r1-small on the fixed code takes 12 executions: a budget of 12 is not spent
+    run = run_scenario(
+        load_scenario(SCENARIOS / "xsa345-r1-small.toml"),
+        RunOptions(max_executions=12),
+        variant="xsa-345",
+    )
+    assert run.result.executions == 12
+    assert run.status == "clean" and run.incomplete_reasons == []

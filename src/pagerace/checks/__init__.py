@@ -20,7 +20,6 @@ from pagerace.checks.final_state import (
 )
 from pagerace.checks.functional import (
     FUNCTIONAL_KINDS,
-    OpTracker,
     Promise,
     judge,
     mappings,
@@ -28,6 +27,7 @@ from pagerace.checks.functional import (
     snapshot,
 )
 from pagerace.checks.memory_safety import Problem, graph_problems, leaked_tables
+from pagerace.checks.op_tracker import OpTracker
 from pagerace.checks.tlb import StaleProblem, stale_tlb_problems
 
 FINDING_KINDS = (

@@ -13,8 +13,9 @@ translation its contract describes:
 * ``modify_xen_mappings(s, e, nf)`` with present ``nf``: every present page of the
   range keeps its frame and gets ``(old & ~M) | (nf & M)`` with M = NX|D|A|RW|P (the
   only bits Xen's modify applies); non-present pages stay unmapped;
-* ``lookup`` (``xen_map_to_mfn``): returns the frame the VA is mapped to
-  (INVALID_MFN for an unmapped VA) and changes nothing;
+* ``lookup`` (``xen_map_to_mfn``): returns the frame a mapped VA is mapped to
+  (for an unmapped VA it promises no value: Xen ASSERTs the VA is mapped) and
+  changes nothing;
 * and none of them changes the translation of any VA outside its range.
 
 Translations are what the CPU sees (the hardware walk): a superpage's frame is
@@ -38,15 +39,14 @@ Two more promises, about page tables rather than translations:
   should have been freed.  L3 tables are exempt: Xen never frees them (their L4
   entries are shared by every page-table root).
 
-``judge`` checks one operation from two snapshots; ``OpTracker`` does it for the
-operations of explored CPUs, checking an operation only when no other CPU ran an
-operation on an overlapping range while it ran.
+``judge`` checks one operation from two snapshots; ``OpTracker`` (op_tracker.py)
+does it for the operations of explored CPUs.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -71,7 +71,6 @@ from pagerace.paging.pte import (
 __all__ = [
     "FUNCTIONAL_KINDS",
     "MappingRun",
-    "OpTracker",
     "Promise",
     "Snapshot",
     "judge",
@@ -373,11 +372,12 @@ def _wrong_mapping(
                 )
             )
     if p.effect == LOOKUP and rc is not None:
+        # a lookup promises the frame of a mapped VA; asking for an unmapped one breaks
+        # its precondition (ASSERT_UNREACHABLE in xen_map_to_mfn), so nothing is promised
         here = _clip(before.runs, p.lo, p.hi)
-        want_mfn = here[0][2] if here else INVALID_MFN
-        if rc != want_mfn:
+        if here and rc != here[0][2]:
             returned = "INVALID_MFN" if rc == INVALID_MFN else f"mfn {rc:#x}"
-            mapped = f"mfn {want_mfn:#x}" if here else "no mapping (INVALID_MFN)"
+            mapped = f"mfn {here[0][2]:#x}"
             found.append((p.lo, f"{p.what} returned {returned}, but va {p.lo:#x} has {mapped}"))
     if not found:
         return None
@@ -507,144 +507,3 @@ def _empty_table(p: Promise, memory: PhysicalMemory, root: int, geometry: Geomet
         f"after {p.what}, the L{t.level} table {t.frame:#x} for [{t.va:#x}, {t.end:#x}),"
         f" all of it in the range, is still linked: {holds}{more}"
     )
-
-
-# -- explored CPUs -------------------------------------------------------------------
-class _Open:
-    """An operation a CPU is running: its promise, its start, the state before it and
-    the clock values of its first and last change to memory (None: none yet)."""
-
-    __slots__ = ("before", "first", "hi", "last", "lo", "promise", "start")
-
-    def __init__(self, promise: Promise, start: int, before: Snapshot) -> None:
-        self.promise = promise
-        self.lo = promise.lo
-        self.hi = promise.hi
-        self.start = start
-        self.before = before
-        self.first: int | None = None
-        self.last: int | None = None
-
-
-class OpTracker:
-    """The functional oracle for the operations of one explored execution.
-
-    ``start`` and ``finish`` are called by each CPU around each operation (they make
-    no events); ``watch`` makes the execution's memory tell the tracker which CPU
-    changes it (stores, allocations, frees) and when.  An operation is judged when it
-    finishes, unless an operation of another CPU on an overlapping range changed
-    memory between its start and its finish; the ranges of other CPUs' operations
-    that did change memory meanwhile are left out of its "nothing outside changed"
-    comparison, and its page-table checks are left out then (allocations are not
-    told apart).  ``report(problem, cpu)`` receives each problem; ``skipped`` counts
-    the operations that could not be judged.
-    """
-
-    __slots__ = (
-        "_cached",
-        "_changes",
-        "_done",
-        "_open",
-        "clock",
-        "geometry",
-        "memory",
-        "nx",
-        "page1gb",
-        "report",
-        "root",
-        "skipped",
-    )
-
-    def __init__(
-        self,
-        memory: PhysicalMemory,
-        root: int,
-        geometry: Geometry,
-        report: Callable[[Problem, int], None],
-        *,
-        page1gb: bool = True,
-        nx: bool = True,
-    ) -> None:
-        self.memory = memory
-        self.root = root
-        self.geometry = geometry
-        self.report = report
-        self.page1gb = page1gb
-        self.nx = nx
-        self.clock = 0  # ticks at every start and finish
-        self.skipped = 0
-        self._changes = 0  # changes to memory so far
-        self._cached: tuple[int, Snapshot] | None = None  # (changes, snapshot) of the last one
-        self._open: dict[int, _Open] = {}  # cpu -> the operation it is running
-        self._done: list[_Open] = []  # operations that finished
-
-    def watch(self, current: Callable[[], int]) -> None:
-        """Wrap the memory's ``write``, ``alloc`` and ``free`` (on this instance only) so
-        that each change is charged to the operation of CPU ``current()``."""
-        memory = self.memory
-        for name in ("write", "alloc", "free"):
-            setattr(memory, name, self._watched(getattr(memory, name), current))
-
-    def _watched(
-        self, method: Callable[..., Any], current: Callable[[], int]
-    ) -> Callable[..., Any]:
-        opened = self._open
-
-        def changed(*args: Any) -> Any:
-            self._changes += 1
-            op = opened.get(current())
-            if op is not None:
-                if op.first is None:
-                    op.first = self.clock
-                op.last = self.clock
-            return method(*args)
-
-        return changed
-
-    def _snapshot(self) -> Snapshot:
-        cached = self._cached
-        if cached is not None and cached[0] == self._changes:
-            return cached[1]
-        snap = snapshot(self.memory, self.root, self.geometry, page1gb=self.page1gb)
-        self._cached = (self._changes, snap)
-        return snap
-
-    def start(self, cpu: int, op: Any) -> None:
-        promise = promise_of(op, nx=self.nx)
-        if promise is None:
-            return
-        self.clock += 1
-        self._open[cpu] = _Open(promise, self.clock, self._snapshot())
-
-    def finish(self, cpu: int, rc: int | None) -> None:
-        op = self._open.pop(cpu, None)
-        if op is None:
-            return
-        self.clock += 1
-        now = self.clock
-        # operations of other CPUs that changed memory while this one ran
-        others = [
-            (o.lo, o.hi)
-            for o in (*self._open.values(), *self._done)
-            if o.first is not None and o.first < now and o.last is not None and o.last >= op.start
-        ]
-        self._done.append(op)
-        promise = op.promise
-        if any(lo < promise.hi and promise.lo < hi for lo, hi in others):
-            self.skipped += 1
-            return
-        if promise.effect != LOOKUP and (rc is None or rc < 0):
-            return  # a failed call promises nothing (Xen does not roll back)
-        after = self._snapshot()
-        for problem in judge(
-            promise,
-            op.before,
-            after,
-            self.memory,
-            self.root,
-            self.geometry,
-            rc=rc,
-            exclude=others,
-            tables=not others,
-        ):
-            self.report(problem, cpu)

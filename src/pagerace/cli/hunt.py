@@ -180,6 +180,9 @@ def hunt(
         raise PageraceInputError(
             f"--variant: unknown variant {variant!r}; known: {', '.join(KNOWN_VARIANTS)}"
         )
+    from pagerace.userio import plan_outputs
+
+    plan_outputs(("--json",), json=json_path, html=html_path)
     lo, hi = _cpus(cpus)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise PageraceInputError(f"--out: {out_dir} exists and is not a directory")
@@ -212,8 +215,8 @@ def hunt(
 def _emit(result: Any, json_path: str | None, html_path: str | None) -> None:
     import json
 
-    from pagerace.hunt.campaign import write_atomic
     from pagerace.hunt.records import hunt_dict
+    from pagerace.userio import write_atomic
 
     if html_path:
         _reports(result)
@@ -230,20 +233,16 @@ def _emit(result: Any, json_path: str | None, html_path: str | None) -> None:
             f" {st['executions_per_second']:,.0f} executions/s); files in {result.out_dir}"
         )
     if json_path:
-        from pathlib import Path
-
         text = json.dumps(data, indent=1)
         if json_path == "-":
             click.echo(text)
         else:
-            write_atomic(Path(json_path), text + "\n")
+            write_atomic(json_path, text + "\n")
     if html_path:
-        from pathlib import Path
-
         from pagerace.report.hunt import render_hunt_html
 
         base = os.path.dirname(os.path.abspath(html_path))
-        write_atomic(Path(html_path), render_hunt_html(data, link_base=base))
+        write_atomic(html_path, render_hunt_html(data, link_base=base))
         click.echo(f"HTML report: {html_path}", err=True)
 
 
@@ -252,11 +251,11 @@ def _reports(result: Any) -> None:
     from the hunt's page."""
     from pathlib import Path
 
-    from pagerace.hunt.campaign import write_atomic
     from pagerace.report.html import render_html
     from pagerace.report.json import result_dict
     from pagerace.runner import replay_scenario
     from pagerace.scenario import load_scenario
+    from pagerace.userio import write_atomic
 
     for r in result.records:
         if not r.path:
@@ -264,5 +263,5 @@ def _reports(result: Any) -> None:
         found = r.result.found if r.result else r.first
         run = replay_scenario(load_scenario(r.path), found.schedule)
         target = Path(r.path).with_suffix(".html")
-        write_atomic(target, render_html(result_dict(run)))
+        write_atomic(str(target), render_html(result_dict(run)))
         r.report = str(target)

@@ -18,6 +18,8 @@ __all__ = [
     "Count",
     "Seconds",
     "bundled_scenarios",
+    "dask_option",
+    "jobs_option",
     "load",
     "scenario_argument",
     "variant_option",
@@ -69,6 +71,22 @@ class Seconds(click.ParamType):
 
 
 scenario_argument = click.argument("scenario", metavar="SCENARIO")
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=Count(1, 4096),
+    default=None,
+    metavar="N",
+    help="dpor/dfs: worker processes (default: all cores); the result is the same for any N.",
+)
+dask_option = click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
+    "for a local cluster of N workers (needs pagerace[cluster]).",
+)
 variant_option = click.option(
     "--variant",
     metavar="V",

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
 
-from pagerace.cli.options import Count, Seconds, scenario_argument, variant_option
+from pagerace.cli.options import (
+    Count,
+    Seconds,
+    dask_option,
+    jobs_option,
+    scenario_argument,
+    variant_option,
+)
 from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import PageraceInputError
-from pagerace.userio import one_line, parse_uint, plan_outputs, write_atomic
+from pagerace.userio import check_output_path, one_line, parse_uint, plan_outputs, write_atomic
 
 __all__ = ["replay", "run", "run_bundled", "xsa345"]
 
@@ -39,7 +47,9 @@ def _options(
     keep_going: bool,
     fine_scans: bool,
     pct_depth: int,
+    jobs: int | None = None,
 ) -> Any:
+    from pagerace.explore.parallel import default_jobs
     from pagerace.runner import RunOptions
 
     d = sc.explore
@@ -54,7 +64,20 @@ def _options(
         keep_going=keep_going,
         fine_scans=fine_scans,
         pct_depth=pct_depth,
+        jobs=jobs if jobs is not None else default_jobs(),
     )
+
+
+@contextlib.contextmanager
+def _executor(dask_address: str | None) -> Iterator[Any]:
+    """The Dask executor asked for, or None (worker processes, per ``--jobs``)."""
+    if dask_address is None:
+        yield None
+        return
+    from pagerace.explore.cluster import dask_executor
+
+    with dask_executor(dask_address) as executor:
+        yield executor
 
 
 def _bound_text(run: Any) -> str:
@@ -179,6 +202,16 @@ def _emit(run: Any, all_traces: bool, outputs: Any) -> None:
 @click.option(
     "--html", "html_path", metavar="FILE", default=None, help="Write a self-contained HTML report."
 )
+@jobs_option
+@dask_option
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    metavar="FILE",
+    default=None,
+    help="dpor/dfs: keep the search's progress in FILE (written every few seconds and on "
+    "Ctrl-C); 'pagerace resume FILE' finishes the run.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     scenario: str,
@@ -195,6 +228,9 @@ def run(
     fine_scans: bool,
     json_path: str | None,
     html_path: str | None,
+    jobs: int | None,
+    dask_address: str | None,
+    checkpoint_path: str | None,
     quiet: bool,
 ) -> None:
     """Explore how the scenario's CPUs interleave and report what goes wrong.
@@ -202,8 +238,6 @@ def run(
     Exit status: 0 clean, 1 found, 2 bad input, 3 incomplete (budget spent).
     """
     from pagerace.cli.options import load
-    from pagerace.cli.progress import ProgressObserver
-    from pagerace.runner import run_scenario
 
     outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
@@ -217,17 +251,109 @@ def run(
         keep_going,
         fine_scans,
         pct_depth,
+        jobs,
     )
+    state = None
+    if checkpoint_path is not None:
+        from pagerace.explore.checkpoint import Progress
+        from pagerace.runner import scenario_hash
+
+        if options.strategy not in ("dpor", "dfs"):
+            raise PageraceInputError("--checkpoint: only with strategy dpor or dfs")
+        check_output_path(checkpoint_path, "--checkpoint")
+        about = {"scenario": scenario, "variant": variant, "until_expected": until_expected}
+        state = Progress(checkpoint_path, about, scenario_hash(sc), _options_data(options))
+    _explore_and_report(
+        sc, options, variant, until_expected, dask_address, quiet, outputs, all_traces, state
+    )
+
+
+def _options_data(options: Any) -> dict[str, Any]:
+    data = dict(options.__dict__)
+    data.pop("jobs", None)  # (the result does not depend on it)
+    return data
+
+
+def _explore_and_report(
+    sc: Any,
+    options: Any,
+    variant: str | None,
+    until_expected: bool,
+    dask_address: str | None,
+    quiet: bool,
+    outputs: Any,
+    all_traces: bool,
+    state: Any,
+) -> None:
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+
     progress = ProgressObserver(sc.name, enabled=False if quiet else None)
-    try:
-        with discard_on_interrupt(outputs):
-            result = run_scenario(
-                sc, options, variant=variant, observers=[progress], until_expected=until_expected
-            )
-    finally:
-        progress.close()
+    with _executor(dask_address) as executor:
+        try:
+            with discard_on_interrupt(outputs):
+                try:
+                    result = run_scenario(
+                        sc,
+                        options,
+                        variant=variant,
+                        observers=[progress],
+                        until_expected=until_expected,
+                        executor=executor,
+                        state=state,
+                    )
+                except KeyboardInterrupt:
+                    if state is not None:
+                        state.save()
+                        click.echo(f"pagerace: progress kept in {state.path}", err=True)
+                    raise
+        finally:
+            progress.close()
     _emit(result, all_traces, outputs)
     sys.exit(EXIT[result.status])
+
+
+@click.command()
+@click.argument("checkpoint", metavar="FILE")
+@click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
+@click.option("--json", "json_path", metavar="FILE", default=None, help="As for run.")
+@click.option("--html", "html_path", metavar="FILE", default=None, help="As for run.")
+@jobs_option
+@dask_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def resume(
+    checkpoint: str,
+    all_traces: bool,
+    json_path: str | None,
+    html_path: str | None,
+    jobs: int | None,
+    dask_address: str | None,
+    quiet: bool,
+) -> None:
+    """Finish the run whose progress FILE keeps (written by run --checkpoint).
+
+    Refuses a checkpoint of another format version or whose scenario changed.
+    Exit status as for run.
+    """
+    from pagerace.cli.options import load
+    from pagerace.explore.checkpoint import Progress
+    from pagerace.explore.parallel import default_jobs
+    from pagerace.runner import RunOptions, scenario_hash
+
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
+    state = Progress.load(checkpoint)
+    about = state.about
+    try:
+        source, variant = str(about["scenario"]), about["variant"]
+        until_expected = bool(about["until_expected"])
+        options = RunOptions(**state.options, jobs=jobs or default_jobs())
+    except (KeyError, TypeError):
+        raise PageraceInputError(f"{checkpoint}: a damaged checkpoint (options)") from None
+    sc = load(source)
+    state.check(scenario_hash(sc), f"the scenario {source}")
+    _explore_and_report(
+        sc, options, variant, until_expected, dask_address, quiet, outputs, all_traces, state
+    )
 
 
 @click.command()

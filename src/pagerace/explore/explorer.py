@@ -53,9 +53,14 @@ def explore(
     observers: Sequence[Any] = (),
     stop_when: Callable[[Sequence[Finding]], bool] | None = None,
     max_preemption_bound: int | None = None,
+    prefix: Sequence[Sequence[Any]] | None = None,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
     docs/explorer.md).  Bad arguments raise ``PageraceInputError`` (a ``ValueError``).
+
+    ``prefix`` (``dpor``/``dfs``, a fixed or no bound) explores only the subtree below
+    a path of scheduling points ``[enabled, chosen, done, sleep]`` (a work unit of
+    ``pagerace.explore.parallel``, whose other units explore the siblings).
 
     ``stop_when(findings)``, with ``keep_going``, ends the search once it returns true;
     ``max_preemption_bound`` caps iterative bounding (bounds 0..K: the first finding
@@ -66,11 +71,20 @@ def explore(
     if strategy in ("random", "pct") and max_executions is None and time_limit is None:
         max_executions = DEFAULT_SAMPLED_EXECUTIONS
 
+    if prefix is not None and (strategy not in _BOUNDABLE or preemption_bound == "iterative"):
+        raise PageraceInputError("prefix: only with 'dpor' or 'dfs' and a fixed or no bound")
+
     def make_inner() -> Strategy:
         if strategy == "dpor":
-            return DporStrategy(bounded=preemption_bound is not None)
+            dpor = DporStrategy(bounded=preemption_bound is not None)
+            if prefix is not None:
+                dpor.start_below(prefix)
+            return dpor
         if strategy == "dfs":
-            return DfsStrategy()
+            dfs = DfsStrategy()
+            if prefix is not None:
+                dfs.start_below(prefix)
+            return dfs
         if strategy == "random":
             return RandomStrategy(seed)
         if strategy == "pct":

@@ -34,7 +34,7 @@ from pagerace.runner import RunOptions, run_scenario
 from pagerace.scenario import ExploreDefaults, Scenario
 from pagerace.userio import write_atomic
 
-__all__ = ["HuntOptions", "explore_task", "hunt", "shrink_task", "write_atomic"]
+__all__ = ["HuntOptions", "explore_task", "hunt", "shrink_task"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class HuntOptions:
     max_scenarios: int | None = None
     budget: Budget = field(default_factory=Budget)
     shrink: ShrinkBudget = field(default_factory=ShrinkBudget)
-    shrink_batch: int = 6
+    shrink_batch: int = 12
     shrink_grace: float = 60.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -285,7 +285,7 @@ class _Hunt:
         record = self.records[m.signature]
         record.result = m
         path = self.out_dir / (m.signature.slug + ".toml")
-        write_atomic(path, m.text)
+        write_atomic(str(path), m.text)
         record.path = str(path)
         self.notify("on_minimised", record)
 

@@ -11,8 +11,8 @@ What is drawn, in the directmap's first three 1 GiB regions:
   2 MiB superpage shattered by an uncached page; L1 tables of 4 KiB pages
   (``MAP_SMALL_PAGES``); tables populated but mapping nothing; a superpage with a
   hole destroyed in it; or nothing; sometimes TLB fills (``access``);
-* two to four CPUs with one to three ops each (map, populate, modify, destroy,
-  access; ``irqs = false`` now and then), on ranges that start, end or straddle
+* two to four CPUs with one to three ops each (map, unmap, populate, modify,
+  destroy, lookup, access; ``irqs = false`` now and then), on ranges that start, end or straddle
   2 MiB and 1 GiB boundaries or cover them, often on the page the set-up made
   uncached and with the attribute that restores it (a re-coalesce) or another one
   (a shatter).
@@ -42,6 +42,7 @@ from pagerace.runner import call_op
 from pagerace.scenario import (
     AccessOp,
     DestroyOp,
+    LookupOp,
     MapOp,
     ModifyOp,
     Op,
@@ -259,9 +260,13 @@ class _Drawer:
 
     def op(self, r: int) -> Op:
         rng = self.rng
-        kind = rng.choices(("map", "modify", "destroy", "populate", "access"), (9, 3, 3, 1, 2))[0]
+        kind = rng.choices(
+            ("map", "modify", "destroy", "populate", "access", "lookup"), (9, 3, 3, 1, 2, 1)
+        )[0]
         if kind == "access":
             return AccessOp(self.va(self.page_in(r)))
+        if kind == "lookup":
+            return LookupOp(self.va(self.page_in(r)), rng.random() >= 0.06)
         p, n = self.span(r)
         irqs = rng.random() >= 0.06
         if kind == "map":
@@ -271,6 +276,8 @@ class _Drawer:
                 mfn = p  # the directmap's own frame
             elif how < 0.85:
                 mfn = INVALID_MFN
+                if rng.random() < 0.5:  # unmap: map_pages_to_xen(virt, INVALID_MFN, nr, 0)
+                    return MapOp(self.va(p), mfn, n, 0, irqs)
             elif how < 0.93:
                 mfn = p + REGIONS * self.l3p  # other frames, same alignment
             else:
@@ -322,7 +329,7 @@ def serial_accesses(sc: Scenario) -> int | None:
             continue
         m.begin_op(op.irqs)
         try:
-            if call_op(m, op) != 0:
+            if call_op(m, op) != 0 and not isinstance(op, LookupOp):  # a lookup gives a frame
                 return None
         except (XenBug, MemoryFault):
             return None

@@ -67,6 +67,7 @@ class SignatureRecord:
             "labels": list(sig.labels),
             "ops": ops,
             "fault": found.fault,
+            "check": found.check,
             "count": self.count,
             "first_seconds": round(self.first_seconds, 3),
             "found_in_scenario": self.scenario_index,

@@ -49,6 +49,7 @@ class Found:
     strategy: str
     fault: str
     seed: int = 0  # PCT's seed (when strategy is "pct")
+    check: str | None = None  # "BUG_ON" or "ASSERT" for a bug finding
 
 
 @dataclass
@@ -69,7 +70,7 @@ def _collect(out: SearchResult, run: ScenarioRun, how: str, seed: int = 0) -> No
     seen = {f.signature for f in out.found}
     scenario = run.scenario
     for finding in run.findings:
-        sig, ops = signature_of(finding, scenario)
+        sig, ops = signature_of(finding, scenario, run.variant)
         if sig in seen:
             continue
         seen.add(sig)
@@ -83,6 +84,7 @@ def _collect(out: SearchResult, run: ScenarioRun, how: str, seed: int = 0) -> No
                 how,
                 run.fault(finding),
                 seed,
+                ScenarioRun.check(finding),
             )
         )
 

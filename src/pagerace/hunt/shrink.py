@@ -26,7 +26,7 @@ from pagerace.hunt.signature import Signature, signature_of
 from pagerace.hunt.write import scenario_toml
 from pagerace.paging.geometry import PAGE_SIZE
 from pagerace.paging.pte import INVALID_MFN
-from pagerace.runner import RunOptions, prepare, run_scenario
+from pagerace.runner import RunOptions, ScenarioRun, prepare, run_scenario
 from pagerace.scenario import (
     AccessOp,
     DestroyOp,
@@ -43,10 +43,12 @@ __all__ = ["ShrinkBudget", "Shrunk", "reproduce", "shrink", "shrink_many", "size
 
 @dataclass(frozen=True, slots=True)
 class ShrinkBudget:
-    """At most ``evaluations`` candidate explorations and ``seconds`` per signature."""
+    """At most ``evaluations`` candidate explorations and ``seconds`` per signature;
+    DPOR explores a candidate for at most ``candidate_executions``."""
 
     evaluations: int = 60
     seconds: float = 15.0
+    candidate_executions: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +71,13 @@ class _Hit(Exception):
 class _Watch:
     """An explorer observer that stops the search at the target signature."""
 
-    def __init__(self, scenario: Scenario, target: Signature) -> None:
+    def __init__(self, scenario: Scenario, target: Signature, variant: str | None) -> None:
         self.scenario = scenario
         self.target = target
+        self.variant = variant
 
     def on_finding(self, finding: Finding) -> None:
-        if signature_of(finding, self.scenario)[0] == self.target:
+        if signature_of(finding, self.scenario, self.variant)[0] == self.target:
             raise _Hit(finding)
 
 
@@ -111,10 +114,11 @@ def reproduce(
         )
     for options in runs:
         try:
-            run_scenario(scenario, options, variant=variant, observers=[_Watch(scenario, target)])
+            watch = _Watch(scenario, target, variant)
+            run_scenario(scenario, options, variant=variant, observers=[watch])
         except _Hit as hit:
             f = hit.finding
-            _, ops = signature_of(f, scenario)
+            _, ops = signature_of(f, scenario, variant)
             return Found(
                 target,
                 ops,
@@ -124,6 +128,7 @@ def reproduce(
                 options.strategy,
                 fault_of(f, prepare(scenario, variant)),
                 seed if options.strategy == "pct" else 0,
+                ScenarioRun.check(f),
             )
         except PageraceInputError:  # the set-up no longer applies
             return None
@@ -148,6 +153,7 @@ def shrink(
         budget = dataclasses.replace(
             budget,
             preemption_bound=min(budget.preemption_bound, found.preemptions),
+            dpor_executions=min(budget.dpor_executions, limits.candidate_executions),
             pct_executions=0,
         )
     current = scenario

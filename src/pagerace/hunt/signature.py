@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pagerace.explore import Finding, dependent
-from pagerace.runner import FUNCTIONS
+from pagerace.runner import function_of
 from pagerace.scenario import AccessOp, Scenario
+from pagerace.xen.config import XenConfig
 
 __all__ = ["OpInvolved", "Signature", "signature_of"]
 
@@ -40,6 +41,8 @@ SHORT = {
     "modify_xen_mappings": "modify",
     "destroy_xen_mappings": "destroy",
     "hardware walk": "access",
+    "xen_map_to_mfn": "lookup",
+    "vmap_to_mfn": "lookup",
 }
 _SKIP = ("L3T_LOCK", "L3T_UNLOCK", "local_irq_disable", "local_irq_enable")
 
@@ -151,7 +154,9 @@ class _Owners:
         return sa[0] < sb[1] and sb[0] < sa[1]
 
 
-def _involved(owners: _Owners, scenario: Scenario, owner: tuple[int, int]) -> OpInvolved:
+def _involved(
+    owners: _Owners, scenario: Scenario, config: XenConfig, owner: tuple[int, int]
+) -> OpInvolved:
     cpu, j = owner
     path: list[str] = []
     for ev in owners.events:
@@ -159,7 +164,7 @@ def _involved(owners: _Owners, scenario: Scenario, owner: tuple[int, int]) -> Op
             section = _section(ev.label)
             if section is not None and section not in path:
                 path.append(section)
-    return OpInvolved(cpu, j, FUNCTIONS[type(scenario.cpus[cpu][j])], tuple(path))
+    return OpInvolved(cpu, j, function_of(scenario.cpus[cpu][j], config), tuple(path))
 
 
 def _failing_pair(owners: _Owners, thread: int) -> list[tuple[int, int]]:
@@ -179,9 +184,19 @@ def _failing_pair(owners: _Owners, thread: int) -> list[tuple[int, int]]:
     return [a]
 
 
+def _entries(footprint: Any) -> set[int]:
+    """The page-table entries a footprint names (the explored machine's keys:
+    ``frame << 10 | index`` for an entry, ``| 0x3FF`` for the frame itself, negative
+    for the heap and the TLBs, tuples for locks)."""
+    return {k for k, _ in footprint if isinstance(k, int) and k >= 0 and k & 0x3FF != 0x3FF}
+
+
 def _racing_pair(owners: _Owners) -> list[tuple[int, int]]:
+    """The two ops with the last conflict while both ran; a conflict on a page-table
+    entry (a store against a load, a store or a hardware walk) is preferred to one on
+    TLBs or the heap alone, which every flush and allocation has."""
     events = owners.events
-    fallback: list[tuple[int, int]] = []
+    fallback: list[list[tuple[int, int]]] = [[], []]
     for k2 in range(len(events) - 1, 0, -1):
         e2 = events[k2]
         o2 = owners.owner[e2.index]
@@ -191,15 +206,20 @@ def _racing_pair(owners: _Owners) -> list[tuple[int, int]]:
                 continue
             o1 = owners.owner[e1.index]
             pair = sorted((o1, o2))
-            if owners.overlap(o1, o2):
+            on_entry = bool(_entries(e1.footprint) & _entries(e2.footprint))
+            if on_entry and owners.overlap(o1, o2):
                 return pair
-            if not fallback:
-                fallback = pair
-    return fallback
+            rank = 0 if on_entry else 1
+            if not fallback[rank]:
+                fallback[rank] = pair
+    return fallback[0] or fallback[1]
 
 
-def signature_of(finding: Finding, scenario: Scenario) -> tuple[Signature, tuple[OpInvolved, ...]]:
-    """The signature of ``finding`` (found on ``scenario``) and its ops."""
+def signature_of(
+    finding: Finding, scenario: Scenario, variant: str | None = None
+) -> tuple[Signature, tuple[OpInvolved, ...]]:
+    """The signature of ``finding`` (found on ``scenario``, run on ``variant``,
+    by default the scenario's) and its ops."""
     # a finding made as the execution went on has the trace up to it at ``at``
     trace = finding.trace if finding.at is None else finding.trace[: finding.at]
     owners = _Owners(trace, scenario)
@@ -210,6 +230,7 @@ def signature_of(finding: Finding, scenario: Scenario) -> tuple[Signature, tuple
         pair = _failing_pair(owners, thread)
     else:
         pair = _racing_pair(owners)
-    ops = tuple(_involved(owners, scenario, o) for o in pair)
+    config = XenConfig(variant=variant or scenario.variant, page1gb=scenario.page1gb)
+    ops = tuple(_involved(owners, scenario, config, o) for o in pair)
     sig = Signature(finding.kind, _labels(finding), tuple((op.function, op.path) for op in ops))
     return sig, ops
