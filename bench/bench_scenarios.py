@@ -6,8 +6,9 @@
 Runs every bundled scenario and the bench scenarios of bench/scenarios/ (three and
 four CPUs at 8 entries) on both variants, each for a fixed number of executions
 (``--keep-going``, so that a finding does not end the run early), and prints
-executions per CPU second of the whole run (set-up included; CPU time rather than
-wall-clock time, since the machine may be shared).  With ``--baseline PYTHON`` (the
+executions per CPU second of the run (the scenario's set-up and serial orders, timed
+apart, taken out; CPU time rather than wall-clock time, since the machine may be
+shared).  With ``--baseline PYTHON`` (the
 interpreter of a second environment with another pagerace installed, e.g. an older
 commit) each measurement runs in both,
 alternately, in fresh processes, and the table shows both rates and their ratio; the
@@ -31,15 +32,18 @@ BENCH_SCENARIOS = ROOT / "bench" / "scenarios"
 # Run in a fresh interpreter of either environment: only API both have.
 _MEASURE = """
 import json, sys, time
-from pagerace.runner import RunOptions, run_scenario
+from pagerace.runner import RunOptions, prepare, run_scenario
 from pagerace.scenario import load_scenario
 path, variant, n, strategy = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 sc = load_scenario(path)
 bound = "iterative" if strategy in ("dpor", "dfs") else None
 opts = RunOptions(strategy=strategy, preemption_bound=bound, max_executions=n, keep_going=True)
+cpu = time.process_time()
+prepare(sc, variant)  # (its time is taken out: the set-up and the serial orders)
+setup = time.process_time() - cpu
 start, cpu = time.perf_counter(), time.process_time()
 run = run_scenario(sc, opts, variant=variant)
-wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu - setup
 r = run.result
 print(json.dumps({"executions": r.executions, "events": r.stats.events,
                   "seconds": r.stats.seconds, "wall": wall, "cpu": cpu,

@@ -9,8 +9,11 @@ quiescence oracles.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -500,6 +503,9 @@ class RunOptions(ExploreOptions):
     time_limit: float | None = DEFAULT_TIME_LIMIT
     fine_scans: bool = False
     until_expected: bool = True
+    #: worker processes for dpor/dfs (split into work units, the result does not
+    #: depend on the number); None: one search in this process, as ``explore`` does
+    jobs: int | None = None
 
     def __post_init__(self) -> None:
         if self.preemption_bound == DEFAULT_BOUND:
@@ -509,6 +515,11 @@ class RunOptions(ExploreOptions):
         for name in ("fine_scans", "until_expected"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(name, f"must be true or false; got {shown(getattr(self, name))}")
+        jobs = self.jobs
+        if jobs is not None and not (
+            isinstance(jobs, int) and not isinstance(jobs, bool) and 1 <= jobs <= 4096
+        ):
+            raise OptionError("jobs", f"must be an int from 1 to 4096 or None; got {shown(jobs)}")
 
     def explore_options(self) -> ExploreOptions:
         """The explorer's part of these options."""
@@ -662,6 +673,8 @@ def run_scenario(
     variant: str | None = None,
     observers: Sequence[Any] = (),
     expect: Expectation | None = None,
+    executor: Executor | None = None,
+    state: Any = None,
 ) -> ScenarioRun:
     """Explore a scenario with ``options`` (default: ``run_options(scenario)``, the
     scenario's ``[explore]`` over the defaults).  With ``until_expected`` and an
@@ -669,7 +682,11 @@ def run_scenario(
     expectation is decided: every required kind found, or a forbidden one (with
     forbidden kinds and nothing forbidden found, the search runs to its end).  Ctrl-C
     raises ``Interrupted`` with ``run`` set to the run so far.  ``expect``, when
-    given, replaces what the scenario's ``[expect]`` says of the variant."""
+    given, replaces what the scenario's ``[expect]`` says of the variant.
+
+    With ``options.jobs`` or an ``executor`` (``dpor``/``dfs``), the search is split
+    into work units (``pagerace.explore.parallel``) run on ``executor`` or on
+    ``options.jobs`` processes; ``state`` (``checkpoint.Progress``) checkpoints it."""
     if options is None:
         options = run_options(scenario)
     start = time.perf_counter()
@@ -678,8 +695,10 @@ def run_scenario(
     expected = expect if expect is not None else scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
+    want: set[str] = set()
     if options.until_expected and expected is not None and not keep_going:
         # go on past the first finding until the expectation is decided
+        want = set(expected.require) if not expected.needs_completeness else set()
         keep_going = True
         decided = expected.decided
 
@@ -691,6 +710,12 @@ def run_scenario(
             scenario, p.variant, options, result, p, time.perf_counter() - start, expected
         )
 
+    if options.strategy in EXHAUSTIVE and (options.jobs is not None or executor is not None):
+        # (units stop once every required kind is found; a forbid needs the whole search)
+        result = _explore_units(
+            scenario, p.variant, options, keep_going, want or None, observers, executor, state
+        )
+        return finished(result)
     # the time limit covers the set-up and the serial orders too
     time_left = None if deadline is None else max(deadline - time.perf_counter(), 1e-9)
     try:
@@ -704,6 +729,73 @@ def run_scenario(
         exc.run = finished(exc.result)
         raise
     return finished(result)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A hash of the scenario's content (everything but the name of its file)."""
+    plain = dataclasses.replace(
+        scenario, expect=dict(scenario.expect), explore=dict(scenario.explore), source=""
+    )
+    return hashlib.sha256(repr(plain).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ScenarioRecipe:
+    """Builds a scenario's explorer program in a worker process (picklable, hashable:
+    each process builds it once)."""
+
+    scenario: Scenario
+    variant: str
+    fine_scans: bool
+
+    @classmethod
+    def of(cls, scenario: Scenario, variant: str, fine_scans: bool) -> ScenarioRecipe:
+        # (the ``expect`` and ``explore`` mappings as plain dicts, which pickle)
+        plain = dataclasses.replace(
+            scenario, expect=dict(scenario.expect), explore=dict(scenario.explore)
+        )
+        return cls(plain, variant, fine_scans)
+
+    def __call__(self) -> Callable[[Any], Any]:
+        return build_program(prepare(self.scenario, self.variant), fine_scans=self.fine_scans)
+
+
+def _explore_units(
+    scenario: Scenario,
+    variant: str,
+    options: RunOptions,
+    keep_going: bool,
+    want: set[str] | None,
+    observers: Sequence[Any],
+    executor: Executor | None,
+    state: Any,
+) -> Result:
+    from pagerace.explore.parallel import Search, explore_units, process_executor
+
+    search = Search(
+        ScenarioRecipe.of(scenario, variant, options.fine_scans),
+        strategy=options.strategy,
+        keep_going=keep_going,
+        stop_kinds=frozenset(want) if want else None,
+        max_executions=options.max_executions,
+        time_limit=options.time_limit,
+    )
+    bound = options.preemption_bound
+    own = executor is None
+    if executor is None:
+        executor = process_executor(options.jobs or 1)
+    try:
+        return explore_units(
+            search,
+            executor,
+            preemption_bound="iterative" if bound is not None else None,
+            max_preemption_bound=bound if isinstance(bound, int) else None,
+            observers=observers,
+            state=state,
+        )
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def replay_scenario(

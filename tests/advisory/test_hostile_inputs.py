@@ -142,15 +142,9 @@ def test_host_and_domain_names_are_printed_as_text_not_markup(
 def test_dom0_is_shown_trusted_and_count_dom0_counts_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(
-        capsys,
-        "--xl-info",
-        str(DATA / "xlinfo-4.14.0-intel.txt"),
-        "--xl-list",
-        str(DATA / "xllist-hap-guests.json"),
-        "--json",
-        "-",
-    )
+    inputs = ["--xl-info", str(DATA / "xlinfo-4.14.0-intel.txt"), "--json", "-"]
+    inputs += ["--xl-list", str(DATA / "xllist-hap-guests.json")]
+    code, out, _ = run(capsys, *inputs)
     doc = json.loads(out)
     dom0 = doc["domains"][0]
     assert (dom0["name"], dom0["exposed"], dom0["counted"], dom0["passthrough"]) == (
@@ -160,16 +154,7 @@ def test_dom0_is_shown_trusted_and_count_dom0_counts_it(
         True,
     )
     assert code == (1 if doc["exposed"] else 0)
-    code2, out2, _ = run(
-        capsys,
-        "--xl-info",
-        str(DATA / "xlinfo-4.14.0-intel.txt"),
-        "--xl-list",
-        str(DATA / "xllist-hap-guests.json"),
-        "--json",
-        "-",
-        "--count-dom0",
-    )
-    doc2 = json.loads(out2)
-    assert doc2["count_dom0"] and doc2["domains"][0]["counted"] and doc2["exposed"]
-    assert code2 == 1
+    code, out, _ = run(capsys, *inputs, "--count-dom0")
+    doc = json.loads(out)
+    assert doc["count_dom0"] and doc["domains"][0]["counted"] and doc["exposed"]
+    assert code == 1

@@ -24,6 +24,11 @@ __all__ = ["cli", "main"]
 # command name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("pagerace.cli.run", "run", "Explore a scenario's interleavings and report findings."),
+    "resume": (
+        "pagerace.cli.run",
+        "resume",
+        "Finish a run from its checkpoint file.",
+    ),
     "replay": (
         "pagerace.cli.run",
         "replay",

@@ -20,6 +20,8 @@ __all__ = [
     "Count",
     "Seconds",
     "bundled_scenarios",
+    "dask_option",
+    "jobs_option",
     "load",
     "scenario_argument",
     "variant_option",
@@ -88,6 +90,24 @@ def _complete_variant(
 
 scenario_argument = click.argument(
     "scenario", metavar="SCENARIO", shell_complete=_complete_scenario
+)
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=Count(1, 4096),
+    default=None,
+    metavar="N",
+    help="dpor/dfs: split the search into work units run by N worker processes (the "
+    "result is the same for any N; default: one search in this process, all cores with "
+    "--checkpoint or --dask).",
+)
+dask_option = click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    default=None,
+    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
+    "for a local cluster of N workers (needs pagerace[cluster]).",
 )
 variant_option = click.option(
     "--variant",

@@ -2,7 +2,9 @@
 
 On a terminal: a live line, once a run has lasted a second, with the executions, the
 rate, the preemption bound being explored, the frontier (branches known and not yet
-taken), an estimate of the share of the bound done and the findings so far.  When
+taken), an estimate of the share of the bound done and the findings so far (a search
+split into work units: the bound, the units done and left, an estimate of the
+executions left).  When
 stderr is not a terminal (a log, CI): the same facts as a plain status line every
 ``STATUS_SECONDS``, so that a long run is never silent.
 """
@@ -13,7 +15,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-__all__ = ["STATUS_SECONDS", "ProgressObserver", "status_text"]
+__all__ = ["STATUS_SECONDS", "ProgressObserver", "status_text", "units_text"]
 
 #: Seconds between two status lines when stderr is not a terminal.
 STATUS_SECONDS = 5.0
@@ -38,6 +40,17 @@ def status_text(progress: Any, findings: int, bound_seconds: float) -> str:
     parts.append(f"{findings} finding{'s' if findings != 1 else ''}")
     parts.append(f"{stats.seconds:.0f} s")
     return ", ".join(parts)
+
+
+def units_text(p: Any, findings: int) -> str:
+    """One status line from a split search's ``UnitProgress`` (after each work unit)."""
+    bound = "no bound" if p.bound is None else f"bound {p.bound}"
+    return (
+        f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s), {bound}:"
+        f" {p.units_done}/{p.units} units, {p.units_left} left,"
+        f" ~{p.remaining_estimate:,} executions to go (estimate), {p.findings} finding"
+        f"{'s' if p.findings != 1 else ''}"
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -73,12 +86,16 @@ class ProgressObserver:
         self.findings += 1
 
     def on_progress(self, progress: Any) -> None:
+        """A ``Progress`` of the explorer, or a split search's ``UnitProgress``."""
         now = time.perf_counter()
         if progress.bound != self.bound:
             self.bound, self.bound_start = progress.bound, now
         if not self.enabled or now < self.next_status:
             return
-        text = status_text(progress, self.findings, now - self.bound_start)
+        if hasattr(progress, "units"):
+            text = units_text(progress, self.findings)
+        else:
+            text = status_text(progress, self.findings, now - self.bound_start)
         if not self.live:
             self.next_status = now + STATUS_SECONDS
             print(f"pagerace: {self.label}: {text}", file=self.stream, flush=True)

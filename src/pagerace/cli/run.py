@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
 
-from pagerace.cli.options import scenario_argument, variant_option
+from pagerace.cli.options import dask_option, jobs_option, scenario_argument, variant_option
 from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import Interrupted, PageraceInputError
-from pagerace.userio import one_line, plan_outputs, write_atomic
+from pagerace.userio import check_output_path, one_line, plan_outputs, write_atomic
 
 __all__ = ["replay", "run", "run_bundled", "xsa345"]
 
 EXIT = {"clean": 0, "found": 1, "incomplete": 3}
 
 
-def _options(sc: Any, **flags: str | bool | None) -> Any:
+def _options(sc: Any, **flags: Any) -> Any:
     """The run's options: the flags given (text, as typed) over the scenario's
     [explore] over the defaults, by the rules every face shares; a bad one is one
     line naming the flag."""
@@ -34,6 +35,18 @@ def _options(sc: Any, **flags: str | bool | None) -> Any:
         return run_options(sc, **given)
     except OptionError as exc:
         raise PageraceInputError(f"--{exc.field.replace('_', '-')}: {exc.reason}") from None
+
+
+@contextlib.contextmanager
+def _executor(dask_address: str | None) -> Iterator[Any]:
+    """The Dask executor asked for, or None (worker processes, per ``--jobs``)."""
+    if dask_address is None:
+        yield None
+        return
+    from pagerace.explore.cluster import dask_executor
+
+    with dask_executor(dask_address) as executor:
+        yield executor
 
 
 def _summary(run: Any) -> list[str]:
@@ -187,6 +200,16 @@ def _print(run: Any, all_traces: bool) -> None:
 @click.option(
     "--html", "html_path", metavar="FILE", default=None, help="Write a self-contained HTML report."
 )
+@jobs_option
+@dask_option
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    metavar="FILE",
+    default=None,
+    help="dpor/dfs: keep the search's progress in FILE (written every few seconds and on "
+    "Ctrl-C); 'pagerace resume FILE' finishes the run.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
     scenario: str,
@@ -203,6 +226,9 @@ def run(
     fine_scans: bool,
     json_path: str | None,
     html_path: str | None,
+    jobs: int | None,
+    dask_address: str | None,
+    checkpoint_path: str | None,
     quiet: bool,
 ) -> None:
     """Explore how the scenario's CPUs interleave and report what goes wrong.
@@ -210,8 +236,6 @@ def run(
     Exit status: 0 clean, 1 found, 2 bad input, 3 incomplete (budget spent).
     """
     from pagerace.cli.options import load
-    from pagerace.cli.progress import ProgressObserver
-    from pagerace.runner import run_scenario
 
     outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
@@ -226,24 +250,122 @@ def run(
         keep_going=keep_going or None,
         fine_scans=fine_scans or None,
         until_expected=until_expected,
+        jobs=jobs,
     )
+    if (checkpoint_path is not None or dask_address is not None) and options.jobs is None:
+        from dataclasses import replace
+
+        from pagerace.explore.parallel import default_jobs
+
+        options = replace(options, jobs=default_jobs())  # work units: all cores
+    state = None
+    if checkpoint_path is not None:
+        from pagerace.explore.checkpoint import Progress
+        from pagerace.runner import scenario_hash
+
+        if options.strategy not in ("dpor", "dfs"):
+            raise PageraceInputError("--checkpoint: only with strategy dpor or dfs")
+        check_output_path(checkpoint_path, "--checkpoint")
+        about = {"scenario": scenario, "variant": variant, "until_expected": until_expected}
+        state = Progress(checkpoint_path, about, scenario_hash(sc), _options_data(options))
+    _explore_and_report(sc, options, variant, dask_address, quiet, outputs, all_traces, state)
+
+
+def _options_data(options: Any) -> dict[str, Any]:
+    from dataclasses import fields
+
+    data = {f.name: getattr(options, f.name) for f in fields(options)}
+    data.pop("jobs", None)  # (the result does not depend on it)
+    return data
+
+
+def _explore_and_report(
+    sc: Any,
+    options: Any,
+    variant: str | None,
+    dask_address: str | None,
+    quiet: bool,
+    outputs: Any,
+    all_traces: bool,
+    state: Any,
+) -> None:
+    from pagerace.cli.progress import ProgressObserver
+    from pagerace.runner import run_scenario
+
     label = f"{sc.name} on {variant or sc.variant}"
     progress = ProgressObserver(label, enabled=False if quiet else None)
     interrupted = False
-    try:
-        with discard_on_interrupt(outputs):
-            result = run_scenario(sc, options, variant=variant, observers=[progress])
-    except Interrupted as exc:  # Ctrl-C: keep and report what was found so far
-        if exc.run is None:
-            raise
-        result, interrupted = exc.run, True
-    finally:
-        progress.close()
+    with _executor(dask_address) as executor:
+        try:
+            with discard_on_interrupt(outputs):
+                try:
+                    result = run_scenario(
+                        sc,
+                        options,
+                        variant=variant,
+                        observers=[progress],
+                        executor=executor,
+                        state=state,
+                    )
+                except KeyboardInterrupt:
+                    if state is not None:
+                        state.save()
+                        click.echo(f"pagerace: progress kept in {state.path}", err=True)
+                    raise
+        except Interrupted as exc:  # Ctrl-C: keep and report what was found so far
+            if exc.run is None:
+                raise
+            result, interrupted = exc.run, True
+        finally:
+            progress.close()
     _emit(result, all_traces, outputs)
     if interrupted:
         click.echo("pagerace: interrupted; the findings above are those found so far", err=True)
         sys.exit(130)
     sys.exit(EXIT[result.status])
+
+
+@click.command()
+@click.argument("checkpoint", metavar="FILE")
+@click.option("--all-traces", is_flag=True, help="Print every finding's trace in full.")
+@click.option("--json", "json_path", metavar="FILE", default=None, help="As for run.")
+@click.option("--html", "html_path", metavar="FILE", default=None, help="As for run.")
+@jobs_option
+@dask_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def resume(
+    checkpoint: str,
+    all_traces: bool,
+    json_path: str | None,
+    html_path: str | None,
+    jobs: int | None,
+    dask_address: str | None,
+    quiet: bool,
+) -> None:
+    """Finish the run whose progress FILE keeps (written by run --checkpoint).
+
+    Refuses a checkpoint of another format version or whose scenario changed.
+    Exit status as for run.
+    """
+    from pagerace.cli.options import load
+    from pagerace.explore.checkpoint import Progress
+    from pagerace.explore.parallel import default_jobs
+    from pagerace.runner import RunOptions, scenario_hash
+
+    outputs = plan_outputs(("--json",), json=json_path, html=html_path)
+    state = Progress.load(checkpoint)
+    about = state.about
+    try:
+        source, variant = str(about["scenario"]), about["variant"]
+        until_expected = bool(about["until_expected"])
+        options = RunOptions(
+            **{**state.options, "until_expected": until_expected}, jobs=jobs or default_jobs()
+        )
+    except (KeyError, TypeError):
+        raise PageraceInputError(f"{checkpoint}: a damaged checkpoint (options)") from None
+    sc = load(source)
+    state.check(scenario_hash(sc), f"the scenario {source}")
+    _explore_and_report(sc, options, variant, dask_address, quiet, outputs, all_traces, state)
 
 
 @click.command()

@@ -18,7 +18,12 @@ from pagerace.explore.execution import (
     failure_from_exception,
 )
 from pagerace.explore.observers import ExecutionRecord, ExploreInfo, Observers
-from pagerace.explore.options import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, ExploreOptions
+from pagerace.explore.options import (
+    DEFAULT_SAMPLED_EXECUTIONS,
+    EXHAUSTIVE,
+    STRATEGIES,
+    ExploreOptions,
+)
 from pagerace.explore.progress import PROGRESS_SECONDS, progress_of
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.schedule import MAX_THREADS, Schedule
@@ -42,6 +47,7 @@ def explore(
     *,
     observers: Sequence[Any] = (),
     stop_when: Callable[[Sequence[Finding]], bool] | None = None,
+    prefix: Sequence[Sequence[Any]] | None = None,
     **fields: Any,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
@@ -51,7 +57,12 @@ def explore(
 
     ``stop_when(findings)``, with ``keep_going``, ends the search once it returns true.
     Ctrl-C (``KeyboardInterrupt``) during the search raises ``Interrupted``, a
-    ``KeyboardInterrupt`` that carries the result so far."""
+    ``KeyboardInterrupt`` that carries the result so far.
+
+    ``prefix`` (``dpor``/``dfs``, a single bound or none: ``fewest_first=False``)
+    explores only the subtree below a path of scheduling points ``[enabled, chosen,
+    done, sleep]`` (a work unit of ``pagerace.explore.parallel``, whose other units
+    explore the siblings)."""
     if not callable(program):
         raise PageraceInputError("program: must be callable as program(ctx)")
     opts = _options(options, fields)
@@ -60,15 +71,25 @@ def explore(
     max_executions = opts.max_executions
     if strategy in ("random", "pct") and max_executions is None and opts.time_limit is None:
         max_executions = DEFAULT_SAMPLED_EXECUTIONS
+    if prefix is not None and (strategy not in EXHAUSTIVE or opts.iterative):
+        raise PageraceInputError(
+            "prefix: only with 'dpor' or 'dfs' and a single bound or none (fewest_first=False)"
+        )
     keep_going = opts.keep_going
     count_traces = opts.count_traces
     preemption_bound = opts.preemption_bound
 
     def make_inner() -> Strategy:
         if strategy == "dpor":
-            return DporStrategy(bounded=preemption_bound is not None)
+            dpor = DporStrategy(bounded=preemption_bound is not None)
+            if prefix is not None:
+                dpor.start_below(prefix)
+            return dpor
         if strategy == "dfs":
-            return DfsStrategy()
+            dfs = DfsStrategy()
+            if prefix is not None:
+                dfs.start_below(prefix)
+            return dfs
         if strategy == "random":
             return RandomStrategy(opts.seed)
         if strategy == "pct":

@@ -75,6 +75,11 @@ class Stats(NamedTuple):
     traces: int | None
     findings: int
     deadlocks: int = 0
+    #: a search split into work units: how many units ran, how many were left (the
+    #: frontier) and the estimated executions still to run at the last bound
+    units: int | None = None
+    units_left: int | None = None
+    remaining_estimate: int | None = None
 
 
 class BoundCoverage(NamedTuple):

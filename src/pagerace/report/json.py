@@ -128,6 +128,9 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
             "max_depth": stats.max_depth,
             "bound_cut": stats.bound_cut,
             "preemption_bound_reached": stats.preemption_bound,
+            "units": stats.units,
+            "units_left": stats.units_left,
+            "remaining_estimate": stats.remaining_estimate,
         },
         "coverage": {
             "stopped_by": result.coverage.stopped_by,

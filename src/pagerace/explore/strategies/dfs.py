@@ -13,6 +13,9 @@ end of the execution.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import Pending
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
@@ -61,6 +64,30 @@ class PathSearch:
         self._error: str | None = None
         # A grant past the path: (enabled seen, thread), its nodes not yet added.
         self._fill: tuple[list[int], int] | None = None
+        #: the depth of the subtree being explored: nodes above it belong to a path
+        #: prefix (``start_below``) whose other branches are explored elsewhere
+        self._floor = 0
+
+    def start_below(self, prefix: Sequence[Sequence[Any]]) -> None:
+        """Explore only the subtree below ``prefix``, a list of ``[enabled, chosen,
+        done, sleep]`` (a work unit): its nodes keep their choice, never branch, and
+        take no backtrack points (the units of their siblings explore those)."""
+        nodes = []
+        for enabled, chosen, done, sleep in prefix:
+            nodes.append(
+                Node(
+                    self._prefix_enabled(list(enabled), chosen),
+                    chosen,
+                    [chosen],
+                    list(done),
+                    list(sleep),
+                )
+            )
+        self.frontier = Frontier(nodes)
+        self._floor = len(nodes)
+
+    def _prefix_enabled(self, enabled: list[int], chosen: int) -> list[int]:
+        return enabled
 
     def _fill_to(self, step: int) -> None:
         """Add the nodes of the granted steps before ``step``: each the same enabled
@@ -96,6 +123,9 @@ class DfsStrategy(PathSearch):
     """Every interleaving, depth-first."""
 
     records = False
+
+    def _prefix_enabled(self, enabled: list[int], chosen: int) -> list[int]:
+        return [chosen]  # (dfs branches over ``enabled``: a prefix node has one choice)
 
     def begin(self) -> Chooser | None:
         if self._started and self.frontier.next_branch("enabled") is None:

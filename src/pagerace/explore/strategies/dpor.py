@@ -68,6 +68,8 @@ class DporStrategy(PathSearch):
             self._start = depth
             if depth < self._valid:
                 self._valid = depth
+        else:
+            self._start = self._floor  # (the races of a prefix are its units' siblings')
         self._started = True
         return self._choose
 
@@ -182,6 +184,9 @@ class DporStrategy(PathSearch):
         nodes = self.frontier.nodes
         if s >= len(nodes):  # only nodes up to s change
             self._fill_to(self._steps)
+        floor = self._floor  # nodes above it branch on every candidate elsewhere
+        if s < floor:
+            return
         node = nodes[s]
         if self.bounded:
             self._add_bounded(s, initials)
@@ -193,7 +198,7 @@ class DporStrategy(PathSearch):
             if t in node.enabled:
                 node.backtrack.append(t)
                 return
-        for j in range(s - 1, -1, -1):
+        for j in range(s - 1, floor - 1, -1):
             ancestor = nodes[j]
             for t in sorted(initials):
                 if t in ancestor.enabled:
@@ -205,7 +210,7 @@ class DporStrategy(PathSearch):
         """Bounded POR: add the initial where it can be scheduled, and also at every
         earlier context switch, where scheduling it costs no extra preemption."""
         nodes = self.frontier.nodes
-        for j in range(s, -1, -1):
+        for j in range(s, self._floor - 1, -1):
             if j != s and j > 0 and nodes[j].chosen == nodes[j - 1].chosen:
                 continue
             node = nodes[j]

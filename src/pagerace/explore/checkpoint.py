@@ -1,0 +1,178 @@
+"""Checkpoints of a search split into work units (``pagerace.explore.parallel``).
+
+A checkpoint is a JSON document: its format version, what the search is about (a
+description and a content hash given by the caller, e.g. the scenario's), the
+options, and per preemption bound the number of units and the results of the units
+finished so far.  The units themselves are not stored: splitting is deterministic,
+so a resumed search splits again, skips the finished units and runs the others; the
+final result is the one an uninterrupted search gives.  A finding is stored as its
+kind, message and schedule, and rebuilt (trace included) by replaying the schedule.
+
+``Progress`` is the ``state`` that ``explore_units`` reports to; it writes the file
+atomically (``pagerace.userio.write_atomic``: a temporary file, fsync, rename) at
+most every ``interval`` seconds and whenever ``save()`` is called (e.g. on Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pagerace.errors import PageraceInputError
+from pagerace.explore.explorer import explore
+from pagerace.explore.parallel import UnitResult
+from pagerace.explore.results import Finding
+from pagerace.userio import load_json, read_user_text, write_atomic
+
+__all__ = ["FORMAT", "Progress"]
+
+#: The checkpoint format version this code reads and writes.
+FORMAT = 1
+_MAGIC = "pagerace-checkpoint"
+
+
+class Progress:
+    """The finished units of a search, written to a checkpoint file."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        about: dict[str, Any],
+        content_hash: str,
+        options: dict[str, Any],
+        *,
+        interval: float = 2.0,
+    ) -> None:
+        self.path = Path(path)
+        self.about = about
+        self.content_hash = content_hash
+        self.options = options
+        self.interval = interval
+        #: bound (None: no bound) -> (number of units, {index: unit result as data})
+        self.levels: dict[str, dict[str, Any]] = {}
+        self._program: Callable[[Any], Any] | None = None
+        self._written = 0.0
+
+    # -- reading -------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path, *, interval: float = 2.0) -> Progress:
+        """Read a checkpoint; ``PageraceInputError`` (one line) when it is not one this
+        version can resume."""
+        text = read_user_text(str(path))
+        try:
+            data = load_json(text)
+        except PageraceInputError:
+            raise PageraceInputError(f"{path}: not a pagerace checkpoint (not JSON)") from None
+        if not isinstance(data, dict) or _MAGIC not in data:
+            raise PageraceInputError(f"{path}: not a pagerace checkpoint")
+        if data[_MAGIC] != FORMAT:
+            raise PageraceInputError(
+                f"{path}: checkpoint format {data[_MAGIC]!r}, this pagerace reads format {FORMAT}"
+            )
+        try:
+            progress = cls(path, data["about"], data["hash"], data["options"], interval=interval)
+            levels = data["levels"]
+            if not isinstance(levels, dict):
+                raise TypeError
+            progress.levels = levels
+        except (KeyError, TypeError):
+            raise PageraceInputError(f"{path}: a damaged checkpoint (missing fields)") from None
+        return progress
+
+    def check(self, content_hash: str, what: str) -> None:
+        """Refuse to resume against changed content."""
+        if content_hash != self.content_hash:
+            raise PageraceInputError(
+                f"{self.path}: {what} changed since the checkpoint was written; cannot resume"
+            )
+
+    # -- what explore_units calls -------------------------------------------------
+
+    def begin_bound(
+        self, bound: int | None, units: int, program: Callable[[Any], Any]
+    ) -> dict[int, UnitResult]:
+        """The finished units of ``bound`` (their findings rebuilt by replay)."""
+        self._program = program
+        level = self.levels.setdefault(str(bound), {"units": units, "done": {}})
+        if level["units"] != units:
+            raise PageraceInputError(
+                f"{self.path}: the search splits differently than when the checkpoint was "
+                "written; cannot resume"
+            )
+        done = {int(i): self._unit(d) for i, d in level["done"].items()}
+        self.save(force=not self.path.exists())
+        return done
+
+    def unit_done(self, bound: int | None, index: int, r: UnitResult) -> None:
+        level = self.levels[str(bound)]
+        level["done"][str(index)] = _unit_data(r)
+        self.save()
+
+    def save(self, force: bool = True) -> None:
+        """Write the checkpoint (at most every ``interval`` seconds unless ``force``)."""
+        now = time.monotonic()
+        if not force and now - self._written < self.interval:
+            return
+        self._written = now
+        doc = {
+            _MAGIC: FORMAT,
+            "about": self.about,
+            "hash": self.content_hash,
+            "options": self.options,
+            "levels": self.levels,
+        }
+        write_atomic(str(self.path), json.dumps(doc, separators=(",", ":")) + "\n")
+
+    # -- unit results as data ---------------------------------------------------------
+
+    def _unit(self, d: dict[str, Any]) -> UnitResult:
+        try:
+            findings = [self._finding(f) for f in d["findings"]]
+            return UnitResult(
+                executions=int(d["executions"]),
+                events=int(d["events"]),
+                cut_executions=int(d["cut"]),
+                max_depth=int(d["max_depth"]),
+                deadlocks=int(d["deadlocks"]),
+                bound_cut=bool(d["bound_cut"]),
+                findings=findings,
+                indices=[int(i) for i in d["indices"]],
+                exhausted=bool(d["exhausted"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise PageraceInputError(f"{self.path}: a damaged checkpoint (unit results)") from None
+
+    def _finding(self, f: dict[str, Any]) -> Finding:
+        assert self._program is not None
+        replayed = explore(self._program, strategy="replay", schedule=f["schedule"])
+        for finding in replayed.findings:
+            if (finding.kind, finding.message, repr(finding.key)) == (
+                f["kind"],
+                f["message"],
+                f["key"],
+            ):
+                return finding
+        raise PageraceInputError(
+            f"{self.path}: replaying {f['schedule']} no longer gives its finding; cannot resume"
+        )
+
+
+def _unit_data(r: UnitResult) -> dict[str, Any]:
+    return {
+        "executions": r.executions,
+        "events": r.events,
+        "cut": r.cut_executions,
+        "max_depth": r.max_depth,
+        "deadlocks": r.deadlocks,
+        "bound_cut": r.bound_cut,
+        "exhausted": r.exhausted,
+        "indices": r.indices,
+        "findings": [
+            {"kind": f.kind, "message": f.message, "key": repr(f.key), "schedule": f.schedule}
+            for f in r.findings
+        ],
+    }

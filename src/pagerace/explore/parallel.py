@@ -1,0 +1,577 @@
+"""Exploration split into work units, run on any ``concurrent.futures.Executor``.
+
+A **work unit** is plain data: a path prefix of scheduling points, each
+``[enabled, chosen, done, sleep]``, and the preemption bound.  Its worker explores
+the subtree below the prefix with the ordinary strategy (``explore(prefix=...)``).
+The units of one bound are made by ``split``: a depth-first walk over the top of the
+search tree that branches, at every scheduling point, on every candidate -- the
+enabled threads (after the preemption bound) minus, for unbounded ``dpor``, the
+sleep set computed as DPOR computes it -- until each path has passed ``branchings``
+points with a choice, with ``branchings`` raised until there are at least
+``TARGET_UNITS`` units.  Below the prefix a unit is an ordinary search; a race whose
+reversal belongs above it is left out, since the sibling units explore every
+candidate there.  ``dfs`` split so is exactly ``dfs``; ``dpor`` explores every
+candidate of the prefix's points where a single search might have explored fewer.
+
+Nothing here depends on the number of workers or on timing: the units are a function
+of the program and the options, each unit's result a function of the unit, and the
+results are merged in unit order (the order a single search takes them) -- findings
+keep the first schedule in that order, a budget or a stop cuts at the same execution.
+So ``jobs=1``, ``jobs=N`` and a cluster give the same executions, findings, schedules
+and verdict.  Idle workers take the next unit from the queue; there are at least
+``TARGET_UNITS`` of them so that the work spreads.
+
+The program is not sent to workers: a *recipe*, a picklable callable (a module-level
+function with plain arguments, e.g. ``functools.partial``), builds it in each worker
+process once (``ProgramCache``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from pagerace.explore.bounding import PreemptionBound
+from pagerace.explore.canonical import canonical_form
+from pagerace.explore.context import Context
+from pagerace.explore.events import Pending, dependent
+from pagerace.explore.execution import CUT, Chooser, Execution, GreenletPool
+from pagerace.explore.explorer import explore
+from pagerace.explore.frontier import Node
+from pagerace.explore.results import Coverage, Finding, Result, Stats, Status
+from pagerace.explore.strategies.dfs import PathSearch
+
+__all__ = [
+    "TARGET_UNITS",
+    "InlineExecutor",
+    "Search",
+    "UnitProgress",
+    "UnitResult",
+    "explore_units",
+    "process_executor",
+    "run_unit",
+    "split",
+]
+
+#: At least this many units per bound (when the tree has them), whatever the workers.
+TARGET_UNITS = 32
+#: Never split deeper than this many scheduling points with a choice.
+MAX_BRANCHINGS = 24
+
+Recipe = Callable[[], Callable[[Any], Any]]
+Prefix = list[list[Any]]
+
+
+@dataclass(frozen=True)
+class Search:
+    """What every unit of a search shares (plain data and the recipe)."""
+
+    recipe: Recipe
+    strategy: str = "dpor"  # "dpor" or "dfs"
+    keep_going: bool = False
+    #: with keep_going: stop once findings of all these kinds are found
+    stop_kinds: frozenset[str] | None = None
+    max_executions: int | None = None
+    time_limit: float | None = None  # (then the result depends on timing, as always)
+    #: count the distinct Mazurkiewicz traces (every execution's trace is read: slower)
+    count_traces: bool = False
+
+
+@dataclass
+class UnitResult:
+    """What a worker sends back for one unit."""
+
+    executions: int
+    events: int
+    cut_executions: int
+    max_depth: int
+    deadlocks: int
+    bound_cut: bool
+    findings: list[Finding]
+    indices: list[int]  # per finding, the index of its execution in the unit
+    exhausted: bool = False  # a time limit ended it early
+    forms: frozenset[Any] | None = None  # canonical forms, with ``count_traces``
+    seconds: float = 0.0
+
+
+# -- the program, once per worker process -------------------------------------------
+
+_PROGRAMS: dict[Any, Callable[[Any], Any]] = {}
+
+
+def _program(recipe: Recipe) -> Callable[[Any], Any]:
+    try:
+        program = _PROGRAMS.get(recipe)
+    except TypeError:  # an unhashable recipe: built every time
+        return recipe()
+    if program is None:
+        if len(_PROGRAMS) > 8:
+            _PROGRAMS.clear()
+        program = _PROGRAMS[recipe] = recipe()
+    return program
+
+
+# -- splitting -----------------------------------------------------------------------
+
+
+class _Splitter(PathSearch):
+    """Depth-first over the top of the tree: every execution stops (CUT) once its
+    path has passed ``branchings`` points with a choice, and its prefix is a unit."""
+
+    records = False
+
+    def __init__(self, branchings: int, sleep_sets: bool) -> None:
+        super().__init__()
+        self.branchings = branchings
+        self.sleep_sets = sleep_sets
+        self.units: list[Prefix] = []
+        self.deepest = 0  # most branching points seen on one path
+        self._footprints: list[Any] = []  # footprint of each step's event
+
+    def begin(self) -> Chooser | None:
+        if self._started:
+            depth = self.frontier.next_branch("backtrack")
+            if depth is None:
+                return None
+            del self._footprints[depth:]
+        self._started = True
+        return self._choose
+
+    def _choose(
+        self, enabled: list[int], pending: list[Pending | None], current: int, pre: int, ex: Any
+    ) -> int:
+        nodes = self.frontier.nodes
+        step = len(ex.choices)
+        if step < len(nodes):
+            tid = nodes[step].chosen
+            if tid not in enabled:
+                return CUT
+            self._note(step, pending[tid])
+            return tid
+        sleep: list[int] = []
+        if self.sleep_sets and step:
+            prev = nodes[step - 1]
+            fp = self._footprints[step - 1]
+            for t in prev.sleep + prev.done:
+                ev = pending[t]
+                if ev is not None and not dependent(ev.footprint, fp):
+                    sleep.append(t)
+            sleep.sort()
+        awake = [t for t in enabled if t not in sleep]
+        if not awake:
+            return CUT  # every candidate sleeps: redundant, no unit
+        tid = current if current in awake else awake[0]
+        nodes.append(Node(list(enabled), tid, awake, [], sleep))
+        self._note(step, pending[tid])
+        passed = sum(1 for node in nodes if len(node.backtrack) > 1)
+        self.deepest = max(self.deepest, passed)
+        if passed >= self.branchings:
+            self.units.append(_prefix(nodes))
+            return CUT
+        return tid
+
+    def _note(self, step: int, ev: Pending | None) -> None:
+        del self._footprints[step:]
+        self._footprints.append(ev.footprint if ev is not None else ())
+
+    def end(self, execution: Execution) -> None:
+        if execution.outcome != "cut":  # it ended before the last branching: a unit too
+            self.units.append(_prefix(self.frontier.nodes))
+
+
+def _prefix(nodes: list[Node]) -> Prefix:
+    return [[list(n.enabled), n.chosen, list(n.done), list(n.sleep)] for n in nodes]
+
+
+def split(
+    program: Callable[[Any], Any], strategy: str, bound: int | None, target: int = TARGET_UNITS
+) -> tuple[list[Prefix], bool]:
+    """The units of one bound (in the order a single search takes them), and whether
+    the bound excluded a choice while splitting."""
+    branchings = 1
+    while True:
+        inner = _Splitter(branchings, sleep_sets=strategy == "dpor" and bound is None)
+        wrapper = PreemptionBound(inner, bound) if bound is not None else None
+        top: Any = wrapper if wrapper is not None else inner
+        ctx = Context()
+        pool = GreenletPool.take()
+        try:
+            while True:
+                chooser = top.begin()
+                if chooser is None:
+                    break
+                ex = Execution(chooser, False, pool.main, False)
+                ctx._begin(ex)
+                bodies, _check = program(ctx)
+                ex.run(bodies, pool)
+                top.end(ex)
+        finally:
+            pool.give_back()
+        cut = wrapper.cut if wrapper is not None else False
+        if len(inner.units) >= target or inner.deepest < branchings or branchings >= MAX_BRANCHINGS:
+            return inner.units, cut
+        branchings += 1
+
+
+# -- one unit, in a worker -------------------------------------------------------------
+
+
+class _Indices:
+    """Observer: the index of the execution of each finding (and, when asked for, the
+    canonical forms of the executions' traces)."""
+
+    def __init__(self, forms: bool) -> None:
+        self.done = 0
+        self.indices: list[int] = []
+        self.forms: set[Any] = set()
+        if forms:
+            self.on_execution = self._form
+
+    def _form(self, record: Any) -> None:
+        self.forms.add(canonical_form(record.trace))
+
+    def on_finding(self, finding: Finding) -> None:
+        self.indices.append(self.done)
+
+    def on_execution_end(self, index: int, stats: Any) -> None:
+        self.done = index + 1
+
+
+def run_unit(
+    search: Search, bound: int | None, prefix: Prefix, max_executions: int | None
+) -> UnitResult:
+    """Explore one unit (in whichever process runs it)."""
+    program = _program(search.recipe)
+    indices = _Indices(search.count_traces)
+    stop = None
+    if search.stop_kinds is not None:
+        want = search.stop_kinds
+
+        def stop(findings: Sequence[Finding]) -> bool:
+            return want <= {f.kind for f in findings}
+
+    result = explore(
+        program,
+        strategy=search.strategy,
+        preemption_bound=bound,
+        fewest_first=False,  # one unit, one bound: the split iterates the bounds
+        max_executions=max_executions,
+        time_limit=search.time_limit,
+        keep_going=search.keep_going,
+        stop_when=stop,
+        observers=[indices],
+        prefix=prefix,
+    )
+    st = result.stats
+    return UnitResult(
+        executions=result.executions,
+        events=st.events,
+        cut_executions=st.cut_executions,
+        max_depth=st.max_depth,
+        deadlocks=st.deadlocks,
+        bound_cut=st.bound_cut,
+        findings=list(result.findings),
+        indices=indices.indices,
+        exhausted=result.status is Status.INCOMPLETE and search.time_limit is not None,
+        forms=frozenset(indices.forms) if search.count_traces else None,
+        seconds=st.seconds,
+    )
+
+
+# -- executors ---------------------------------------------------------------------------
+
+
+class _LazyFuture(Future):
+    """Runs its task in the calling process when its result is first asked for."""
+
+    def __init__(self, task: Callable[[], Any]) -> None:
+        super().__init__()
+        self._task: Callable[[], Any] | None = task
+
+    def result(self, timeout: float | None = None) -> Any:
+        task, self._task = self._task, None
+        if task is not None and self.set_running_or_notify_cancel():
+            try:
+                self.set_result(task())
+            except Exception as exc:  # handed to whoever reads the result
+                self.set_exception(exc)
+        return super().result(timeout)
+
+
+class InlineExecutor(Executor):
+    """Runs each task in this process, when its result is asked for (``jobs=1``):
+    units after the point where a search stops are never run."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return _LazyFuture(lambda: fn(*args, **kwargs))
+
+
+def process_executor(jobs: int) -> Executor:
+    """``jobs`` worker processes (fork where available: no re-import), or inline."""
+    if jobs <= 1:
+        return InlineExecutor()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In a worker process: end when the parent dies, even by SIGKILL (Linux), instead
+    of waiting forever for units that will not come."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker lingers until it is fed
+        pass
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# -- the whole search ------------------------------------------------------------------
+
+
+class UnitProgress(NamedTuple):
+    """What ``on_progress(progress)`` observers get after each unit: the bound being
+    explored, its units done and in all, executions so far and per second, the units
+    left (the frontier) and an estimate of the executions left at this bound (the
+    mean of its finished units times the units left)."""
+
+    bound: int | None
+    units_done: int
+    units: int
+    executions: int
+    executions_per_second: float
+    units_left: int
+    remaining_estimate: int
+    findings: int
+
+
+@dataclass
+class _Merged:
+    executions: int = 0
+    events: int = 0
+    cut: int = 0
+    max_depth: int = 0
+    deadlocks: int = 0
+    bound_cut: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    keys: set[Any] = field(default_factory=set)
+    exhausted: bool = False
+    stopped: bool = False
+    forms: set[Any] = field(default_factory=set)
+    units: int = 0  # units merged
+    units_left: int = 0
+    remaining: int = 0
+
+    def add(self, r: UnitResult) -> None:
+        if r.forms:
+            self.forms |= r.forms
+        self.executions += r.executions
+        self.events += r.events
+        self.cut += r.cut_executions
+        self.max_depth = max(self.max_depth, r.max_depth)
+        self.deadlocks += r.deadlocks
+        self.bound_cut = self.bound_cut or r.bound_cut
+
+
+def explore_units(
+    search: Search,
+    executor: Executor,
+    *,
+    preemption_bound: int | str | None = None,
+    max_preemption_bound: int | None = None,
+    observers: Iterable[Any] = (),
+    state: Any = None,
+) -> Result:
+    """Explore like ``explore(recipe(), strategy=..., preemption_bound=...)`` but split
+    into units run on ``executor`` (see the module docstring).  ``preemption_bound``
+    is None, an int K (that bound only) or ``"iterative"`` (0, 1, ... up to
+    ``max_preemption_bound``).  ``state`` (``checkpoint.Progress``) records finished
+    units and lets a resumed search skip them."""
+    start = time.perf_counter()
+    program = _program(search.recipe)
+    hooks = list(observers)
+    merged = _Merged()
+    iterative = preemption_bound == "iterative"
+    bound: int | None = 0 if iterative else preemption_bound  # type: ignore[assignment]
+    while True:
+        units, split_cut = split(program, search.strategy, bound)
+        done = state.begin_bound(bound, len(units), program) if state is not None else {}
+        level = _Merged()
+        level.bound_cut = split_cut
+        _run_level(search, executor, bound, units, done, merged, level, hooks, state, start)
+        merged.bound_cut = level.bound_cut
+        if merged.stopped or merged.exhausted:
+            break
+        if not (iterative and level.bound_cut):
+            break
+        assert bound is not None
+        if max_preemption_bound is not None and bound >= max_preemption_bound:
+            break
+        bound += 1
+    seconds = time.perf_counter() - start
+    if merged.findings:
+        status = Status.FOUND
+    elif merged.exhausted:
+        status = Status.INCOMPLETE
+    else:
+        status = Status.CLEAN
+    stats = Stats(
+        executions=merged.executions,
+        events=merged.events,
+        cut_executions=merged.cut,
+        seconds=seconds,
+        executions_per_second=merged.executions / seconds if seconds > 0 else 0.0,
+        max_depth=merged.max_depth,
+        bound_cut=merged.bound_cut,
+        preemption_bound=bound,
+        traces=len(merged.forms) if search.count_traces else None,
+        findings=len(merged.findings),
+        deadlocks=merged.deadlocks,
+        units=merged.units,
+        units_left=merged.units_left,
+        remaining_estimate=merged.remaining,
+    )
+    if merged.stopped:
+        stopped_by = "stop rule" if search.keep_going else "finding"
+    elif merged.exhausted:
+        limit = search.max_executions
+        spent = limit is not None and merged.executions >= limit
+        stopped_by = "max_executions" if spent else "time_limit"
+    else:
+        stopped_by = "complete"
+    coverage = Coverage(stopped_by, stopped_by == "complete")
+    result = Result(
+        status,
+        merged.executions,
+        stats.traces,
+        tuple(merged.findings),
+        stats,
+        search.strategy,
+        coverage,
+    )
+    for hook in hooks:
+        if hasattr(hook, "on_end"):
+            hook.on_end(result)
+    return result
+
+
+_EMPTY = UnitResult(0, 0, 0, 0, 0, False, [], [])
+
+
+def _counted(search: Search, merged: _Merged, r: UnitResult) -> tuple[int, bool]:
+    """How many of the unit's executions count (a stop or the budget may end the
+    search inside it), and whether the search stops at a finding there."""
+    kinds = {f.kind for f in merged.findings}
+    stop_at: int | None = None
+    for f, index in zip(r.findings, r.indices, strict=True):
+        kinds.add(f.kind)
+        if not search.keep_going or (search.stop_kinds is not None and search.stop_kinds <= kinds):
+            stop_at = index + 1  # (every finding of that execution counts)
+            break
+    count = r.executions if stop_at is None else stop_at
+    budget = search.max_executions
+    if budget is not None and merged.executions + count > budget:
+        return budget - merged.executions, False
+    return count, stop_at is not None
+
+
+def _run_level(
+    search: Search,
+    executor: Executor,
+    bound: int | None,
+    units: list[Prefix],
+    done: dict[int, UnitResult],
+    merged: _Merged,
+    level: _Merged,
+    hooks: list[Any],
+    state: Any,
+    start: float,
+) -> None:
+    """Run the units of one bound and merge their results in unit order."""
+    futures: dict[int, Future[UnitResult]] = {}
+    budget = search.max_executions
+    for i, prefix in enumerate(units):
+        if i not in done:
+            futures[i] = executor.submit(run_unit, search, bound, prefix, budget)
+    recorded = set(done)
+    lazy = isinstance(executor, InlineExecutor)  # (its futures run when asked)
+
+    def record() -> None:  # every finished unit, in whatever order they finish
+        for j, future in futures.items():
+            if j not in recorded and future.done() and not future.cancelled():
+                if future.exception() is None:
+                    recorded.add(j)
+                    state.unit_done(bound, j, future.result())
+
+    try:
+        for i, prefix in enumerate(units):
+            if i in done:
+                r = done[i]
+            else:
+                while state is not None and not lazy and not futures[i].done():
+                    wait(list(futures.values()), timeout=1.0, return_when=FIRST_COMPLETED)
+                    record()
+                r = futures[i].result()
+                if state is not None:
+                    record()
+            count, stopped = _counted(search, merged, r)
+            for f, index in zip(r.findings, r.indices, strict=True):
+                if index < count and f.key not in merged.keys:
+                    merged.keys.add(f.key)
+                    merged.findings.append(f)
+                    for hook in hooks:
+                        if hasattr(hook, "on_finding"):
+                            hook.on_finding(f)
+            merged.stopped = stopped
+            if count < r.executions:
+                # the statistics of exactly the executions that count: run them again
+                merged.exhausted = not stopped
+                r = run_unit(search, bound, prefix, count) if count else _EMPTY
+            if r.exhausted or (
+                search.time_limit is not None
+                and time.perf_counter() - start >= search.time_limit
+                and i + 1 < len(units)
+            ):
+                merged.exhausted = True
+            merged.add(r)
+            level.add(r)
+            merged.units += 1
+            merged.units_left = len(units) - i - 1
+            merged.remaining = round(level.executions / (i + 1) * merged.units_left)
+            elapsed = time.perf_counter() - start
+            progress = UnitProgress(
+                bound,
+                i + 1,
+                len(units),
+                merged.executions,
+                merged.executions / elapsed if elapsed > 0 else 0.0,
+                merged.units_left,
+                merged.remaining,
+                len(merged.findings),
+            )
+            for hook in hooks:
+                if hasattr(hook, "on_progress"):
+                    hook.on_progress(progress)
+            if merged.stopped or merged.exhausted:
+                return
+    finally:
+        for future in futures.values():
+            future.cancel()

@@ -1,0 +1,117 @@
+"""Checkpoint and resume: a run killed with SIGKILL at a random moment and resumed ends
+with the executions, findings (same schedules) and verdict of an uninterrupted run;
+``resume`` refuses a changed scenario or another format version (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RUN = [sys.executable, "-m", "pagerace"]
+ARGS = ["xsa345-r1-small", "--keep-going", "--preemption-bound", "2", "-q"]
+
+
+def _result(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    return {
+        "status": data["status"],
+        "executions": data["stats"]["executions"],
+        "events": data["stats"]["events"],
+        "findings": [(f["kind"], f["message"], f["schedule"]) for f in data["findings"]],
+    }
+
+
+def kill_and_resume(tmp: Path, checkpoint: Path, delay: float) -> dict[str, Any]:
+    """Start a checkpointed run, SIGKILL it (and its workers) ``delay`` seconds after
+    its checkpoint first appears, resume it; the resumed run's result."""
+    checkpoint.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [*RUN, "run", *ARGS, "--jobs", "2", "--checkpoint", str(checkpoint)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    out = tmp / "resumed.json"
+    done = subprocess.run(
+        [*RUN, "resume", str(checkpoint), "-q", "--json", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode in (0, 1, 3), done.stderr
+    return _result(out)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: Any) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("full") / "full.json"
+    subprocess.run([*RUN, "run", *ARGS, "--jobs", "1", "--json", str(out)], check=False)
+    return _result(out)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_killed_and_resumed_equals_uninterrupted(
+    seed: int, tmp_path: Path, uninterrupted: dict[str, Any]
+) -> None:
+    delay = random.Random(seed).uniform(0.0, 1.5)
+    resumed = kill_and_resume(tmp_path, tmp_path / "run.checkpoint", delay)
+    assert resumed == uninterrupted
+    assert uninterrupted["findings"]
+
+
+def _checkpoint(tmp_path: Path, scenario: Path) -> Path:
+    checkpoint = tmp_path / "c.json"
+    subprocess.run(
+        [
+            *RUN,
+            "run",
+            str(scenario),
+            "--preemption-bound",
+            "0",
+            "-q",
+            "--jobs",
+            "1",
+            "--checkpoint",
+            str(checkpoint),
+        ],
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    assert checkpoint.exists()
+    return checkpoint
+
+
+def test_resume_refuses_a_changed_scenario(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(bundled.read_text())
+    checkpoint = _checkpoint(tmp_path, scenario)
+    scenario.write_text(bundled.read_text().replace("nr = 1\n", "nr = 2\n", 1))
+    done = subprocess.run([*RUN, "resume", str(checkpoint)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "changed" in done.stderr
+
+
+def test_resume_refuses_another_format(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
+    checkpoint = _checkpoint(tmp_path, bundled)
+    data = json.loads(checkpoint.read_text())
+    data["pagerace-checkpoint"] = 99
+    checkpoint.write_text(json.dumps(data))
+    done = subprocess.run([*RUN, "resume", str(checkpoint)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "format 99" in done.stderr
