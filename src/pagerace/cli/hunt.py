@@ -131,9 +131,7 @@ def _table(result: Any) -> None:
     metavar="N",
     help="Worker processes (default: every core).",
 )
-@click.option(
-    "--preemption-bound", type=Count(0, 1000), default=2, show_default=True, metavar="K"
-)
+@click.option("--preemption-bound", type=Count(0, 1000), default=2, show_default=True, metavar="K")
 @click.option(
     "--max-executions",
     type=Count(1, 10**12),
