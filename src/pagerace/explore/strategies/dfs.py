@@ -97,8 +97,7 @@ class PathSearch:
             self._fill = None
             enabled, tid = fill
             nodes = self.frontier.nodes
-            for _ in range(step - len(nodes)):
-                nodes.append(Node(enabled[:], tid, [tid]))
+            nodes += Node.run(enabled, tid, step - len(nodes))
 
     def _on_path(self, step: int, enabled: list[int], ex: Execution) -> int | None:
         """The choice at ``step`` when it is on the recorded path (``CUT`` when the
