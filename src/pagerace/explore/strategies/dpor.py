@@ -166,7 +166,7 @@ class DporStrategy(PathSearch):
                 return  # the acquirer depends on the critical section: not this race
         q = threads[s]
         local = own[s]
-        base = hb.seen(s)
+        base = hb.seen(threads, s)
         p = threads[i]
         # A thread's first step in v is its first step after s, or it has none in v:
         # its later steps happen after that one (and so after s if that one does).
@@ -261,7 +261,7 @@ class _HappensBefore:
     next: an execution shares its steps before the divergence point with the previous
     one, so only the steps past it are (re)computed.
 
-    Per step: its event, its log index, its thread, its own count (how many steps its
+    Per step: its event, its log index, its own count (how many steps its
     thread has taken up to it) and its clock.  A step that depends on no other
     thread's step it did not already depend on shares its clock list with its
     thread's previous step (no copy): so a clock's component of its own thread may be
@@ -288,7 +288,6 @@ class _HappensBefore:
         "others",
         "own",
         "positions",
-        "threads",
         "undo",
         "zero",
     )
@@ -298,7 +297,6 @@ class _HappensBefore:
         self.others: list[list[int]] = []  # per thread, the other threads
         self.items: list[Pending] = []
         self.positions: list[int] = []
-        self.threads: list[int] = []
         self.own: list[int] = []
         self.clocks: list[list[int]] = []
         self.zero: list[int] = []  # the clock before any step (shared, never changed)
@@ -307,9 +305,10 @@ class _HappensBefore:
         self.last: dict[Hashable, list[int]] = {}
         self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
 
-    def seen(self, s: int) -> list[int]:
-        """How many steps each thread has taken up to step ``s`` (included)."""
-        upto = self.threads[: s + 1]
+    def seen(self, threads: list[int], s: int) -> list[int]:
+        """How many steps each thread has taken up to step ``s`` (included) of the
+        path ``threads``."""
+        upto = threads[: s + 1]
         return [upto.count(u) for u in range(self.n)]
 
     def rewind(self, keep: int, n: int) -> None:
@@ -330,7 +329,6 @@ class _HappensBefore:
             del undo[mark:]
         del self.items[keep:]
         del self.positions[keep:]
-        del self.threads[keep:]
         del self.own[keep:]
         del self.marks[keep:]
         del self.clocks[keep:]
@@ -343,7 +341,6 @@ class _HappensBefore:
         others = self.others
         items = self.items
         positions = self.positions
-        threads = self.threads
         own = self.own
         clocks = self.clocks
         marks = self.marks
@@ -356,6 +353,7 @@ class _HappensBefore:
         done = choices[:i]
         counts = [done.count(u) for u in range(n)]
         races: list[tuple[int, int, int]] = []
+        last_footprint: Any = None  # the footprint of step i - 1 (when computed here)
         # The log up to the last kept step is the previous execution's (same steps).
         for j in range(positions[-1] + 1 if positions else 0, len(log)):
             item = log[j]
@@ -367,7 +365,6 @@ class _HappensBefore:
             positions.append(j)
             marks.append(len(undo))
             p = choices[i]
-            threads.append(p)
             prev = last_step[p]
             undo.append((last_step, p, prev))
             last_step[p] = i
@@ -376,6 +373,19 @@ class _HappensBefore:
             own.append(mine_count)
             clock = clocks[prev] if prev >= 0 else zero
             footprint = item.footprint
+            if prev == i - 1 and footprint is last_footprint:
+                # The thread repeats its previous step's access (about half the steps
+                # of the Xen model): no other step since, so no new edge and no race;
+                # only its entries move on (each was prev, set by that step).
+                for key, is_write in footprint:
+                    entry = last[key]
+                    index = n + p if is_write else p
+                    undo.append((entry, index, prev))
+                    entry[index] = i
+                clocks.append(clock)
+                i += 1
+                continue
+            last_footprint = footprint
             # cand[q]: the last step of thread q that step i depends on (None: none).
             cand: list[int] | None = None
             if footprint:
