@@ -378,10 +378,10 @@ class _HappensBefore:
                 # of the Xen model): no other step since, so no new edge and no race;
                 # only its entries move on (each was prev, set by that step).
                 for key, is_write in footprint:
-                    entry = last[key]
+                    kept = last[key]
                     index = n + p if is_write else p
-                    undo.append((entry, index, prev))
-                    entry[index] = i
+                    undo.append((kept, index, prev))
+                    kept[index] = i
                 clocks.append(clock)
                 i += 1
                 continue
