@@ -206,14 +206,14 @@ class DporStrategy(PathSearch):
                 return
         for t in sorted(initials):
             if t in node.enabled:
-                node.backtrack = [*node.backtrack, t]
+                nodes[s] = node.adding(t)
                 return
         for j in range(s - 1, floor - 1, -1):
             ancestor = nodes[j]
             for t in sorted(initials):
                 if t in ancestor.enabled:
                     if t not in ancestor.backtrack:
-                        ancestor.backtrack = [*ancestor.backtrack, t]
+                        nodes[j] = ancestor.adding(t)
                     return
 
     def _add_bounded(self, s: int, initials: list[int], threads: list[int]) -> None:
@@ -237,7 +237,7 @@ class DporStrategy(PathSearch):
             else:
                 for t in ordered:
                     if t in node.enabled:
-                        node.backtrack = [*backtrack, t]
+                        nodes[j] = node.adding(t)
                         break
 
 
@@ -341,8 +341,7 @@ class _HappensBefore:
         zero = self.zero
         reads = 2 * n  # entry[reads]: readers mask; entry[reads + 1]: writers mask
         i = len(items)
-        done = choices[:i]
-        counts = [done.count(u) for u in range(n)]
+        counts = [own[k] if k >= 0 else 0 for k in last_step]  # steps per thread so far
         races: list[tuple[int, int, int]] = []
         last_footprint: Any = None  # the footprint of step i - 1 (when computed here)
         # The log up to the last kept step is the previous execution's (same steps).
