@@ -327,7 +327,17 @@ def judge(
     two translations, ``rc`` and ``exclude``).
     """
     problems: list[Problem] = []
-    wrong = _wrong_mapping_memo(memo, promise, before, after, rc, exclude)
+    wrong = MISSING
+    if memo is not None:
+        key = (promise, tuple(before.runs), tuple(after.runs), rc, tuple(exclude))
+        try:
+            wrong = memo.get(key)
+        except TypeError:  # an unhashable operation
+            memo = None
+    if wrong is MISSING:
+        wrong = _wrong_mapping(promise, before, after, rc, exclude)
+        if memo is not None:
+            memo.put(key, wrong, 4 * (len(before.runs) + len(after.runs) + len(exclude) + 4))
     if wrong:
         problems.append(Problem("wrong-mapping", _STEP, wrong))
     if tables and promise.removes_only:
@@ -339,27 +349,6 @@ def judge(
         if text:
             problems.append(Problem("empty-table", _STEP, text))
     return problems
-
-
-def _wrong_mapping_memo(
-    memo: Memo | None,
-    p: Promise,
-    before: Snapshot,
-    after: Snapshot,
-    rc: int | None,
-    exclude: Sequence[tuple[int, int]],
-) -> str | None:
-    if memo is None:
-        return _wrong_mapping(p, before, after, rc, exclude)
-    key = (p, tuple(before.runs), tuple(after.runs), rc, tuple(exclude))
-    try:
-        wrong = memo.get(key)
-    except TypeError:  # an unhashable operation
-        return _wrong_mapping(p, before, after, rc, exclude)
-    if wrong is MISSING:
-        wrong = _wrong_mapping(p, before, after, rc, exclude)
-        memo.put(key, wrong, 4 * (len(before.runs) + len(after.runs) + len(exclude) + 4))
-    return wrong
 
 
 def _outside_windows(lo: int, hi: int, exclude: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
