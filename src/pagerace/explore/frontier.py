@@ -9,6 +9,10 @@ and lists, so the frontier can be written to JSON and read back
 (``Frontier.to_json`` / ``Frontier.from_json``) -- the basis for checkpoint/resume and
 for splitting a search between processes.  Footprints are not stored: a strategy
 recomputes them by replaying the path, since the program is deterministic.
+
+The nodes of a run of granted steps share their lists (``Node.run``: a search makes
+dozens per execution), so a node's lists are never changed in place: a change
+replaces the list (``node.done = [*node.done, t]``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,24 @@ class Node:
         self.backtrack = [] if backtrack is None else backtrack
         self.done = [] if done is None else done
         self.sleep = [] if sleep is None else sleep
+
+    @classmethod
+    def run(cls, enabled: list[int], chosen: int, count: int) -> list[Node]:
+        """``count`` nodes alike (the steps of a grant): the same enabled threads and
+        choice, nothing else to try, no sleep set -- sharing their lists."""
+        backtrack = [chosen]
+        none: list[int] = []
+        nodes = []
+        new = cls.__new__
+        for _ in range(count):
+            node = new(cls)
+            node.enabled = enabled
+            node.chosen = chosen
+            node.backtrack = backtrack
+            node.done = none
+            node.sleep = none
+            nodes.append(node)
+        return nodes
 
     def to_data(self) -> list[Any]:
         return [self.enabled, self.chosen, self.backtrack, self.done, self.sleep]
@@ -86,7 +108,7 @@ class Frontier:
                     and tid not in node.sleep
                     and tid in node.enabled
                 ):
-                    node.done.append(node.chosen)
+                    node.done = [*node.done, node.chosen]
                     node.chosen = tid
                     return len(nodes) - 1
             nodes.pop()

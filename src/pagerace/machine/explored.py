@@ -84,6 +84,8 @@ def _scan_footprint(frame: int, entries: int) -> tuple[tuple[int, bool], ...]:
 
 
 _DATA = FrameKind.DATA
+#: makes a ``TableRef`` without the Python-level ``__new__`` of a named tuple
+_new_ref = tuple.__new__
 _LOWMEM0 = FrameKind.LOWMEM0
 _TABLE = FrameKind.TABLE
 
@@ -191,20 +193,25 @@ class ExploredCPU:
         accesses = world.accesses
         self._loads = accesses.load
         self._stores = accesses.store
+        # (the memory's tables, for the test that a pointer is current: ``_current``)
+        self._live = world.memory.live
+        self._gen = world.memory.gen
 
     # -- references -----------------------------------------------------------------
     def ref(self, pte: int) -> TableRef:
         frame = (pte & ADDR_MASK) >> 12
-        return TableRef(frame, self.memory.gen.get(frame, 0))
+        return _new_ref(TableRef, (frame, self._gen.get(frame, 0)))
 
     @staticmethod
     def frame(ref: TableRef) -> int:
         return ref.frame
 
     def root_ref(self) -> TableRef:
-        return TableRef(self.root, self.memory.gen[self.root])
+        return _new_ref(TableRef, (self.root, self._gen[self.root]))
 
     def _check_ref(self, ref: TableRef, step: str, what: str) -> None:
+        """Report the first use by this CPU of a pointer to a frame freed since it was
+        made (``_current`` tells at once that it was not)."""
         memory = self.memory
         frame = ref.frame
         if frame in memory.words and (frame not in memory.level or memory.gen[frame] != ref.gen):
@@ -255,6 +262,10 @@ class ExploredCPU:
                     self._loads, step, k, self.world.load_footprint(frame, index)
                 )
             self._perform(access)
+            # the most frequent access of all: a live table through a current pointer
+            words = self._live.get(frame)
+            if words is not None and self._gen[frame] == ref[1]:
+                return words[index]
             value = self.memory.read(frame, index)
         self._check_ref(ref, step, "load from")
         return value
@@ -277,6 +288,9 @@ class ExploredCPU:
                     self.world.accesses.scan, step, frame, _scan_footprint(frame, n)
                 )
             self._perform(access)
+            words = self._live.get(frame)
+            if words is not None and self._gen[frame] == ref[1]:
+                return words.copy()  # a live table through a current pointer
             values = [self.memory.read(frame, i) for i in range(n)]
         self._check_ref(ref, step, "scan of")
         return values
@@ -297,7 +311,8 @@ class ExploredCPU:
                     self._stores, step, k, self.world.store_footprint(frame, index)
                 )
             self._perform(access)
-        self._check_ref(ref, step, "store to")
+        if not (frame in self._live and self._gen[frame] == ref[1]):
+            self._check_ref(ref, step, "store to")
         kind = memory.kind(frame)
         if kind is _DATA or kind is _LOWMEM0:
             self.ctx.report(

@@ -129,6 +129,8 @@ class TLB:
         if not flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL):
             return
         self.tlb_flushes += 1
+        if not self.entries and not self.psc:
+            return  # nothing cached, nothing to drop
         if flush_order(flags) == 0:
             self.invalidate_page(va)
         elif self.strict_global and not flags & FLUSH_TLB_GLOBAL:
