@@ -10,9 +10,9 @@ and lists, so the frontier can be written to JSON and read back
 for splitting a search between processes.  Footprints are not stored: a strategy
 recomputes them by replaying the path, since the program is deterministic.
 
-The nodes of a run of granted steps share their lists (``Node.run``: a search makes
-dozens per execution), so a node's lists are never changed in place: a change
-replaces the list (``node.done = [*node.done, t]``).
+The nodes of a run of granted steps are one shared object (``Node.run``: a search
+makes dozens per execution), so a node is never changed in place: a change puts a new
+node in its place (``nodes[j] = node.adding(t)``).
 """
 
 from __future__ import annotations
@@ -53,20 +53,12 @@ class Node:
     @classmethod
     def run(cls, enabled: list[int], chosen: int, count: int) -> list[Node]:
         """``count`` nodes alike (the steps of a grant): the same enabled threads and
-        choice, nothing else to try, no sleep set -- sharing their lists."""
-        backtrack = [chosen]
-        none: list[int] = []
-        nodes = []
-        new = cls.__new__
-        for _ in range(count):
-            node = new(cls)
-            node.enabled = enabled
-            node.chosen = chosen
-            node.backtrack = backtrack
-            node.done = none
-            node.sleep = none
-            nodes.append(node)
-        return nodes
+        choice, nothing else to try, no sleep set -- one shared node."""
+        return [cls(enabled, chosen, [chosen])] * count
+
+    def adding(self, tid: int) -> Node:
+        """This node with ``tid`` added to its backtrack set."""
+        return Node(self.enabled, self.chosen, [*self.backtrack, tid], self.done, self.sleep)
 
     def to_data(self) -> list[Any]:
         return [self.enabled, self.chosen, self.backtrack, self.done, self.sleep]
@@ -108,8 +100,9 @@ class Frontier:
                     and tid not in node.sleep
                     and tid in node.enabled
                 ):
-                    node.done = [*node.done, node.chosen]
-                    node.chosen = tid
+                    nodes[-1] = Node(
+                        node.enabled, tid, node.backtrack, [*node.done, node.chosen], node.sleep
+                    )
                     return len(nodes) - 1
             nodes.pop()
         return None

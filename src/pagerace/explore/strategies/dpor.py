@@ -146,7 +146,6 @@ class DporStrategy(PathSearch):
         steps = hb.items
         clocks = hb.clocks
         own = hb.own
-        n = hb.n
         first = steps[s]
         second = steps[i]
         redirected = first.kind is RELEASE and second.kind is ACQUIRE
@@ -166,25 +165,27 @@ class DporStrategy(PathSearch):
                 return  # the acquirer depends on the critical section: not this race
         q = threads[s]
         local = own[s]
-        base = hb.seen(threads, s)
         p = threads[i]
-        # A thread's first step in v is its first step after s, or it has none in v:
-        # its later steps happen after that one (and so after s if that one does).
+        # Each thread's first step after s (and before i), with its own count.  A
+        # thread's steps in v start there or nowhere: its later steps happen after
+        # that one (and so after s if that one does).  A clock reaches past s on
+        # thread u iff it counts u's first step after s.
+        between = threads[s + 1 : i]
+        firsts = [(u, s + 1 + between.index(u)) for u in range(hb.n) if u in between]
+        past = [(u, own[j]) for u, j in firsts]
         initials: list[int] = []
         p_in_v = False
-        for t in hb.others[q]:
-            try:
-                j = threads.index(t, s + 1, i)
-            except ValueError:
-                continue  # no step between s and i
+        for t, j in firsts:
+            if t == q:
+                continue  # (q's steps after s happen after it)
             cj = clocks[j]
             if cj[q] >= local:
                 continue  # happens after steps[s]: not in v
             if t == p:
                 p_in_v = True
-            if _within(cj, base, t, n):
+            if _within(cj, past, t):
                 initials.append(t)
-        if not p_in_v and (redirected or _within(clocks[i], base, p, n)):
+        if not p_in_v and (redirected or _within(clocks[i], past, p)):
             initials.append(p)
         if initials:
             self._add_backtrack(s, initials, threads)
@@ -205,14 +206,14 @@ class DporStrategy(PathSearch):
                 return
         for t in sorted(initials):
             if t in node.enabled:
-                node.backtrack = [*node.backtrack, t]
+                nodes[s] = node.adding(t)
                 return
         for j in range(s - 1, floor - 1, -1):
             ancestor = nodes[j]
             for t in sorted(initials):
                 if t in ancestor.enabled:
                     if t not in ancestor.backtrack:
-                        ancestor.backtrack = [*ancestor.backtrack, t]
+                        nodes[j] = ancestor.adding(t)
                     return
 
     def _add_bounded(self, s: int, initials: list[int], threads: list[int]) -> None:
@@ -236,7 +237,7 @@ class DporStrategy(PathSearch):
             else:
                 for t in ordered:
                     if t in node.enabled:
-                        node.backtrack = [*backtrack, t]
+                        nodes[j] = node.adding(t)
                         break
 
 
@@ -246,14 +247,10 @@ def _switches(threads: list[int]) -> list[int]:
     return [0, *(j for j in range(1, len(threads)) if threads[j] != threads[j - 1])]
 
 
-def _within(clock: list[int], base: list[int], t: int, n: int) -> bool:
-    """True iff no thread but ``t`` has a step in ``clock`` past ``base``."""
-    for u in range(n):
-        if u != t and clock[u] > base[u]:
-            break
-    else:
-        return True
-    return False
+def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
+    """True iff ``clock`` counts no step after s of a thread but ``t``: ``past`` has
+    (thread, own count of its first step after s)."""
+    return not any(u != t and clock[u] >= count for u, count in past)
 
 
 class _HappensBefore:
@@ -305,12 +302,6 @@ class _HappensBefore:
         self.last: dict[Hashable, list[int]] = {}
         self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
 
-    def seen(self, threads: list[int], s: int) -> list[int]:
-        """How many steps each thread has taken up to step ``s`` (included) of the
-        path ``threads``."""
-        upto = threads[: s + 1]
-        return [upto.count(u) for u in range(self.n)]
-
     def rewind(self, keep: int, n: int) -> None:
         """Drop the steps from ``keep`` on (all of them for a new thread count)."""
         if n != self.n:
@@ -350,8 +341,7 @@ class _HappensBefore:
         zero = self.zero
         reads = 2 * n  # entry[reads]: readers mask; entry[reads + 1]: writers mask
         i = len(items)
-        done = choices[:i]
-        counts = [done.count(u) for u in range(n)]
+        counts = [own[k] if k >= 0 else 0 for k in last_step]  # steps per thread so far
         races: list[tuple[int, int, int]] = []
         last_footprint: Any = None  # the footprint of step i - 1 (when computed here)
         # The log up to the last kept step is the previous execution's (same steps).
