@@ -3,6 +3,7 @@ the same result as one process.  Skipped when Dask is not installed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -32,7 +33,7 @@ def test_a_dask_cluster_gives_the_result_of_one_process() -> None:
     ]
     with dask_executor("local:2") as executor:
         for options, variant in runs:
-            one = run_scenario(sc, RunOptions(**{**options.__dict__, "jobs": 1}), variant=variant)
+            one = run_scenario(sc, replace(options, jobs=1), variant=variant)
             dask = run_scenario(sc, options, variant=variant, executor=executor)
             assert _summary(dask) == _summary(one)
             assert dask.result.executions > 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -27,7 +26,7 @@ __all__ = ["conform"]
     "-j",
     type=Count(1, 256),
     default=None,
-    help="Worker processes (default: the number of CPUs).",
+    help="Worker processes (default: every core).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only mismatches and the summary.")
 def conform(vector_file: str, variant: str | None, jobs: int | None, quiet: bool) -> None:
@@ -36,9 +35,10 @@ def conform(vector_file: str, variant: str | None, jobs: int | None, quiet: bool
     Exit status: 0 when every sequence matches, 1 on any mismatch, 2 for an
     unreadable or malformed file.
     """
+    from pagerace.explore.executors import default_jobs
     from pagerace.xen.conformance import check_file
 
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or default_jobs()
     start = time.perf_counter()
     sequences = matched = ops = ops_matched = 0
     for report in check_file(vector_file, variant, jobs):

@@ -97,17 +97,17 @@ jobs_option = click.option(
     type=Count(1, 4096),
     default=None,
     metavar="N",
-    help="dpor/dfs: split the search into work units run by N worker processes (the "
-    "result is the same for any N; default: one search in this process, all cores with "
-    "--checkpoint or --dask).",
+    help="dpor/dfs: split the search into work units run by N worker processes (default: "
+    "every core; the result is the same for any N, 1 runs them in this process). random "
+    "and pct always run in one process.",
 )
 dask_option = click.option(
     "--dask",
     "dask_address",
     metavar="ADDRESS",
     default=None,
-    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
-    "for a local cluster of N workers (needs pagerace[cluster]).",
+    help="Run the work on a Dask cluster: tcp://HOST:8786, or local:N for a local "
+    "cluster of N workers (needs pagerace[cluster]).",
 )
 variant_option = click.option(
     "--variant",
