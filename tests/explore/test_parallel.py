@@ -59,8 +59,8 @@ def pool() -> Any:
 
 CONFIGS: list[tuple[str, Any, bool, int | None]] = [
     ("dpor", None, True, None),
-    ("dpor", "iterative", True, None),
-    ("dpor", "iterative", False, None),
+    ("dpor", "iterative", True, 4000),  # (a few seeds have thousands of tiny units)
+    ("dpor", "iterative", False, 4000),
     ("dfs", None, True, 300),
     ("dpor", None, True, 7),
 ]
