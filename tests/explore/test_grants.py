@@ -135,3 +135,108 @@ def test_a_bounded_search_with_grants_stays_within_the_bound(strategy: str) -> N
         if bound == 50:
             assert not result.stats.bound_cut
             assert result.traces == unbounded.traces
+
+
+def _run_with(chooser: Any, program: Callable[[Context], Any]) -> Any:
+    """One execution of ``program`` under ``chooser`` (the runtime, no strategy)."""
+    from pagerace.explore.execution import Execution, GreenletPool
+
+    ctx = Context()
+    pool = GreenletPool.take()
+    try:
+        ex = Execution(chooser)
+        ctx._begin(ex)
+        bodies, _ = program(ctx)
+        ex.run(bodies, pool)
+    finally:
+        pool.give_back()
+    return ex
+
+
+def _locking(contended: bool) -> Callable[[Context], Any]:
+    """Thread 0: load, a critical section (store), load; thread 1: a load, and with
+    ``contended`` its own critical section on the same lock."""
+
+    def program(ctx: Context) -> Any:
+        a, b = ctx.cell("a", 0), ctx.cell("b", 0)
+        lock = ctx.lock("L")
+
+        def first() -> None:
+            a.load()
+            with lock:
+                a.store(1)
+            a.load()
+
+        def second() -> None:
+            if contended:
+                with lock:
+                    b.store(1)
+            b.load()
+
+        return [first, second], None
+
+    return program
+
+
+class _Asked:
+    """A chooser: the lowest enabled thread, with the grant given; notes each step."""
+
+    def __init__(self, grant: int) -> None:
+        self.grant = grant
+        self.steps: list[int] = []
+
+    def __call__(self, enabled: list[int], pending: Any, current: int, pre: int, ex: Any) -> int:
+        self.steps.append(len(ex.choices))
+        ex.grant = self.grant
+        return enabled[0]
+
+
+def test_a_lasting_grant_goes_on_through_a_lock_step_that_changes_nothing() -> None:
+    from pagerace.explore.execution import GRANT_ALL
+
+    asked = _Asked(GRANT_ALL)
+    ex = _run_with(asked, _locking(contended=False))
+    # thread 0's five steps (load, acquire, store, release, load) on one decision,
+    # then thread 1's load once thread 0 finished
+    assert ex.choices == [0, 0, 0, 0, 0, 1]
+    assert asked.steps == [0, 5]
+    assert ex.outcome == "done"
+
+
+def test_a_grant_stops_at_a_lock_step_that_changes_the_enabled_set() -> None:
+    from pagerace.explore.execution import GRANT_ALL
+
+    asked = _Asked(GRANT_ALL)
+    ex = _run_with(asked, _locking(contended=True))
+    # thread 1 waits for L: thread 0's acquire disables it, its release enables it
+    # (and a decision at a lock step grants nothing: asked at the step after it too)
+    assert ex.choices[:5] == [0, 0, 0, 0, 0]
+    assert asked.steps[:5] == [0, 1, 2, 3, 4]
+    finite = _Asked(100)  # a finite grant never goes through a lock step
+    _run_with(finite, _locking(contended=False))
+    assert finite.steps == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_script_is_taken_without_asking_while_its_threads_are_enabled() -> None:
+    program = _locking(contended=True)
+
+    def scripted(script: list[int]) -> tuple[Any, _Asked]:
+        asked = _Asked(0)
+
+        def chooser(enabled: list[int], pending: Any, current: int, pre: int, ex: Any) -> int:
+            if not ex.choices:
+                ex.script = script
+                return script[0]
+            return asked(enabled, pending, current, pre, ex)
+
+        return _run_with(chooser, program), asked
+
+    # thread 1's critical section first, then thread 0's: no decision but the first
+    ex, asked = scripted([1, 1, 1, 0, 0, 0, 0, 0, 1])
+    assert ex.choices == [1, 1, 1, 0, 0, 0, 0, 0, 1]
+    assert asked.steps == []
+    assert ex.preemptions == 1
+    # a script that has thread 0 acquire L while thread 1 holds it: asked there
+    ex, asked = scripted([1, 0, 0, 1, 1, 0, 0, 0, 0])
+    assert asked.steps == [2]
+    assert ex.choices[:2] == [1, 0]

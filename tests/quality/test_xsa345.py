@@ -115,7 +115,7 @@ def test_a_flush_with_interrupts_off_leaves_another_cpu_with_a_stale_tlb_on_both
 
 
 def test_the_fix_can_deadlock_when_a_cpu_spins_on_the_l3t_lock_with_interrupts_off() -> None:
-    # spec §3.3 item 3: F flushes (IPIs, waits for acks) while holding l3t_lock
+    # the fix flushes (IPIs, waits for acks) while holding l3t_lock
     sc = scenario("flush-ipi-deadlock-small")
     fixed = run_scenario(sc, RunOptions(preemption_bound=None), variant="xsa-345")
     assert fixed.kinds == ["deadlock"]

@@ -1,9 +1,9 @@
 """The environment parameters at 8 entries: cpu_has_page1gb, cpu_has_nx, system_state,
 interrupts, allocation failures, and the ASSERTs of modify_xen_mappings.
 
-xen-mapping-spec.md §1.4 (alloc/free in early boot), §1.5 (locking =
-system_state > boot), §1.6 (flush_area with IRQs off), §1.7 (CPU features), §2.6
-(ASSERTs, V vs F on a failed walk), §3.1 item 4.
+What each test pins down: allocation and free in early boot, locking only once
+system_state is past boot, flush_area with interrupts off, the CPU features, and
+modify_xen_mappings' ASSERTs (with what a failed walk does in each variant).
 """
 
 from __future__ import annotations

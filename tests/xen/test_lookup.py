@@ -1,6 +1,6 @@
 """The lookup: xen_map_to_mfn (4.19 on, Q1-Q10) and the older vmap_to_mfn walk.
 
-xen-versions-spec §5: superpages answered from the leaf at face value, holes are an
+From 4.19 on: superpages answered from the leaf at face value, holes are an
 ASSERT_UNREACHABLE, nothing allocated below L4, no flush; before 4.19 the walk with
 virt_to_xen_l1e allocates tables for holes and BUGs on superpages.
 """

@@ -1,6 +1,6 @@
 """map_pages_to_xen and populate_pt_range at 8 entries per table, state by state.
 
-Every expected value is derived from xen-mapping-spec.md §2.4/§2.5 (step labels in
+Every expected value is derived from Xen's map_pages_to_xen and populate_pt_range (step labels in
 the comments), not read back from the model.  At 8 entries: ORDER(3) is a "2 MiB"
 flush, ORDER(6) a "1 GiB" one, and the flush flags are TLB 0x100, GLOBAL 0x200,
 CACHE 0x400, VA_VALID 0x800 plus the order byte.

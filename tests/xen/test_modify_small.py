@@ -1,6 +1,6 @@
 """modify_xen_mappings and destroy_xen_mappings at 8 entries per table.
 
-Expected values follow xen-mapping-spec.md §2.6/§2.7: FLAGS_MASK = NX|D|A|RW|P;
+Expected values follow Xen's modify_xen_mappings and destroy_xen_mappings: FLAGS_MASK = NX|D|A|RW|P;
 no flush in the loop except "flush before free" (X5.9, X6.4), one final
 FLUSH(NULL, FLUSH_TLB_GLOBAL) (X7); reclaim tests look at raw 64-bit values;
 L3 tables are never freed.

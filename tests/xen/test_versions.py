@@ -1,7 +1,7 @@
 """The rules that differ between the modelled Xen versions, one small case each.
 
 At 8 entries (xen_small): an L2 entry covers 8 pages, an L3 entry 64 pages.  Each
-test runs the same operations on the variants and shows where xen-versions-spec's
+test runs the same operations on the variants and shows where the versions'
 rules make them differ: the alignment test of the superpage paths (non-present maps
 against mfn 0, 4.20.0's one-page window, the INVALID_MFN ASSERT), the reclaim check
 after a non-present L2 slot, the kept L1 pointer and the flush rule.

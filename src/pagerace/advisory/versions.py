@@ -8,7 +8,7 @@ versions look like ``4.11.4+107-gef32c7afa2-1`` (Debian) or ``4.13.1_06-lp152``
 (SUSE).
 
 The fix is commit 1ce75e99d7 on unstable (first release 4.15.0) with stable
-backports (spec §0.1, §6).  Only released versions are trusted: a development tree
+backports (the table ``FIX_COMMITS`` below).  Only released versions are trusted: a development tree
 (``-pre``, ``-unstable``) may or may not hold the fix, and a vendor build may carry it
 under an older version string.
 """
@@ -48,7 +48,7 @@ FIXED_RELEASES: dict[tuple[int, int], int] = {(4, 12): 4, (4, 13): 2, (4, 14): 1
 #: The first major.minor whose x.y.0 release contains the fix.
 FIRST_FIXED_BRANCH = (4, 15)
 
-#: Branch -> (refactor 1, refactor 2, fix) as committed on that branch (spec §0.1).
+#: Branch -> (refactor 1, refactor 2, fix) as committed on that branch.
 FIX_COMMITS: dict[str, tuple[str, str, str]] = {
     "unstable": ("08e6c6f80b", "b733f8a8b8", "1ce75e99d7"),
     "4.14": ("b4271092f2", "809a70b161", "9e757fcdbb"),

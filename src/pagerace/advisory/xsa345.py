@@ -1,6 +1,6 @@
 """XSA-345 (CVE-2020-27672) exposure: the rules, as pure functions over facts.
 
-Spec §6 in predicate form, per domain d on host h:
+The advisory's conditions in predicate form, per domain d on host h:
 
 1. h is not x86 (Arm)                        -> not exposed
 2. h's hypervisor contains the fix           -> not exposed

@@ -63,6 +63,16 @@ CUT = -1
 #: where the chooser is asked again (these are the only steps at which the enabled set
 #: changes), so a chooser may grant "until something changes" with ``GRANT_ALL``.  The
 #: step index (``len(execution.choices)``) tells a chooser how many granted steps ran.
+#: A ``GRANT_ALL`` grant also goes on through a lock acquire or release that leaves
+#: the enabled set as it is (a free lock nobody else waits for, a release nobody
+#: waits for): a chooser that grants "until something changes" would have chosen the
+#: same thread there, with the same grant.
+#:
+#: **Scripts.**  A chooser may set ``execution.script`` to the threads chosen at the
+#: first steps (a replayed path): the runtime then takes those steps without asking,
+#: granting each the rest of its thread's run in the script, as long as the scripted
+#: thread is enabled (when it is not, the chooser is asked at that step).  The
+#: chooser must return at those steps what the script says, preemption bound and all.
 Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int]
 
 #: What an execution's per-thread lists are before ``run`` makes them (never mutated).
@@ -226,6 +236,7 @@ class Execution:
         "granted",
         "greenlets",
         "halt",
+        "lasting",
         "launcher",
         "live",
         "log",
@@ -240,6 +251,7 @@ class Execution:
         "reports",
         "rest",
         "running",
+        "script",
         "started",
         "starting",
     )
@@ -299,6 +311,10 @@ class Execution:
         self.granted = 0
         #: what is left of a grant beyond its current chunk (see ``GRANT_CHUNK``)
         self.rest = 0
+        #: the grant is ``GRANT_ALL`` (it goes on through lock steps that change nothing)
+        self.lasting = False
+        #: the threads of the first steps, decided in advance (see ``Chooser``)
+        self.script: Sequence[int] = ()
 
     # -- the record of the run ---------------------------------------------------
 
@@ -334,6 +350,7 @@ class Execution:
             self.granted = 0
         self.grant = 0
         self.rest = 0
+        self.lasting = False
 
     def _next_chunk(self) -> None:
         """The chunk of a longer grant is used up: add its steps, start the next."""
@@ -454,29 +471,43 @@ class Execution:
             else:
                 self._finish("done")
             return self.main
+        choices = self.choices
         granted = self.granted
         if granted:  # the grant ends (``_sync``; ``current`` was the granted thread)
             used = granted - self.grant
             if used:
-                self.choices.extend([current] * used)
+                choices.extend([current] * used)
             self.grant = self.granted = self.rest = 0
-        tid = self.choose(enabled, self.pending, current, self.preemptions, self)
-        if tid < 0:
-            self._finish("cut")
-            return self.main
+        step = len(choices)
+        script = self.script
+        if step < len(script) and script[step] in enabled:
+            # decided in advance: the step and the rest of its thread's run
+            tid = script[step]
+            end = len(script)
+            j = step + 1
+            while j < end and script[j] == tid:
+                j += 1
+            self.grant = j - step - 1
+        else:
+            tid = self.choose(enabled, self.pending, current, self.preemptions, self)
+            if tid < 0:
+                self._finish("cut")
+                return self.main
         if tid != current and current in enabled:
             self.preemptions += 1
         item = self.pending[tid]
         if item.kind is EVENT:
             grant: int = self.grant  # the chooser's grant, in chunks (``GRANT_CHUNK``)
+            self.lasting = grant >= GRANT_ALL
             if grant > GRANT_CHUNK:
                 self.rest = grant - GRANT_CHUNK
                 self.grant = grant = GRANT_CHUNK
             self.granted = grant
         else:
-            self.grant = self.granted = 0  # the enabled set changes here: no grant
+            self.grant = self.granted = 0  # the enabled set may change here: no grant
+            self.lasting = False
             self._perform_lock(tid, item)
-        self.choices.append(tid)
+        choices.append(tid)
         self.current = self.running = tid
         return self.greenlets[tid]
 
@@ -540,6 +571,16 @@ class Execution:
     def announce_lock(self, tid: int, ev: TraceEvent) -> None:
         """Like ``announce`` for an acquire or release (``acquiring``/``releasing``
         set by the caller); appends ``ev`` to the trace once it is chosen."""
+        if self.lasting and (self.grant or self.rest) and self._changes_nothing(tid, ev):
+            # a ``GRANT_ALL`` grant goes on (see ``Chooser``)
+            if not self.grant:
+                self._next_chunk()
+            self.grant -= 1
+            self._perform_lock(tid, ev)
+            log = self.log
+            ev.index = len(log)
+            log.append(ev)
+            return
         self.pending[tid] = ev
         if self.halt:
             self._park_or_unwind(tid)
@@ -556,6 +597,15 @@ class Execution:
         log = self.log
         ev.index = len(log)
         log.append(ev)
+
+    def _changes_nothing(self, tid: int, ev: TraceEvent) -> bool:
+        """Whether thread ``tid``'s lock step ``ev`` leaves the enabled set as it is:
+        no other thread waits for the lock, and an acquire finds it free."""
+        acquiring = self.acquiring
+        if ev.kind is ACQUIRE:
+            lock = acquiring[tid]  # (``tid`` itself is one of its waiters)
+            return lock is not None and lock.holder < 0 and acquiring.count(lock) == 1
+        return not acquiring.count(self.releasing[tid])
 
     def _park_or_unwind(self, tid: int) -> None:
         """While starting: start the next thread; back here when ``tid`` is chosen (or

@@ -9,6 +9,10 @@ and lists, so the frontier can be written to JSON and read back
 (``Frontier.to_json`` / ``Frontier.from_json``) -- the basis for checkpoint/resume and
 for splitting a search between processes.  Footprints are not stored: a strategy
 recomputes them by replaying the path, since the program is deterministic.
+
+The nodes of a run of granted steps are one shared object (``Node.run``: a search
+makes dozens per execution), so a node is never changed in place: a change puts a new
+node in its place (``nodes[j] = node.adding(t)``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ class Node:
         self.backtrack = [] if backtrack is None else backtrack
         self.done = [] if done is None else done
         self.sleep = [] if sleep is None else sleep
+
+    @classmethod
+    def run(cls, enabled: list[int], chosen: int, count: int) -> list[Node]:
+        """``count`` nodes alike (the steps of a grant): the same enabled threads and
+        choice, nothing else to try, no sleep set -- one shared node."""
+        return [cls(enabled, chosen, [chosen])] * count
+
+    def adding(self, tid: int) -> Node:
+        """This node with ``tid`` added to its backtrack set."""
+        return Node(self.enabled, self.chosen, [*self.backtrack, tid], self.done, self.sleep)
 
     def to_data(self) -> list[Any]:
         return [self.enabled, self.chosen, self.backtrack, self.done, self.sleep]
@@ -86,8 +100,9 @@ class Frontier:
                     and tid not in node.sleep
                     and tid in node.enabled
                 ):
-                    node.done.append(node.chosen)
-                    node.chosen = tid
+                    nodes[-1] = Node(
+                        node.enabled, tid, node.backtrack, [*node.done, node.chosen], node.sleep
+                    )
                     return len(nodes) - 1
             nodes.pop()
         return None

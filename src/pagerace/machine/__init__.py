@@ -29,8 +29,8 @@ class Machine(Protocol[RefT]):
     private writes to unpublished tables, allocation, locks, flushes and the two ways
     a check of Xen's own can fire (``bug`` for BUG/BUG_ON, ``assertion`` for ASSERT).
 
-    Every method that takes ``step`` is a shared operation labelled with the step of
-    xen-mapping-spec's vocabulary (M7.3, X5.8, Q4, ...) that the traces show.
+    Every method that takes ``step`` is a shared operation labelled with its step (M7.3,
+    X5.8, Q4, ... as in docs/xen-mapping-spec.md), which the traces show.
     """
 
     @property

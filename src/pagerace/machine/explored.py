@@ -35,6 +35,7 @@ frame out twice) and a CPU taking a spin lock it holds (it spins forever).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,12 @@ def tlb_key(cpu: int) -> int:
 _ALLOC_FOOTPRINT = ((HEAP_KEY, True),)
 
 
+@functools.cache
+def _all_tlbs(ncpus: int) -> tuple[tuple[int, bool], ...]:
+    """The footprint of a flush that reaches every CPU's TLB."""
+    return tuple((tlb_key(c), True) for c in range(ncpus))
+
+
 def _no_perform(access: Access) -> None:
     raise AssertionError("a detailed execution announces events, not accesses")
 
@@ -84,6 +91,8 @@ def _scan_footprint(frame: int, entries: int) -> tuple[tuple[int, bool], ...]:
 
 
 _DATA = FrameKind.DATA
+#: makes a ``TableRef`` without the Python-level ``__new__`` of a named tuple
+_new_ref = tuple.__new__
 _LOWMEM0 = FrameKind.LOWMEM0
 _TABLE = FrameKind.TABLE
 
@@ -94,7 +103,7 @@ class Accesses:
     announces one of these instead of building an event and its details.  Per label,
     a table keyed by ``pte_key`` (loads, stores) or ``frame_key`` (scans, frees)."""
 
-    __slots__ = ("alloc", "flush", "free", "load", "scan", "store")
+    __slots__ = ("alloc", "flush", "free", "load", "load_fp", "scan", "store", "store_fp")
 
     def __init__(self) -> None:
         self.load: dict[str, dict[int, Access]] = {}
@@ -103,6 +112,9 @@ class Accesses:
         self.free: dict[str, dict[int, Access]] = {}
         self.flush: dict[str, dict[int, Access]] = {}  # key: the CPU, -1 for all
         self.alloc: dict[str, Access] = {}
+        # the footprints of loads and stores by ``pte_key`` (immutable, so shared too)
+        self.load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+        self.store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
 
     def of(self, table: dict[str, dict[int, Access]], step: str, key: int, fp: Any) -> Access:
         """The descriptor of ``step`` at ``key`` (made with footprint ``fp`` the first
@@ -148,9 +160,9 @@ class World:
         self.ncpus = len(tlbs)
         # CPUs that ever run with interrupts off (only those can delay an IPI)
         self.irqs_off_cpus: frozenset[int] = frozenset(irqs_off_cpus)
-        self.all_tlb_footprint = tuple((tlb_key(c), True) for c in range(self.ncpus))
-        self._load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
-        self._store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+        self.all_tlb_footprint = _all_tlbs(self.ncpus)
+        self._load_fp = self.accesses.load_fp
+        self._store_fp = self.accesses.store_fp
         # (cpu, frame, gen) of the stale table pointers already reported as used
         self.stale_used: set[tuple[int, int, int]] = set()
 
@@ -191,20 +203,25 @@ class ExploredCPU:
         accesses = world.accesses
         self._loads = accesses.load
         self._stores = accesses.store
+        # (the memory's live tables and generations: is a pointer current?)
+        self._live = world.memory.live
+        self._gen = world.memory.gen
 
     # -- references -----------------------------------------------------------------
     def ref(self, pte: int) -> TableRef:
         frame = (pte & ADDR_MASK) >> 12
-        return TableRef(frame, self.memory.gen.get(frame, 0))
+        return _new_ref(TableRef, (frame, self._gen.get(frame, 0)))
 
     @staticmethod
     def frame(ref: TableRef) -> int:
         return ref.frame
 
     def root_ref(self) -> TableRef:
-        return TableRef(self.root, self.memory.gen[self.root])
+        return _new_ref(TableRef, (self.root, self._gen[self.root]))
 
     def _check_ref(self, ref: TableRef, step: str, what: str) -> None:
+        """Report the first use by this CPU of a pointer to a frame freed since it was
+        made (``_current`` tells at once that it was not)."""
         memory = self.memory
         frame = ref.frame
         if frame in memory.words and (frame not in memory.level or memory.gen[frame] != ref.gen):
@@ -241,20 +258,26 @@ class ExploredCPU:
 
     # -- memory ------------------------------------------------------------------------
     def load(self, ref: TableRef, index: int, step: str) -> int:
-        frame = ref.frame
+        # The most frequent operation of the model: subscripts (a miss is the
+        # exception) rather than ``get`` calls on the quiet path.
+        frame = ref[0]
         if self.detailed:
             ev = self.ctx.event(self.world.load_footprint(frame, index), step)
             value = self.memory.read(frame, index)
             self._detail(ev, "load", frame, index, value=value)
         else:
-            k = (frame << 10) | index
-            by_key = self._loads.get(step)
-            access = by_key.get(k) if by_key is not None else None
-            if access is None:
+            try:
+                access = self._loads[step][(frame << 10) | index]
+            except KeyError:
                 access = self.world.accesses.of(
-                    self._loads, step, k, self.world.load_footprint(frame, index)
+                    self._loads,
+                    step,
+                    (frame << 10) | index,
+                    self.world.load_footprint(frame, index),
                 )
             self._perform(access)
+            if frame in self._live and self._gen[frame] == ref[1]:
+                return self._live[frame][index]  # a live table through a current pointer
             value = self.memory.read(frame, index)
         self._check_ref(ref, step, "load from")
         return value
@@ -277,6 +300,9 @@ class ExploredCPU:
                     self.world.accesses.scan, step, frame, _scan_footprint(frame, n)
                 )
             self._perform(access)
+            words = self._live.get(frame)
+            if words is not None and self._gen[frame] == ref[1]:
+                return words.copy()  # a live table through a current pointer
             values = [self.memory.read(frame, i) for i in range(n)]
         self._check_ref(ref, step, "scan of")
         return values
@@ -297,7 +323,8 @@ class ExploredCPU:
                     self._stores, step, k, self.world.store_footprint(frame, index)
                 )
             self._perform(access)
-        self._check_ref(ref, step, "store to")
+        if not (frame in self._live and self._gen[frame] == ref[1]):
+            self._check_ref(ref, step, "store to")
         kind = memory.kind(frame)
         if kind is _DATA or kind is _LOWMEM0:
             self.ctx.report(

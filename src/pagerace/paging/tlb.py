@@ -59,7 +59,9 @@ class TLB:
 
     def copy(self) -> TLB:
         """An independent copy (each execution starts from the set-up's TLBs)."""
-        other = TLB(self.geometry, strict_global=self.strict_global)
+        other = TLB.__new__(TLB)  # (one per CPU per execution: no __init__ call)
+        other.geometry = self.geometry
+        other.strict_global = self.strict_global
         other.entries = dict(self.entries)
         other.psc = dict(self.psc)
         other.flushes, other.tlb_flushes, other.cache_flushes = (
@@ -129,6 +131,8 @@ class TLB:
         if not flags & (FLUSH_TLB | FLUSH_TLB_GLOBAL):
             return
         self.tlb_flushes += 1
+        if not self.entries and not self.psc:
+            return  # nothing cached, nothing to drop
         if flush_order(flags) == 0:
             self.invalidate_page(va)
         elif self.strict_global and not flags & FLUSH_TLB_GLOBAL:

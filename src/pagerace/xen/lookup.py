@@ -3,7 +3,7 @@
 
 From 4.19 on (in the modelled versions) ``vmap_to_mfn`` and
 ``domain_page_map_to_mfn`` use ``xen_map_to_mfn`` (4.19 mm.c 5147-5200), a read-only
-walk under the L3 table's lock, labelled Q1-Q10 (xen-versions-spec §5): it never
+walk under the L3 table's lock, labelled Q1-Q10 (see docs/xen-mapping-spec.md): it never
 allocates below L4, handles superpages, and ASSERTs (ASSERT_UNREACHABLE) that the
 address is mapped; a release build returns INVALID_MFN for a hole.
 

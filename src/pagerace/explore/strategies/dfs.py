@@ -4,8 +4,9 @@ Depth-first over the tree of choices kept in a ``Frontier``; each execution repl
 path down to the deepest node with an untried enabled thread, then goes on with the
 running thread where it can (fewest preemptions first).
 
-Run grants (``Execution.grant``): replaying the path, a decision grants the rest of the
-path's run of the chosen thread; past the path, where the running thread goes on until
+Run grants (``Execution.grant``): the path is replayed by the runtime
+(``Execution.script``), which grants each step the rest of the path's run of its
+thread; past the path, where the running thread goes on until
 the enabled set changes, it grants ``GRANT_ALL`` and the nodes of the granted steps
 (all alike: same enabled threads, same choice) are added at the next decision or at the
 end of the execution.
@@ -97,8 +98,7 @@ class PathSearch:
             self._fill = None
             enabled, tid = fill
             nodes = self.frontier.nodes
-            for _ in range(step - len(nodes)):
-                nodes.append(Node(enabled[:], tid, [tid]))
+            nodes += Node.run(enabled, tid, step - len(nodes))
 
     def _on_path(self, step: int, enabled: list[int], ex: Execution) -> int | None:
         """The choice at ``step`` when it is on the recorded path (``CUT`` when the
@@ -106,6 +106,11 @@ class PathSearch:
         grant are added."""
         nodes = self.frontier.nodes
         if step < len(nodes):
+            if not step and not self._floor:
+                # The runtime replays the rest of the path itself (``Execution.script``);
+                # asked again only where the program no longer allows it.  (Not below
+                # a prefix: its steps are replayed through the bound, which notes cuts.)
+                ex.script = [node.chosen for node in nodes]
             tid, error = follow_path(nodes, step, enabled, ex)
             if error is not None:
                 self._error = error

@@ -29,7 +29,9 @@ the threads done and the sleep set.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Hashable
+from itertools import chain
 from typing import Any
 
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
@@ -54,6 +56,8 @@ class DporStrategy(PathSearch):
         # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
         self._valid = 0
+        # the context switches of the execution being analysed (``_add_bounded``)
+        self._switches: list[int] | None = None
 
     # -- one execution -----------------------------------------------------------
 
@@ -131,6 +135,7 @@ class DporStrategy(PathSearch):
         hb.rewind(self._valid, execution.nthreads)
         races = hb.extend(threads, execution.log, self._start)
         self._valid = len(hb.items)
+        self._switches = None
         for prev, s, i in races:
             self._reverse(hb, threads, prev, s, i)
 
@@ -140,7 +145,7 @@ class DporStrategy(PathSearch):
         """Schedule the reversal of the race between steps ``s`` and ``i``."""
         steps = hb.items
         clocks = hb.clocks
-        n = hb.n
+        own = hb.own
         first = steps[s]
         second = steps[i]
         redirected = first.kind is RELEASE and second.kind is ACQUIRE
@@ -156,31 +161,36 @@ class DporStrategy(PathSearch):
             if j < 0:
                 return
             s = j
-            local = clocks[s][q]
-            if prev > s and clocks[prev][q] >= local:
+            if prev > s and clocks[prev][q] >= own[s]:
                 return  # the acquirer depends on the critical section: not this race
         q = threads[s]
-        local = clocks[s][q]
-        base = hb.seen[s]
+        local = own[s]
+        p = threads[i]
+        # Each thread's first step after s (and before i), with its own count.  A
+        # thread's steps in v start there or nowhere: its later steps happen after
+        # that one (and so after s if that one does).  A clock reaches past s on
+        # thread u iff it counts u's first step after s.
+        between = threads[s + 1 : i]
+        firsts = [(u, s + 1 + between.index(u)) for u in range(hb.n) if u in between]
+        past = [(u, own[j]) for u, j in firsts]
         initials: list[int] = []
-        present: set[int] = set()
-        for j in range(s + 1, i):
-            t = threads[j]
-            if t in present:
-                continue
+        p_in_v = False
+        for t, j in firsts:
+            if t == q:
+                continue  # (q's steps after s happen after it)
             cj = clocks[j]
             if cj[q] >= local:
                 continue  # happens after steps[s]: not in v
-            present.add(t)
-            if _within(cj, base, t, n):
+            if t == p:
+                p_in_v = True
+            if _within(cj, past, t):
                 initials.append(t)
-        p = threads[i]
-        if p not in present and (redirected or _within(clocks[i], base, p, n)):
+        if not p_in_v and (redirected or _within(clocks[i], past, p)):
             initials.append(p)
         if initials:
-            self._add_backtrack(s, initials)
+            self._add_backtrack(s, initials, threads)
 
-    def _add_backtrack(self, s: int, initials: list[int]) -> None:
+    def _add_backtrack(self, s: int, initials: list[int], threads: list[int]) -> None:
         nodes = self.frontier.nodes
         if s >= len(nodes):  # only nodes up to s change
             self._fill_to(self._steps)
@@ -189,47 +199,58 @@ class DporStrategy(PathSearch):
             return
         node = nodes[s]
         if self.bounded:
-            self._add_bounded(s, initials)
+            self._add_bounded(s, initials, threads)
             return
         for t in initials:
             if t in node.backtrack or t in node.sleep:
                 return
         for t in sorted(initials):
             if t in node.enabled:
-                node.backtrack.append(t)
+                nodes[s] = node.adding(t)
                 return
         for j in range(s - 1, floor - 1, -1):
             ancestor = nodes[j]
             for t in sorted(initials):
                 if t in ancestor.enabled:
                     if t not in ancestor.backtrack:
-                        ancestor.backtrack.append(t)
+                        nodes[j] = ancestor.adding(t)
                     return
 
-    def _add_bounded(self, s: int, initials: list[int]) -> None:
+    def _add_bounded(self, s: int, initials: list[int], threads: list[int]) -> None:
         """Bounded POR: add the initial where it can be scheduled, and also at every
         earlier context switch, where scheduling it costs no extra preemption."""
         nodes = self.frontier.nodes
-        for j in range(s, self._floor - 1, -1):
-            if j != s and j > 0 and nodes[j].chosen == nodes[j - 1].chosen:
-                continue
+        ordered = sorted(initials)
+        switches = self._switches
+        if switches is None:  # (made once per execution, when a race needs them)
+            switches = self._switches = _switches(threads)
+        floor = self._floor
+        k = bisect_left(switches, s)  # the switches before s, then s itself
+        for j in chain((s,), reversed(switches[:k])):
+            if j < floor:
+                break
             node = nodes[j]
-            if any(t in node.backtrack for t in initials):
-                continue
-            for t in sorted(initials):
-                if t in node.enabled:
-                    node.backtrack.append(t)
+            backtrack = node.backtrack
+            for t in initials:
+                if t in backtrack:
                     break
+            else:
+                for t in ordered:
+                    if t in node.enabled:
+                        nodes[j] = node.adding(t)
+                        break
 
 
-def _within(clock: list[int], base: list[int], t: int, n: int) -> bool:
-    """True iff no thread but ``t`` has a step in ``clock`` past ``base``."""
-    for u in range(n):
-        if u != t and clock[u] > base[u]:
-            break
-    else:
-        return True
-    return False
+def _switches(threads: list[int]) -> list[int]:
+    """The steps where the thread changes, step 0 included (the nodes where choosing
+    another thread costs no preemption)."""
+    return [0, *(j for j in range(1, len(threads)) if threads[j] != threads[j - 1])]
+
+
+def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
+    """True iff ``clock`` counts no step after s of a thread but ``t``: ``past`` has
+    (thread, own count of its first step after s)."""
+    return not any(u != t and clock[u] >= count for u, count in past)
 
 
 class _HappensBefore:
@@ -237,13 +258,21 @@ class _HappensBefore:
     next: an execution shares its steps before the divergence point with the previous
     one, so only the steps past it are (re)computed.
 
-    Per step: its event, its log index, its clock and ``seen`` (how many steps each
-    thread has taken up to it).  ``last`` maps a key to the last step reading it per
-    thread, then the last step writing it per thread; ``last_step`` is the last step
-    per thread.  ``undo`` holds what the steps overwrote in both, so ``rewind`` can
-    restore them.  Every key goes into ``last``, not only the shared ones (touched by
-    two threads, one of them writing): a step is ordered after another thread's step
-    on a key only when one of the two writes it, so the other keys add no edge.
+    Per step: its event, its log index, its own count (how many steps its
+    thread has taken up to it) and its clock.  A step that depends on no other
+    thread's step it did not already depend on shares its clock list with its
+    thread's previous step (no copy): so a clock's component of its own thread may be
+    stale (too small) -- read a step's own component from ``own``, never from its clock.
+    Clock lists are never changed once made.
+
+    ``last`` maps a key to the last step reading it per thread, then the last step
+    writing it per thread, then two bit masks: the threads that ever read it and ever
+    wrote it (only ever grow: they say when the other threads' entries may be skipped,
+    all -1).  ``last_step`` is the last step per thread.  ``undo`` holds what the steps
+    overwrote in both, so ``rewind`` can restore them.  Every key goes into ``last``,
+    not only the shared ones (touched by two threads, one of them writing): a step is
+    ordered after another thread's step on a key only when one of the two writes it,
+    so the other keys add no edge.
     """
 
     __slots__ = (
@@ -254,9 +283,10 @@ class _HappensBefore:
         "marks",
         "n",
         "others",
+        "own",
         "positions",
-        "seen",
         "undo",
+        "zero",
     )
 
     def __init__(self) -> None:
@@ -264,8 +294,9 @@ class _HappensBefore:
         self.others: list[list[int]] = []  # per thread, the other threads
         self.items: list[Pending] = []
         self.positions: list[int] = []
+        self.own: list[int] = []
         self.clocks: list[list[int]] = []
-        self.seen: list[list[int]] = []
+        self.zero: list[int] = []  # the clock before any step (shared, never changed)
         self.marks: list[int] = []  # length of ``undo`` before each step
         self.last_step: list[int] = []  # -1 before the thread's first step
         self.last: dict[Hashable, list[int]] = {}
@@ -276,6 +307,7 @@ class _HappensBefore:
         if n != self.n:
             self.n = n
             self.others = [[q for q in range(n) if q != p] for p in range(n)]
+            self.zero = [0] * n
             self.last_step = [-1] * n
             self.last = {}
             self.undo = []
@@ -283,15 +315,14 @@ class _HappensBefore:
         elif keep < len(self.marks):
             undo = self.undo
             mark = self.marks[keep]
-            for j in range(len(undo) - 1, mark - 1, -1):
-                values, index, old = undo[j]
+            for values, index, old in reversed(undo[mark:]):
                 values[index] = old
             del undo[mark:]
         del self.items[keep:]
         del self.positions[keep:]
+        del self.own[keep:]
         del self.marks[keep:]
         del self.clocks[keep:]
-        del self.seen[keep:]
 
     def extend(self, choices: list[int], log: list[Any], start: int) -> list[tuple[int, int, int]]:
         """Add the steps of an execution (``choices``, ``log``) past the kept ones;
@@ -301,15 +332,18 @@ class _HappensBefore:
         others = self.others
         items = self.items
         positions = self.positions
+        own = self.own
         clocks = self.clocks
-        seen = self.seen
         marks = self.marks
         undo = self.undo
         last_step = self.last_step
         last = self.last
-        counts = seen[-1][:] if seen else [0] * n
-        races: list[tuple[int, int, int]] = []
+        zero = self.zero
+        reads = 2 * n  # entry[reads]: readers mask; entry[reads + 1]: writers mask
         i = len(items)
+        counts = [own[k] if k >= 0 else 0 for k in last_step]  # steps per thread so far
+        races: list[tuple[int, int, int]] = []
+        last_footprint: Any = None  # the footprint of step i - 1 (when computed here)
         # The log up to the last kept step is the previous execution's (same steps).
         for j in range(positions[-1] + 1 if positions else 0, len(log)):
             item = log[j]
@@ -324,52 +358,100 @@ class _HappensBefore:
             prev = last_step[p]
             undo.append((last_step, p, prev))
             last_step[p] = i
-            counts[p] += 1
-            seen.append(counts[:])
-            clock = clocks[prev][:] if prev >= 0 else [0] * n
-            clock[p] = counts[p]
-            clocks.append(clock)
+            mine_count = counts[p] + 1
+            counts[p] = mine_count
+            own.append(mine_count)
+            clock = clocks[prev] if prev >= 0 else zero
             footprint = item.footprint
+            if prev == i - 1 and footprint is last_footprint:
+                # The thread repeats its previous step's access (about half the steps
+                # of the Xen model): no other step since, so no new edge and no race;
+                # only its entries move on (each was prev, set by that step).
+                for key, is_write in footprint:
+                    kept = last[key]
+                    index = n + p if is_write else p
+                    undo.append((kept, index, prev))
+                    kept[index] = i
+                clocks.append(clock)
+                i += 1
+                continue
+            last_footprint = footprint
+            # cand[q]: the last step of thread q that step i depends on (None: none).
+            cand: list[int] | None = None
             if footprint:
-                mine = others[p]
-                # cand[q]: the last step of thread q that step i depends on.
-                cand = [-1] * n
+                bit = 1 << p
                 for key, is_write in footprint:
                     entry = last.get(key)
                     if entry is None:
-                        entry = last[key] = [-1] * (2 * n)
-                    else:
-                        for q in mine:
-                            s = entry[n + q]
-                            if is_write and entry[q] > s:
+                        entry = last[key] = [-1] * reads + [0, 0]
+                    if is_write:
+                        if (entry[reads] | entry[reads + 1]) & ~bit:
+                            for q in others[p]:
                                 s = entry[q]
-                            if s > cand[q]:
-                                cand[q] = s
-                    index = n + p if is_write else p
+                                w = entry[n + q]
+                                if w > s:
+                                    s = w
+                                if s >= 0:
+                                    if cand is None:
+                                        cand = [-1] * n
+                                    if s > cand[q]:
+                                        cand[q] = s
+                        entry[reads + 1] |= bit
+                        index = n + p
+                    else:
+                        if entry[reads + 1] & ~bit:
+                            for q in others[p]:
+                                s = entry[n + q]
+                                if s >= 0:
+                                    if cand is None:
+                                        cand = [-1] * n
+                                    if s > cand[q]:
+                                        cand[q] = s
+                        entry[reads] |= bit
+                        index = p
                     undo.append((entry, index, entry[index]))
                     entry[index] = i
+            if cand is None:
+                clocks.append(clock)
+                i += 1
+                continue
+            # Merge the clocks of the steps i depends on (copy on the first change).
+            mine = others[p]
+            fresh = False
+            for q in mine:
+                s = cand[q]
+                if s < 0:
+                    continue
+                other = clocks[s]
+                for u in mine:
+                    if other[u] > clock[u]:
+                        if not fresh:
+                            clock = clock[:]
+                            fresh = True
+                        clock[u] = other[u]
+                if own[s] > clock[q]:  # (s's own component of its clock may be stale)
+                    if not fresh:
+                        clock = clock[:]
+                        fresh = True
+                    clock[q] = own[s]
+            if fresh:
+                clock[p] = mine_count
+            clocks.append(clock)
+            if i >= start:
                 for q in mine:
                     s = cand[q]
-                    if s >= 0:
-                        other = clocks[s]
-                        for u in mine:
-                            if other[u] > clock[u]:
-                                clock[u] = other[u]
-                if i >= start:
-                    for q in mine:
-                        s = cand[q]
-                        if s < 0:
-                            continue
-                        # Not a race if another predecessor of i comes after s.
-                        local = clocks[s][q]
-                        if prev >= 0 and clocks[prev][q] >= local:
-                            continue
-                        for r in mine:
-                            t = cand[r]
-                            if r != q and t >= 0 and clocks[t][q] >= local:
-                                break
-                        else:
-                            races.append((prev, s, i))
+                    if s < 0:
+                        continue
+                    # Not a race if another predecessor of i comes after s.
+                    local = own[s]
+                    if prev >= 0 and clocks[prev][q] >= local:
+                        continue
+                    for r in mine:
+                        t = cand[r]
+                        if r != q and t >= 0 and clocks[t][q] >= local:
+                            break
+                    else:
+                        races.append((prev, s, i))
             i += 1
         return races
 
