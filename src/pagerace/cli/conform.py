@@ -7,7 +7,7 @@ import time
 
 import click
 
-from pagerace.cli.options import Count
+from pagerace.cli.options import processes_option
 
 __all__ = ["conform"]
 
@@ -21,13 +21,7 @@ __all__ = ["conform"]
     help="Run every sequence on this model variant (xen-4.14 or xsa-345) instead of the "
     "line's own (vuln -> xen-4.14, fixed -> xsa-345).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=Count(1, 256),
-    default=None,
-    help="Worker processes (default: every core).",
-)
+@processes_option("Worker processes (default: every core).", maximum=256)
 @click.option("--quiet", "-q", is_flag=True, help="Print only mismatches and the summary.")
 def conform(vector_file: str, variant: str | None, jobs: int | None, quiet: bool) -> None:
     """Replay Xen conformance vectors and compare every field.

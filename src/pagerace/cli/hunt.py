@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import Count, Seconds, dask_option, variant_option
+from pagerace.cli.options import Count, Seconds, dask_option, processes_option, variant_option
 
 __all__ = ["hunt"]
 
@@ -124,13 +124,10 @@ def _table(result: Any) -> None:
 @click.option(
     "--disjoint", is_flag=True, help="Only scenarios whose CPUs touch disjoint 4 KiB pages."
 )
-@click.option(
-    "--jobs",
-    type=Count(1, 256),
-    default=None,
-    metavar="N",
-    help="Worker processes (default: every core); with --dask, scenarios in flight "
+@processes_option(
+    "Worker processes (default: every core); with --dask, scenarios in flight "
     "(default: the cluster's workers).",
+    maximum=256,
 )
 @dask_option
 @click.option("--preemption-bound", type=Count(0, 1000), default=2, show_default=True, metavar="K")

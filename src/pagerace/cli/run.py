@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from pagerace.cli.options import (
-    Count,
     dask_option,
     jobs_option,
+    processes_option,
     scenario_argument,
     variant_option,
 )
@@ -481,14 +481,9 @@ def _run_of(name: str, variant: str, result: Any, seconds: float) -> Any:
     default=None,
     help="Write every run's result as a JSON list.",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=Count(1, 4096),
-    default=None,
-    metavar="N",
-    help="Worker processes, each running one scenario at a time (default: every core; "
-    "the results do not depend on N).",
+@processes_option(
+    "Worker processes, each running one scenario at a time (default: every core; "
+    "the results do not depend on N)."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def xsa345(geometry: str, json_path: str | None, jobs: int | None, quiet: bool) -> None:
