@@ -41,7 +41,7 @@ def main() -> None:
         best: dict[bool, float] = {}
         executions = 0
         for on in (False, True) * 3:
-            runner.functional_oracle = with_oracle if on else (lambda p, ctx, memory: _Off())
+            runner.functional_oracle = with_oracle if on else (lambda p, ctx, memory, **kw: _Off())
             t = time.process_time()
             options = RunOptions(preemption_bound=None, keep_going=True)
             run = run_scenario(sc, options, variant=variant)

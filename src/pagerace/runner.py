@@ -23,6 +23,7 @@ from pagerace.checks import (
     HYPERVISOR,
     OpTracker,
     Preconditions,
+    TrackerMemos,
     Translation,
     graph_problems,
     leaked_tables,
@@ -32,6 +33,7 @@ from pagerace.checks import (
 )
 from pagerace.checks.functional import judge as judge_op
 from pagerace.checks.functional import promise_of, snapshot
+from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight, tlbs_key
 from pagerace.errors import Interrupted, PageraceInputError, XenBug
 from pagerace.explore import (
     EXHAUSTIVE,
@@ -360,6 +362,8 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         c for c, ops in enumerate(scenario.cpus) if any(not getattr(op, "irqs", True) for op in ops)
     ]
     accesses = Accesses()  # the machine's event descriptors, shared by all executions
+    quiescence = Memo()  # final state -> the quiescence oracles' reports
+    memos = TrackerMemos()  # the functional oracle's, shared by all executions
 
     def program(ctx: Any) -> tuple[list[Callable[[], None]], Callable[[], None]]:
         memory = p.memory.clone()
@@ -375,7 +379,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             accesses=accesses,
         )
         detailed = world.detailed
-        oracle = functional_oracle(p, ctx, memory)
+        oracle = functional_oracle(p, ctx, memory, memos=memos)
 
         def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
@@ -413,41 +417,22 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
 
         def check() -> None:
             # Every oracle runs and reports what it sees: one problem does not hide
-            # another (they share this execution's schedule).
-            g = p.geometry
-            by_kind: dict[str, list[str]] = {}
-            for problem in graph_problems(memory, p.root, g):
-                by_kind.setdefault(problem.kind, []).append(problem.message)
-            for kind, messages in by_kind.items():
-                ctx.report(kind, "at quiescence: " + _some(messages), key=(kind, "quiescence"))
-            leaked = leaked_tables(memory, p.root, g)
-            if leaked:
-                text = ", ".join(f"L{lvl} table {f:#x}" for f, lvl in leaked)
+            # another (they share this execution's schedule).  Executions that end
+            # in a state seen before reuse its reports (checks/memo.py).
+            reports = MISSING
+            if quiescence.enabled:
+                key = _quiescence_key(memory, world.tlbs)
+                reports = quiescence.get(key)
+            if reports is MISSING:
+                reports = _quiescence_reports(p, memory, world.tlbs)
+                if quiescence.enabled:
+                    quiescence.put(key, reports, memory_weight(memory))
+            for kind, message, detail in reports:
                 ctx.report(
-                    "leak",
-                    f"at quiescence, unreachable page tables: {text}",
-                    key=("leak", "quiescence"),
-                )
-            if p.acceptable:
-                now = translation_of(dump_state(memory, p.root, g), g)
-                if now not in p.acceptable:
-                    fault = p.preconditions.of_lost_update(now, p.acceptable)
-                    ctx.report(
-                        "lost-update",
-                        "the final translation equals the result of no serial order of the"
-                        f" CPUs' operations (compared with {len(p.acceptable)} distinct serial"
-                        f" result{'s' if len(p.acceptable) != 1 else ''})"
-                        + _translation_diff(now, p.acceptable),
-                        key=("lost-update", "quiescence"),
-                        detail={"fault": fault},
-                    )
-            stale = stale_tlb_problems(world.tlbs, memory, p.root, g, p.config.page1gb)
-            if stale:
-                ctx.report(
-                    "stale-tlb",
-                    _some([problem.message for problem in stale]),
-                    key=("stale-tlb", "quiescence"),
-                    detail={"fault": p.preconditions.of_stale_entries(s[:2] for s in stale)},
+                    kind,
+                    message,
+                    key=(kind, "quiescence"),
+                    detail=None if detail is None else dict(detail),
                 )
 
         return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
@@ -455,17 +440,76 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
     return program
 
 
-def functional_oracle(p: Prepared, ctx: Any, memory: PhysicalMemory) -> OpTracker:
+_Report = tuple[str, str, dict[str, Any] | None]  # kind, message, detail
+
+
+def _quiescence_key(memory: PhysicalMemory, tlbs: list[TLB]) -> tuple[Any, ...]:
+    """Everything ``_quiescence_reports`` reads of an execution's final state: the
+    words of every frame (memory_key), which tables are live at which level, and
+    what each CPU caches."""
+    return (memory_key(memory), frozenset(memory.level.items()), tlbs_key(tlbs))
+
+
+def _quiescence_reports(p: Prepared, memory: PhysicalMemory, tlbs: list[TLB]) -> list[_Report]:
+    """What the quiescence oracles report on a final state, in order: a function of
+    the words of memory's frames, the live tables' levels and the TLBs."""
+    g = p.geometry
+    reports: list[_Report] = []
+    by_kind: dict[str, list[str]] = {}
+    for problem in graph_problems(memory, p.root, g):
+        by_kind.setdefault(problem.kind, []).append(problem.message)
+    for kind, messages in by_kind.items():
+        reports.append((kind, "at quiescence: " + _some(messages), None))
+    leaked = leaked_tables(memory, p.root, g)
+    if leaked:
+        text = ", ".join(f"L{lvl} table {f:#x}" for f, lvl in leaked)
+        reports.append(("leak", f"at quiescence, unreachable page tables: {text}", None))
+    if p.acceptable:
+        now = translation_of(dump_state(memory, p.root, g), g)
+        if now not in p.acceptable:
+            fault = p.preconditions.of_lost_update(now, p.acceptable)
+            reports.append(
+                (
+                    "lost-update",
+                    "the final translation equals the result of no serial order of the"
+                    f" CPUs' operations (compared with {len(p.acceptable)} distinct serial"
+                    f" result{'s' if len(p.acceptable) != 1 else ''})"
+                    + _translation_diff(now, p.acceptable),
+                    {"fault": fault},
+                )
+            )
+    stale = stale_tlb_problems(tlbs, memory, p.root, g, p.config.page1gb)
+    if stale:
+        reports.append(
+            (
+                "stale-tlb",
+                _some([problem.message for problem in stale]),
+                {"fault": p.preconditions.of_stale_entries(s[:2] for s in stale)},
+            )
+        )
+    return reports
+
+
+def functional_oracle(
+    p: Prepared, ctx: Any, memory: PhysicalMemory, *, memos: TrackerMemos | None = None
+) -> OpTracker:
     """The functional oracle of one execution (checks/functional.py): each CPU's
     operation is judged against its promise when it returns, unless another CPU's
     operation on an overlapping range changed memory meanwhile; problems are
-    reported at once and the execution goes on."""
+    reported at once and the execution goes on.  ``memos`` are shared by the
+    executions of one search."""
 
     def report(problem: Any, cpu: int) -> None:
         ctx.report(problem.kind, f"CPU{cpu}: {problem.message}", key=(problem.kind, "functional"))
 
     tracker = OpTracker(
-        memory, p.root, p.geometry, report, page1gb=p.config.page1gb, nx=p.config.nx
+        memory,
+        p.root,
+        p.geometry,
+        report,
+        page1gb=p.config.page1gb,
+        nx=p.config.nx,
+        memos=memos,
     )
     tracker.watch(lambda: ctx.thread)
     return tracker

@@ -27,7 +27,7 @@ from pagerace.checks.functional import (
     snapshot,
 )
 from pagerace.checks.memory_safety import Problem, graph_problems, leaked_tables
-from pagerace.checks.op_tracker import OpTracker
+from pagerace.checks.op_tracker import OpTracker, TrackerMemos
 from pagerace.checks.tlb import StaleProblem, stale_tlb_problems
 
 FINDING_KINDS = (
@@ -55,6 +55,7 @@ __all__ = [
     "Promise",
     "SerialResults",
     "StaleProblem",
+    "TrackerMemos",
     "Translation",
     "acceptable_translations",
     "count_serial_orders",

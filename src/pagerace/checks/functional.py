@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight
 from pagerace.checks.memory_safety import Problem
 from pagerace.paging.dump import StateDump, dump_state
 from pagerace.paging.geometry import PAGE_SHIFT, PAGE_SIZE, Geometry
@@ -281,9 +282,23 @@ class Snapshot:
 
 
 def snapshot(
-    memory: PhysicalMemory, root: int, geometry: Geometry, *, page1gb: bool = True
+    memory: PhysicalMemory,
+    root: int,
+    geometry: Geometry,
+    *,
+    page1gb: bool = True,
+    memo: Memo | None = None,
 ) -> Snapshot:
-    runs = mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb)
+    """The state now; ``memo`` (for one root, geometry and ``page1gb``) keeps the
+    translations of the memories seen (``memory_key``)."""
+    if memo is None:
+        runs = mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb)
+    else:
+        key = memory_key(memory)
+        runs = memo.get(key)
+        if runs is MISSING:
+            runs = mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb)
+            memo.put(key, runs, memory_weight(memory))
     gen = memory.gen
     return Snapshot(runs, {f: gen[f] for f in memory.level})
 
@@ -300,6 +315,7 @@ def judge(
     rc: int | None = None,
     exclude: Sequence[tuple[int, int]] = (),
     tables: bool = True,
+    memo: Memo | None = None,
 ) -> list[Problem]:
     """What ``promise``'s operation did wrong, between ``before`` and ``after``.
 
@@ -307,9 +323,21 @@ def judge(
     lists ranges that other CPUs' operations were changing meanwhile: they are left
     out of the "nothing outside changed" comparison.  ``tables=False`` skips the two
     page-table checks (when allocations of other CPUs cannot be told apart).
+    ``memo`` keeps the translation check's verdicts (a function of the promise, the
+    two translations, ``rc`` and ``exclude``).
     """
     problems: list[Problem] = []
-    wrong = _wrong_mapping(promise, before, after, rc, exclude)
+    wrong = MISSING
+    if memo is not None:
+        key = (promise, tuple(before.runs), tuple(after.runs), rc, tuple(exclude))
+        try:
+            wrong = memo.get(key)
+        except TypeError:  # an unhashable operation
+            memo = None
+    if wrong is MISSING:
+        wrong = _wrong_mapping(promise, before, after, rc, exclude)
+        if memo is not None:
+            memo.put(key, wrong, 4 * (len(before.runs) + len(after.runs) + len(exclude) + 4))
     if wrong:
         problems.append(Problem("wrong-mapping", _STEP, wrong))
     if tables and promise.removes_only:

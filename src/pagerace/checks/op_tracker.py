@@ -12,11 +12,23 @@ from collections.abc import Callable
 from typing import Any
 
 from pagerace.checks.functional import LOOKUP, Promise, Snapshot, judge, promise_of, snapshot
+from pagerace.checks.memo import Memo
 from pagerace.checks.memory_safety import Problem
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import PhysicalMemory
 
-__all__ = ["OpTracker"]
+__all__ = ["OpTracker", "TrackerMemos"]
+
+
+class TrackerMemos:
+    """What the trackers of one search's executions share (checks/memo.py): the
+    translation of each memory seen, and the translation check's verdicts."""
+
+    __slots__ = ("snapshots", "verdicts")
+
+    def __init__(self, *, enabled: bool | None = None) -> None:
+        self.snapshots = Memo(enabled=enabled)
+        self.verdicts = Memo(enabled=enabled)
 
 
 class _Open:
@@ -46,7 +58,9 @@ class OpTracker:
     that did change memory meanwhile are left out of its "nothing outside changed"
     comparison, and its page-table checks are left out then (allocations are not
     told apart).  ``report(problem, cpu)`` receives each problem; ``skipped`` counts
-    the operations that could not be judged.
+    the operations that could not be judged.  ``memos``, shared by the trackers of
+    one search (one root, geometry and configuration), keep what earlier executions
+    computed from the same states.
     """
 
     __slots__ = (
@@ -57,6 +71,7 @@ class OpTracker:
         "clock",
         "geometry",
         "memory",
+        "memos",
         "nx",
         "page1gb",
         "report",
@@ -73,8 +88,10 @@ class OpTracker:
         *,
         page1gb: bool = True,
         nx: bool = True,
+        memos: TrackerMemos | None = None,
     ) -> None:
         self.memory = memory
+        self.memos = memos
         self.root = root
         self.geometry = geometry
         self.report = report
@@ -114,7 +131,14 @@ class OpTracker:
         cached = self._cached
         if cached is not None and cached[0] == self._changes:
             return cached[1]
-        snap = snapshot(self.memory, self.root, self.geometry, page1gb=self.page1gb)
+        memos = self.memos
+        snap = snapshot(
+            self.memory,
+            self.root,
+            self.geometry,
+            page1gb=self.page1gb,
+            memo=None if memos is None else memos.snapshots,
+        )
         self._cached = (self._changes, snap)
         return snap
 
@@ -155,5 +179,6 @@ class OpTracker:
             rc=rc,
             exclude=others,
             tables=not others,
+            memo=None if self.memos is None else self.memos.verdicts,
         ):
             self.report(problem, cpu)
