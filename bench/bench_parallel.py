@@ -14,8 +14,9 @@ alternately, and prints:
   (in the main process), the CPU time of the main process and of the workers;
 * the **ideal speed-up** on N cores: the --jobs 1 CPU time over the makespan of the
   same units, with their measured CPU times, taken in order by N idle workers (the
-  bounds one after another, splitting in between) -- what the run would reach on an
-  otherwise idle machine with no cost per unit;
+  bounds one after another, splitting in between; and with each bound handed out
+  while the last units of the one before still run, as the split search does) --
+  what the run would reach on an otherwise idle machine with no cost per unit;
 * the **worker overhead**: the workers' summed CPU time with --jobs N over that of the
   units with --jobs 1 (1.00: none).
 
@@ -139,8 +140,18 @@ def main() -> None:
     print(f"  main process {main_cpu:.2f} s ({rest:.2f} s besides splitting and units)")
     ideal = {k: (total + rest) / (v + rest) for k, v in sorted(span.items())}
     print(
-        "ideal speed-up (units in order on idle workers): "
+        "ideal speed-up (units in order on idle workers, bounds one after another): "
         + ", ".join(f"{k} workers {v:.2f}" for k, v in ideal.items())
+    )
+    every = [c for cpus in units.cpu.values() for c in cpus]
+    splitting = sum(split_cpu.values())
+    print(
+        "  with each bound handed out while the last units of the one before run: "
+        + ", ".join(
+            f"{k} workers {(total + rest) / (makespan(every, k) + splitting + rest):.2f}"
+            for k in sorted(span)
+        )
+        + f"; the largest unit alone allows {(total + rest) / (max(every) + rest):.2f}"
     )
     units_n, _, main_n, children_n = detail[n]
     worker_cpu = sum(sum(c) for c in units_n.cpu.values())
