@@ -70,8 +70,9 @@ CUT = -1
 #:
 #: **Scripts.**  A chooser may set ``execution.script`` to the threads chosen at the
 #: first steps (a replayed path): the runtime then takes those steps without asking,
-#: granting each the rest of its thread's run in the script, as long as the scripted
-#: thread is enabled (when it is not, the chooser is asked at that step).  The
+#: granting each the rest of its thread's run in the script (lock steps included,
+#: where the thread can take them), as long as the scripted thread is enabled (when
+#: it is not, the chooser is asked at that step).  The
 #: chooser must return at those steps what the script says, preemption bound and all.
 Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int]
 
@@ -252,6 +253,7 @@ class Execution:
         "rest",
         "running",
         "script",
+        "scripted",
         "started",
         "starting",
     )
@@ -315,6 +317,8 @@ class Execution:
         self.lasting = False
         #: the threads of the first steps, decided in advance (see ``Chooser``)
         self.script: Sequence[int] = ()
+        #: the grant comes from the script (it goes on through lock steps)
+        self.scripted = False
 
     # -- the record of the run ---------------------------------------------------
 
@@ -350,7 +354,7 @@ class Execution:
             self.granted = 0
         self.grant = 0
         self.rest = 0
-        self.lasting = False
+        self.lasting = self.scripted = False
 
     def _next_chunk(self) -> None:
         """The chunk of a longer grant is used up: add its steps, start the next."""
@@ -488,11 +492,13 @@ class Execution:
             while j < end and script[j] == tid:
                 j += 1
             self.grant = j - step - 1
+            self.scripted = True
         else:
             tid = self.choose(enabled, self.pending, current, self.preemptions, self)
             if tid < 0:
                 self._finish("cut")
                 return self.main
+            self.scripted = False
         if tid != current and current in enabled:
             self.preemptions += 1
         item = self.pending[tid]
@@ -505,7 +511,7 @@ class Execution:
             self.granted = grant
         else:
             self.grant = self.granted = 0  # the enabled set may change here: no grant
-            self.lasting = False
+            self.lasting = self.scripted = False
             self._perform_lock(tid, item)
         choices.append(tid)
         self.current = self.running = tid
@@ -571,8 +577,8 @@ class Execution:
     def announce_lock(self, tid: int, ev: TraceEvent) -> None:
         """Like ``announce`` for an acquire or release (``acquiring``/``releasing``
         set by the caller); appends ``ev`` to the trace once it is chosen."""
-        if self.lasting and (self.grant or self.rest) and self._changes_nothing(tid, ev):
-            # a ``GRANT_ALL`` grant goes on (see ``Chooser``)
+        if (self.grant or self.rest) and self._goes_on(tid, ev):
+            # the grant goes on through the lock step (see ``Chooser``)
             if not self.grant:
                 self._next_chunk()
             self.grant -= 1
@@ -598,14 +604,20 @@ class Execution:
         ev.index = len(log)
         log.append(ev)
 
-    def _changes_nothing(self, tid: int, ev: TraceEvent) -> bool:
-        """Whether thread ``tid``'s lock step ``ev`` leaves the enabled set as it is:
-        no other thread waits for the lock, and an acquire finds it free."""
+    def _goes_on(self, tid: int, ev: TraceEvent) -> bool:
+        """Whether the grant of thread ``tid`` goes on through its lock step ``ev``: a
+        scripted one wherever the thread can take the step (an acquire finds the lock
+        free), a ``GRANT_ALL`` one where the step also leaves the enabled set as it is
+        (no other thread waits for the lock)."""
+        if not (self.scripted or self.lasting):
+            return False
         acquiring = self.acquiring
         if ev.kind is ACQUIRE:
             lock = acquiring[tid]  # (``tid`` itself is one of its waiters)
-            return lock is not None and lock.holder < 0 and acquiring.count(lock) == 1
-        return not acquiring.count(self.releasing[tid])
+            if lock is None or lock.holder >= 0:
+                return False
+            return self.scripted or acquiring.count(lock) == 1
+        return self.scripted or not acquiring.count(self.releasing[tid])
 
     def _park_or_unwind(self, tid: int) -> None:
         """While starting: start the next thread; back here when ``tid`` is chosen (or

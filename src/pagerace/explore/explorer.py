@@ -354,11 +354,8 @@ def _call_program(
             f"got {type(returned).__name__}"
         )
     bodies, check = returned
-    if not isinstance(bodies, (list, tuple)):
+    if not isinstance(bodies, (list, tuple)) or not all(map(callable, bodies)):
         raise PageraceInputError("program: thread_bodies must be a list of callables")
-    for body in bodies:
-        if not callable(body):
-            raise PageraceInputError("program: thread_bodies must be a list of callables")
     if not 1 <= len(bodies) <= MAX_THREADS:
         raise PageraceInputError(f"program: must have 1..{MAX_THREADS} threads, got {len(bodies)}")
     if check is not None and not callable(check):

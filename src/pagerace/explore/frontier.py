@@ -91,7 +91,11 @@ class Frontier:
             node = nodes[-1]
             pool = node.enabled if by_enabled else node.backtrack
             if len(pool) == 1:  # only the chosen thread (most nodes): nothing left here
-                nodes.pop()
+                # (the nodes of a grant are one object: its whole run goes at once)
+                j = len(nodes) - 1
+                while j and nodes[j - 1] is node:
+                    j -= 1
+                del nodes[j:]
                 continue
             for tid in sorted(pool):
                 if (
