@@ -1,49 +1,110 @@
 """Memory over a long run (a script, not a test).
 
-    .venv/bin/python bench/bench_memory.py [--executions 1000000] [--scenario-executions 100000]
+    .venv/bin/python bench/bench_memory.py [--executions 1000000]
+        [--scenario-executions 1000000] [--split-executions 200000] [--json FILE]
 
 (a) a bare-cell program (two threads, shared cells, a lock) under ``random`` for
 --executions executions, (b) a bundled Xen scenario (xsa345-r1-small, ``random``) for
---scenario-executions executions, (c) the same scenario split into work units with
-``dpor`` (iterative bounding, budget --scenario-executions): the resident set size
-(RSS, from /proc/self/statm) is sampled every tenth of the run.  Flat memory means
-the last samples do not grow.
+--scenario-executions executions, (c) the four-CPU bench scenario split into work
+units with ``dpor`` (no bound, on every core, budget --split-executions).  At twenty
+points of each run it samples the resident set size (RSS, /proc/self/statm) and the
+peak RSS so far (VmHWM in /proc/self/status) of this process, and for (c) the summed
+RSS of the worker processes.  Flat memory means the last samples do not grow; the
+report prints the growth from the middle sample to the last.  ``--json`` writes every
+sample.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from pagerace.cli.options import load
 from pagerace.explore import explore
+from pagerace.explore.parallel import default_jobs
 from pagerace.runner import RunOptions, run_scenario
+from pagerace.scenario import load_scenario
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = 20
 
 
-def rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * PAGE / 2**20
+def rss_mib(pid: int | str = "self") -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE / 2**20
+    except OSError:  # (a worker that just ended)
+        return 0.0
+
+
+def peak_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def workers_mib() -> float:
+    """The summed RSS of this process's children (the worker processes)."""
+    total = 0.0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(rss_mib(pid) for pid in children)
+    return total
 
 
 class Sampler:
-    def __init__(self, total: int) -> None:
-        self.every = max(total // 10, 1)
-        self.samples: list[tuple[int, float]] = []
+    def __init__(self, total: int, workers: bool = False) -> None:
+        self.every = max(total // SAMPLES, 1)
+        self.next = self.every
+        self.workers = workers
+        self.samples: list[dict[str, float]] = []
+
+    def sample(self, executions: int) -> None:
+        s = {"executions": executions, "rss_mib": rss_mib(), "peak_rss_mib": peak_mib()}
+        if self.workers:
+            s["workers_rss_mib"] = workers_mib()
+        self.samples.append(s)
 
     def on_execution_end(self, index: int, stats: Any) -> None:
-        if (index + 1) % self.every == 0:
-            self.samples.append((index + 1, rss_mib()))
+        if index + 1 >= self.next:
+            self.next += self.every
+            self.sample(index + 1)
 
-    def on_progress(self, p: Any) -> None:
-        self.samples.append((p.executions, rss_mib()))
+    def on_progress(self, p: Any) -> None:  # (a split run: after each work unit)
+        if hasattr(p, "units") and p.executions >= self.next:
+            self.next = p.executions + self.every
+            self.sample(p.executions)
 
-    def show(self, what: str, seconds: float) -> None:
-        print(f"{what} ({seconds:.0f} s):")
-        print("  " + "  ".join(f"{n:,}: {mib:.1f} MiB" for n, mib in self.samples))
+    def report(self, what: str, seconds: float, executions: int) -> dict[str, Any]:
+        print(f"{what}: {executions:,} executions in {seconds:.0f} s")
+        for s in self.samples:
+            extra = f", workers {s['workers_rss_mib']:.1f}" if "workers_rss_mib" in s else ""
+            print(
+                f"  {s['executions']:>11,}: RSS {s['rss_mib']:.1f} MiB,"
+                f" peak {s['peak_rss_mib']:.1f} MiB{extra}"
+            )
+        growth = None
+        if len(self.samples) >= 2:
+            mid, last = self.samples[len(self.samples) // 2], self.samples[-1]
+            growth = last["rss_mib"] - mid["rss_mib"]
+            print(f"  RSS growth over the second half: {growth:+.1f} MiB")
+        return {
+            "run": what,
+            "executions": executions,
+            "seconds": round(seconds, 1),
+            "samples": self.samples,
+            "second_half_growth_mib": growth,
+        }
 
 
 def program(ctx: Any) -> Any:
@@ -68,29 +129,49 @@ def program(ctx: Any) -> Any:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--executions", type=int, default=1_000_000)
-    ap.add_argument("--scenario-executions", type=int, default=100_000)
+    ap.add_argument("--scenario-executions", type=int, default=1_000_000)
+    ap.add_argument("--split-executions", type=int, default=200_000)
+    ap.add_argument("--json", default=None, help="write every sample to this file")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()}; RSS at start {rss_mib():.1f} MiB")
-    s = Sampler(args.executions)
+    runs = []
+    n = args.executions
+    s = Sampler(n)
     start = time.perf_counter()
-    explore(program, strategy="random", max_executions=args.executions, observers=[s])
-    s.show(f"bare cells, random, {args.executions:,} executions", time.perf_counter() - start)
+    r = explore(program, strategy="random", max_executions=n, observers=[s])
+    runs.append(s.report("bare cells, random", time.perf_counter() - start, r.executions))
     n = args.scenario_executions
     sc = load("xsa345-r1-small")
     s = Sampler(n)
     start = time.perf_counter()
-    run_scenario(
-        sc, RunOptions(strategy="random", max_executions=n, keep_going=True), observers=[s]
-    )
-    s.show(f"xsa345-r1-small, random, {n:,} executions", time.perf_counter() - start)
-    s = Sampler(n)
-    start = time.perf_counter()
-    run_scenario(
+    run = run_scenario(
         sc,
-        RunOptions(preemption_bound=None, max_executions=n, keep_going=True, jobs=1),
+        RunOptions(strategy="random", max_executions=n, time_limit=None, keep_going=True),
         observers=[s],
     )
-    s.show(f"xsa345-r1-small, dpor split into units, {n:,} executions", time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    runs.append(s.report("xsa345-r1-small, random", elapsed, run.result.executions))
+    n = args.split_executions
+    sc = load_scenario(ROOT / "bench/scenarios/four-cpus-small.toml")
+    s = Sampler(n, workers=True)
+    start = time.perf_counter()
+    run = run_scenario(
+        sc,
+        RunOptions(
+            preemption_bound=None,
+            max_executions=n,
+            time_limit=None,
+            keep_going=True,
+            jobs=default_jobs(),
+        ),
+        observers=[s],
+    )
+    elapsed = time.perf_counter() - start
+    what = f"four-cpus-small, dpor split into work units on {default_jobs()} processes"
+    runs.append(s.report(what, elapsed, run.result.executions))
+    print(f"load average {os.getloadavg()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"runs": runs}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,34 +1,91 @@
 """Speed-up of a split run with 1 and 2 worker processes (a script, not a test).
 
     .venv/bin/python bench/bench_parallel.py [--scenario PATH] [--variant V] [--bound K]
-        [--repeat R]
+        [--repeat R] [--jobs N]
 
 Runs one complete search (default: the four-CPU bench scenario on xsa-345, preemption
-bound 2) with --jobs 1 and --jobs 2, alternately, and prints wall-clock seconds, the
-speed-up, and whether the results (executions, events, findings and their schedules,
-verdict) are identical.  Also runs the same search unsplit (one ``explore`` call) for
-the number of executions that splitting adds.  Wall-clock time: the speed-up is only
-meaningful on a machine whose two cores are otherwise idle (load average printed).
+bounds 0-2, keep-going) split into work units with --jobs 1 and --jobs N (default 2),
+alternately, and prints:
+
+* wall-clock seconds of each, the speed-up, and whether the results (executions,
+  events, findings and their schedules, coverage, verdict) are identical;
+* where the time goes, from CPU times, which do not depend on what else the machine
+  runs: per bound the units, their summed and largest CPU time and the time to split
+  (in the main process), the CPU time of the main process and of the workers;
+* the **ideal speed-up** on N cores: the --jobs 1 CPU time over the makespan of the
+  same units, with their measured CPU times, taken in order by N idle workers (the
+  bounds one after another, splitting in between; and with each bound handed out
+  while the last units of the one before still run, as the split search does) --
+  what the run would reach on an otherwise idle machine with no cost per unit;
+* the **worker overhead**: the workers' summed CPU time with --jobs N over that of the
+  units with --jobs 1 (1.00: none).
+
+Wall-clock time is meaningful only on a machine whose cores are otherwise idle (the load
+average is printed before and after); the ideal and the overhead are meaningful on any.
+Also runs the search unsplit (one ``explore`` call) for the executions splitting adds.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
+from pagerace.explore import parallel
 from pagerace.runner import RunOptions, run_scenario
 from pagerace.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def summary(run: object) -> tuple[object, ...]:
-    r = run.result  # type: ignore[attr-defined]
-    findings = [(f.kind, f.schedule) for f in r.findings]
-    return (str(r.status), r.executions, r.stats.events, findings)
+def summary(run: Any) -> tuple[object, ...]:
+    r = run.result
+    findings = [(f.kind, f.key, f.schedule) for f in r.findings]
+    return (str(r.status), r.executions, r.stats.events, findings, r.coverage, run.status)
+
+
+class Units:
+    """Observer: each merged unit's CPU time, per bound."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[Any, list[float]] = defaultdict(list)
+
+    def on_unit(self, bound: Any, index: int, result: Any) -> None:
+        self.cpu[bound].append(result.cpu_seconds)
+
+
+SPLITS: list[tuple[Any, float]] = []
+_split = parallel.split
+
+
+def timed_split(*args: Any, **kwargs: Any) -> Any:
+    start = time.process_time()
+    out = _split(*args, **kwargs)
+    SPLITS.append((args[2], time.process_time() - start))
+    return out
+
+
+parallel.split = timed_split  # type: ignore[assignment]
+
+
+def makespan(units: list[float], workers: int) -> float:
+    """The units, in order, each to the worker that is free first."""
+    free = [0.0] * workers
+    for cpu in units:
+        k = free.index(min(free))
+        free[k] += cpu
+    return max(free)
+
+
+def cpu_now() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -37,27 +94,75 @@ def main() -> None:
     ap.add_argument("--variant", default="xsa-345")
     ap.add_argument("--bound", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     sc = load_scenario(args.scenario)
-    print(f"load average {os.getloadavg()}; {sc.name} on {args.variant}, bound {args.bound}")
-    base = RunOptions(preemption_bound=args.bound, keep_going=True)
+    n = args.jobs
+    print(f"load average {os.getloadavg()}; {sc.name} on {args.variant}, bounds 0-{args.bound}")
+    base = RunOptions(preemption_bound=args.bound, keep_going=True, time_limit=None)
     start = time.perf_counter()
     whole = run_scenario(sc, base, variant=args.variant)
     print(f"unsplit: {whole.result.executions} executions, {time.perf_counter() - start:.2f} s")
-    times: dict[int, list[float]] = {1: [], 2: []}
-    results = {}
+    times: dict[int, list[float]] = {1: [], n: []}
+    results: dict[int, Any] = {}
+    detail: dict[int, tuple[Units, list[tuple[Any, float]], float, float]] = {}
     for _ in range(args.repeat):
-        for jobs in (1, 2):
+        for jobs in (1, n):
             options = RunOptions(preemption_bound=args.bound, keep_going=True, jobs=jobs)
+            units = Units()
+            SPLITS.clear()
+            cpu0 = cpu_now()
             start = time.perf_counter()
-            run = run_scenario(sc, options, variant=args.variant)
+            run = run_scenario(sc, options, variant=args.variant, observers=[units])
             times[jobs].append(time.perf_counter() - start)
+            cpu1 = cpu_now()
+            detail[jobs] = (units, list(SPLITS), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
             results.setdefault(jobs, summary(run))
             assert results[jobs] == summary(run), "not deterministic"
-    one, two = statistics.median(times[1]), statistics.median(times[2])
-    print(f"split: {results[1][1]} executions, {results[1][0]}")
-    print(f"--jobs 1: {one:.2f} s  --jobs 2: {two:.2f} s  speed-up {one / two:.2f}")
-    print(f"identical results: {results[1] == results[2]}")
+    one, many = statistics.median(times[1]), statistics.median(times[n])
+    print(f"split: {results[1][1]} executions, {results[1][0]}, {results[1][5]}")
+
+    units, splits, main_cpu, _ = detail[1]
+    split_cpu = dict(splits)
+    total = 0.0
+    span = {k: 0.0 for k in (2, 4, 8, n)}
+    print("where the time goes (CPU seconds, --jobs 1):")
+    for bound, cpus in units.cpu.items():
+        s = split_cpu.get(bound, 0.0)
+        total += s + sum(cpus)
+        for k in span:
+            span[k] += s + makespan(cpus, k)
+        print(
+            f"  bound {bound}: {len(cpus)} units, {sum(cpus):.2f} s in all, largest"
+            f" {max(cpus):.3f} s, split {s:.3f} s"
+        )
+    rest = max(main_cpu - total, 0.0)  # preparing, merging, Python start-up not counted
+    print(f"  main process {main_cpu:.2f} s ({rest:.2f} s besides splitting and units)")
+    ideal = {k: (total + rest) / (v + rest) for k, v in sorted(span.items())}
+    print(
+        "ideal speed-up (units in order on idle workers, bounds one after another): "
+        + ", ".join(f"{k} workers {v:.2f}" for k, v in ideal.items())
+    )
+    every = [c for cpus in units.cpu.values() for c in cpus]
+    splitting = sum(split_cpu.values())
+    print(
+        "  with each bound handed out while the last units of the one before run: "
+        + ", ".join(
+            f"{k} workers {(total + rest) / (makespan(every, k) + splitting + rest):.2f}"
+            for k in sorted(span)
+        )
+        + f"; the largest unit alone allows {(total + rest) / (max(every) + rest):.2f}"
+    )
+    units_n, _, main_n, children_n = detail[n]
+    worker_cpu = sum(sum(c) for c in units_n.cpu.values())
+    unit_cpu = sum(sum(c) for c in units.cpu.values())
+    print(
+        f"--jobs {n}: main process {main_n:.2f} s CPU, workers {worker_cpu:.2f} s in units"
+        f" ({children_n:.2f} s in all); worker overhead {worker_cpu / unit_cpu:.2f}"
+    )
+    print(f"--jobs 1: {one:.2f} s  --jobs {n}: {many:.2f} s  speed-up {one / many:.2f}")
+    print(f"measured / ideal: {one / many / ideal[n]:.2f}")
+    print(f"identical results: {results[1] == results[n]}")
     print(f"load average {os.getloadavg()}")
 
 

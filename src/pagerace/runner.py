@@ -9,10 +9,11 @@ quiescence oracles.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -757,14 +758,14 @@ def run_scenario(
     expected = expect if expect is not None else scenario.expected(p.variant)
     keep_going = options.keep_going
     stop_when = None
-    want: set[str] = set()
+    decided: Callable[[Collection[str]], bool] | None = None  # (picklable: for work units)
     if options.until_expected and expected is not None and not keep_going:
         # go on past the first finding until the expectation is decided
-        want = set(expected.require) if not expected.needs_completeness else set()
         keep_going = True
         decided = expected.decided
 
         def stop_when(findings: Sequence[Finding]) -> bool:
+            assert decided is not None
             return decided({f.kind for f in findings})
 
     def finished(result: Result) -> ScenarioRun:
@@ -772,14 +773,17 @@ def run_scenario(
             scenario, p.variant, options, result, p, time.perf_counter() - start, expected
         )
 
-    if options.strategy in EXHAUSTIVE and (options.jobs is not None or executor is not None):
-        # (units stop once every required kind is found; a forbid needs the whole search)
-        result = _explore_units(
-            scenario, p.variant, options, keep_going, want or None, observers, executor, state
-        )
-        return finished(result)
     # the time limit covers the set-up and the serial orders too
     time_left = None if deadline is None else max(deadline - time.perf_counter(), 1e-9)
+    if options.strategy in EXHAUSTIVE and (options.jobs is not None or executor is not None):
+        try:
+            result = _explore_units(
+                p, options, keep_going, decided, time_left, observers, executor, state
+            )
+        except Interrupted as exc:
+            exc.run = finished(exc.result)
+            raise
+        return finished(result)
     try:
         result = explore(
             build_program(p, fine_scans=options.fine_scans),
@@ -823,41 +827,45 @@ class ScenarioRecipe:
 
 
 def _explore_units(
-    scenario: Scenario,
-    variant: str,
+    p: Prepared,
     options: RunOptions,
     keep_going: bool,
-    want: set[str] | None,
+    stop_when: Callable[[Collection[str]], bool] | None,
+    time_limit: float | None,
     observers: Sequence[Any],
     executor: Executor | None,
     state: Any,
 ) -> Result:
-    from pagerace.explore.parallel import Search, explore_units, process_executor
+    """The search split into work units (``pagerace.explore.parallel``), with the
+    same stop rule, bounds and budget as the single search."""
+    from pagerace.explore.executors import open_executor
+    from pagerace.explore.parallel import Search, explore_units, remember
 
+    recipe = ScenarioRecipe.of(p.scenario, p.variant, options.fine_scans)
+    remember(recipe, build_program(p, fine_scans=options.fine_scans))  # (prepared once)
     search = Search(
-        ScenarioRecipe.of(scenario, variant, options.fine_scans),
+        recipe,
         strategy=options.strategy,
         keep_going=keep_going,
-        stop_kinds=frozenset(want) if want else None,
+        stop_when=stop_when,
         max_executions=options.max_executions,
-        time_limit=options.time_limit,
+        time_limit=time_limit,
     )
-    bound = options.preemption_bound
-    own = executor is None
-    if executor is None:
-        executor = process_executor(options.jobs or 1)
-    try:
+    if options.iterative:
+        bound: int | str | None = "iterative"
+    else:
+        bound = options.preemption_bound
+    with contextlib.ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(open_executor(options.jobs))
         return explore_units(
             search,
             executor,
-            preemption_bound="iterative" if bound is not None else None,
-            max_preemption_bound=bound if isinstance(bound, int) else None,
+            preemption_bound=bound,
+            max_preemption_bound=options.bound_cap if options.iterative else None,
             observers=observers,
             state=state,
         )
-    finally:
-        if own:
-            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def replay_scenario(

@@ -149,13 +149,27 @@ def test_ctrl_c_while_importing_is_one_line_and_exit_130(
     assert capsys.readouterr().err == "pagerace: interrupted\n"
 
 
-def test_ctrl_c_during_a_run_exits_130_and_replaces_the_stale_json(tmp_path: Path) -> None:
+BENCH = Path(__file__).parents[2] / "bench" / "scenarios" / "four-cpus-small.toml"
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        ("xsa345-r1", "--variant", "xsa-345", "--strategy", "random"),
+        (str(BENCH), "--preemption-bound", "none", "--jobs", "2"),  # split into work units
+        (str(BENCH), "--preemption-bound", "none", "--jobs", "1"),  # (units in this process)
+    ],
+    ids=["random", "split", "split-one-process"],
+)
+def test_ctrl_c_during_a_run_exits_130_and_replaces_the_stale_json(
+    tmp_path: Path, search: tuple[str, ...]
+) -> None:
     stale = tmp_path / "r.json"
     stale.write_text('{"status": "clean"}\n')
     child = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pagerace", "run", "xsa345-r1", "--variant", "xsa-345"),
-            *("--strategy", "random", "--max-executions", "1000000", "-q", "--json", str(stale)),
+            *(sys.executable, "-m", "pagerace", "run", *search, "--keep-going"),
+            *("--max-executions", "1000000", "--time-limit", "none", "-q", "--json", str(stale)),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -173,7 +187,9 @@ def test_ctrl_c_during_a_run_exits_130_and_replaces_the_stale_json(tmp_path: Pat
     # the old result is gone: the file holds this run's, marked interrupted
     data = json.loads(stale.read_text())
     assert data["coverage"]["stopped_by"] == "interrupted"
-    assert data["status"] == "incomplete"
+    assert data["status"] in ("incomplete", "found")
+    assert data["stats"]["executions"] > 0
+    assert data["status"] == ("found" if data["findings"] else "incomplete")
     assert os.listdir(tmp_path) == ["r.json"]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from explore_programs import TraceForms, generated_program
 
+from pagerace.errors import Interrupted
 from pagerace.explore import explore
 from pagerace.explore.parallel import InlineExecutor, Search, explore_units, process_executor
 
@@ -58,8 +59,8 @@ def pool() -> Any:
 
 CONFIGS: list[tuple[str, Any, bool, int | None]] = [
     ("dpor", None, True, None),
-    ("dpor", "iterative", True, None),
-    ("dpor", "iterative", False, None),
+    ("dpor", "iterative", True, 4000),  # (a few seeds have thousands of tiny units)
+    ("dpor", "iterative", False, 4000),
     ("dfs", None, True, 300),
     ("dpor", None, True, 7),
 ]
@@ -131,3 +132,111 @@ def test_progress_after_each_unit() -> None:
     last = watch.seen[-1]
     assert last.units_left == 0 and last.remaining_estimate == 0
     assert last.executions == result.executions
+
+
+def two_kinds(kinds: frozenset[str]) -> bool:
+    """A stop rule (picklable): findings of two kinds."""
+    return len(kinds) >= 2
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_split_dfs_covers_the_bounds_as_dfs_does(seed: int) -> None:
+    """dfs split into units is dfs: per bound the same executions and new findings,
+    the same reason to stop (a finding, a stop rule, the budget, nothing new)."""
+    program = Generated(seed)()
+    for keep_going, budget, rule in [
+        (True, 400, None),
+        (False, 400, None),
+        (True, 60, None),
+        (True, 400, two_kinds),
+    ]:
+        stop = None
+        if rule is not None:
+
+            def stop(findings: Any, rule: Any = rule) -> bool:
+                return rule(frozenset(f.kind for f in findings))
+
+        whole = explore(
+            program,
+            strategy="dfs",
+            preemption_bound="iterative",
+            keep_going=keep_going,
+            max_executions=budget,
+            stop_when=stop,
+        )
+        search = Search(
+            Generated(seed),
+            strategy="dfs",
+            keep_going=keep_going,
+            max_executions=budget,
+            stop_when=rule,
+        )
+        split = explore_units(search, InlineExecutor(), preemption_bound="iterative")
+        config = (seed, keep_going, budget, rule)
+        bounds = split.coverage.bounds
+        if bounds and bounds[-1].executions == 0:
+            # the budget ran out exactly at the end of a bound: the single search does
+            # not log the next bound and calls the finished one unfinished; the split
+            # search logs the next bound with no execution
+            assert bounds[-2].complete and not bounds[-1].complete, config
+            last = whole.coverage.bounds[-1]
+            assert bounds[-2] == last._replace(complete=True), config
+            bounds = (*bounds[:-2], last)
+        assert split.coverage._replace(bounds=bounds) == whole.coverage, config
+        assert _summary(split)[:2] == _summary(whole)[:2], config
+        assert _summary(split)[3:] == _summary(whole)[3:], config
+
+
+class _InterruptAfter:
+    """Ctrl-C once ``units`` units are merged."""
+
+    def __init__(self, units: int) -> None:
+        self.units = units
+        self.merged: list[Any] = []
+
+    def on_unit(self, bound: Any, index: int, result: Any) -> None:
+        self.merged.append(result)
+
+    def on_progress(self, progress: Any) -> None:
+        if len(self.merged) >= self.units:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["inline", "pool"])
+def test_ctrl_c_gives_the_result_so_far(where: str, pool: Any) -> None:
+    search = Search(Generated(5), strategy="dpor", keep_going=True)
+    whole = explore_units(search, InlineExecutor(), preemption_bound="iterative")
+    watch = _InterruptAfter(3)
+    executor = InlineExecutor() if where == "inline" else pool
+    with pytest.raises(Interrupted) as caught:
+        explore_units(search, executor, preemption_bound="iterative", observers=[watch])
+    so_far = caught.value.result
+    assert so_far.coverage.stopped_by == "interrupted" and not so_far.coverage.complete
+    assert 3 <= so_far.stats.units < whole.stats.units
+    merged = sum(r.executions for r in watch.merged)
+    if where == "inline":  # the units after the third never ran
+        assert so_far.executions == merged
+    else:  # and those that had finished count too
+        assert merged <= so_far.executions <= whole.executions
+    keys = {f.key for f in so_far.findings}
+    assert keys <= {f.key for f in whole.findings}
+    assert {f.key for r in watch.merged for f in r.findings} <= keys
+    assert str(so_far.status) == ("found" if so_far.findings else "incomplete")
+
+
+@pytest.mark.parametrize("name", ["xsa345-r1-small", "xsa345-r2a-small", "xsa345-r1b-small"])
+@pytest.mark.parametrize("variant", ["xen-4.14", "xsa-345"])
+def test_a_scenario_run_split_is_the_same_on_any_number_of_processes(
+    name: str, variant: str
+) -> None:
+    """``pagerace run``'s defaults (iterative bounding, until the expectation is
+    decided), split: one process or two, the same run, coverage of each bound too."""
+    from pagerace.cli.options import load
+    from pagerace.runner import RunOptions, run_scenario
+
+    sc = load(name)
+    runs = [run_scenario(sc, RunOptions(jobs=jobs), variant=variant) for jobs in (1, 2)]
+    one, two = (r.result for r in runs)
+    assert _summary(one) == _summary(two)
+    assert one.coverage == two.coverage and one.coverage.bounds
+    assert runs[0].verdict == runs[1].verdict and runs[0].status == runs[1].status

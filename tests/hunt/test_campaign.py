@@ -14,7 +14,7 @@ from pagerace.hunt.generate import GenOptions
 from pagerace.hunt.records import hunt_dict
 from pagerace.hunt.search import Budget, search
 from pagerace.machine.explored import ExploredCPU
-from pagerace.runner import replay_scenario, run_scenario
+from pagerace.runner import replay_scenario, run_options, run_scenario
 from pagerace.scenario import Expectation, load_scenario
 from pagerace.xen.variants import MAP_PGDIR_LOCK
 
@@ -57,8 +57,26 @@ def test_every_file_is_reproduced_by_run_and_replay(tmp_path: Path) -> None:
         assert s["kind"] in {f.kind for f in replayed.findings}
         # pagerace run, as the file says, meets the file's expectation
         assert s["run"] is not None
-        run = run_scenario(sc)  # as pagerace run FILE: [explore] over the defaults
+        # as pagerace run FILE: [explore] over the defaults, split into work units
+        run = run_scenario(sc, run_options(sc, jobs=1))
         assert run.meets_expectation, s["scenario"]
+
+
+def test_worker_processes_give_the_hunt_of_one_process(tmp_path: Path) -> None:
+    runs = {}
+    for jobs in (1, 2):
+        options = HuntOptions(
+            gen=GenOptions(max_cpus=3), seed=3, jobs=jobs, time_limit=None, max_scenarios=4,
+            budget=FAST,
+        )  # fmt: skip
+        runs[jobs] = hunt(options, tmp_path / str(jobs))
+    one, two = runs[1], runs[2]
+    assert one.records and one.scenarios == two.scenarios == 4
+    assert (one.executions, one.events) == (two.executions, two.events)
+    assert [(r.signature, r.count, r.first.schedule) for r in one.records] == [
+        (r.signature, r.count, r.first.schedule) for r in two.records
+    ]
+    assert _files(tmp_path / "1").keys() == _files(tmp_path / "2").keys()
 
 
 def _without_map_pgdir_lock(monkeypatch: pytest.MonkeyPatch) -> None:

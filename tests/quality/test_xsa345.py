@@ -123,3 +123,24 @@ def test_the_fix_can_deadlock_when_a_cpu_spins_on_the_l3t_lock_with_interrupts_o
     assert "l3t_lock" in fixed.findings[0].message
     vulnerable = run_scenario(sc, RunOptions(preemption_bound=None), variant="xen-4.14")
     assert str(vulnerable.result.status) == "clean"
+
+
+def test_the_xsa345_command_gives_the_same_runs_on_any_number_of_processes() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pagerace.cli.main import cli
+
+    def runs(jobs: str) -> list[dict[str, object]]:
+        out = CliRunner().invoke(cli, ["xsa345", "--geometry", "small", "-j", jobs, "--json", "-"])
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.output[out.output.index("\n[") + 1 :])
+        for run in data:  # (times differ)
+            for key in ("seconds", "explore_seconds", "executions_per_second"):
+                run["stats"].pop(key)
+            run["coverage"].pop("text")
+        return data
+
+    one, two = runs("1"), runs("2")
+    assert len(one) == 6 and one == two

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 import click
 
-from pagerace.cli.options import Count
+from pagerace.cli.options import processes_option
 
 __all__ = ["conform"]
 
@@ -22,13 +21,7 @@ __all__ = ["conform"]
     help="Run every sequence on this model variant (xen-4.14 or xsa-345) instead of the "
     "line's own (vuln -> xen-4.14, fixed -> xsa-345).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=Count(1, 256),
-    default=None,
-    help="Worker processes (default: the number of CPUs).",
-)
+@processes_option("Worker processes (default: every core).", maximum=256)
 @click.option("--quiet", "-q", is_flag=True, help="Print only mismatches and the summary.")
 def conform(vector_file: str, variant: str | None, jobs: int | None, quiet: bool) -> None:
     """Replay Xen conformance vectors and compare every field.
@@ -36,9 +29,10 @@ def conform(vector_file: str, variant: str | None, jobs: int | None, quiet: bool
     Exit status: 0 when every sequence matches, 1 on any mismatch, 2 for an
     unreadable or malformed file.
     """
+    from pagerace.explore.executors import default_jobs
     from pagerace.xen.conformance import check_file
 
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or default_jobs()
     start = time.perf_counter()
     sequences = matched = ops = ops_matched = 0
     for report in check_file(vector_file, variant, jobs):

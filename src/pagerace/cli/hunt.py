@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import Count, Seconds, variant_option
+from pagerace.cli.options import Count, Seconds, dask_option, processes_option, variant_option
 
 __all__ = ["hunt"]
 
@@ -124,13 +124,12 @@ def _table(result: Any) -> None:
 @click.option(
     "--disjoint", is_flag=True, help="Only scenarios whose CPUs touch disjoint 4 KiB pages."
 )
-@click.option(
-    "--jobs",
-    type=Count(1, 256),
-    default=None,
-    metavar="N",
-    help="Worker processes (default: every core).",
+@processes_option(
+    "Worker processes (default: every core); with --dask, scenarios in flight "
+    "(default: the cluster's workers).",
+    maximum=256,
 )
+@dask_option
 @click.option("--preemption-bound", type=Count(0, 1000), default=2, show_default=True, metavar="K")
 @click.option(
     "--max-executions",
@@ -153,6 +152,7 @@ def hunt(
     entries: str,
     disjoint: bool,
     jobs: int | None,
+    dask_address: str | None,
     preemption_bound: int,
     max_executions: int,
     out_dir: str,
@@ -191,7 +191,8 @@ def hunt(
             variant=variant, entries=int(entries), min_cpus=lo, max_cpus=hi, disjoint=disjoint
         ),
         seed=seed,
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs,
+        dask=dask_address,
         time_limit=time_limit,
         max_scenarios=max_scenarios,
         budget=Budget(preemption_bound=preemption_bound, dpor_executions=max_executions),

@@ -23,6 +23,7 @@ __all__ = [
     "dask_option",
     "jobs_option",
     "load",
+    "processes_option",
     "scenario_argument",
     "variant_option",
 ]
@@ -91,23 +92,27 @@ def _complete_variant(
 scenario_argument = click.argument(
     "scenario", metavar="SCENARIO", shell_complete=_complete_scenario
 )
-jobs_option = click.option(
-    "--jobs",
-    "-j",
-    type=Count(1, 4096),
-    default=None,
-    metavar="N",
-    help="dpor/dfs: split the search into work units run by N worker processes (the "
-    "result is the same for any N; default: one search in this process, all cores with "
-    "--checkpoint or --dask).",
+
+
+def processes_option(help: str, maximum: int = 4096) -> Any:
+    """``--jobs/-j N``: how many worker processes (None when not given: every core)."""
+    return click.option(
+        "--jobs", "-j", type=Count(1, maximum), default=None, metavar="N", help=help
+    )
+
+
+jobs_option = processes_option(
+    "dpor/dfs: split the search into work units run by N worker processes (default: "
+    "every core; the result is the same for any N, 1 runs them in this process). random "
+    "and pct always run in one process."
 )
 dask_option = click.option(
     "--dask",
     "dask_address",
     metavar="ADDRESS",
     default=None,
-    help="dpor/dfs: run the work units on a Dask cluster: tcp://HOST:8786, or local:N "
-    "for a local cluster of N workers (needs pagerace[cluster]).",
+    help="Run the work on a Dask cluster: tcp://HOST:8786, or local:N for a local "
+    "cluster of N workers (needs pagerace[cluster]).",
 )
 variant_option = click.option(
     "--variant",

@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import dask_option, jobs_option, scenario_argument, variant_option
+from pagerace.cli.options import (
+    dask_option,
+    jobs_option,
+    processes_option,
+    scenario_argument,
+    variant_option,
+)
 from pagerace.cli.outputs import discard_on_interrupt, write_outputs
 from pagerace.errors import Interrupted, PageraceInputError
 from pagerace.userio import check_output_path, one_line, plan_outputs, write_atomic
@@ -252,12 +258,12 @@ def run(
         until_expected=until_expected,
         jobs=jobs,
     )
-    if (checkpoint_path is not None or dask_address is not None) and options.jobs is None:
+    if options.jobs is None:
         from dataclasses import replace
 
-        from pagerace.explore.parallel import default_jobs
+        from pagerace.explore.executors import default_jobs
 
-        options = replace(options, jobs=default_jobs())  # work units: all cores
+        options = replace(options, jobs=default_jobs())  # dpor/dfs: work units, all cores
     state = None
     if checkpoint_path is not None:
         from pagerace.explore.checkpoint import Progress
@@ -349,7 +355,7 @@ def resume(
     """
     from pagerace.cli.options import load
     from pagerace.explore.checkpoint import Progress
-    from pagerace.explore.parallel import default_jobs
+    from pagerace.explore.executors import default_jobs
     from pagerace.runner import RunOptions, scenario_hash
 
     outputs = plan_outputs(("--json",), json=json_path, html=html_path)
@@ -407,29 +413,57 @@ def replay(
 
 
 def run_bundled(
-    names: Sequence[str], variants: Sequence[str], quiet: bool, outputs: Any
+    names: Sequence[str],
+    variants: Sequence[str],
+    quiet: bool,
+    outputs: Any,
+    jobs: int | None = None,
 ) -> list[Any]:
     """Each named bundled scenario on each variant, with the scenario's [explore]
     settings, until what its [expect] says of the variant is decided
-    (``outputs``: the command's planned result files, removed if interrupted)."""
+    (``outputs``: the command's planned result files, removed if interrupted).
+
+    The runs are spread over ``jobs`` worker processes (None: every core), one run
+    per process at a time; each is the run one process gives (the same executions
+    and findings), taken in order.  With one job they run here, with a progress line."""
+    from pagerace.explore.executors import default_jobs, open_executor
+
+    tasks = [(name, variant) for name in names for variant in variants]
+    jobs = min(default_jobs() if jobs is None else jobs, len(tasks))
+    runs = []
+    with discard_on_interrupt(outputs), open_executor(jobs) as executor:
+        futures = [executor.submit(_bundled_run, *task, quiet or jobs > 1) for task in tasks]
+        for future in futures:
+            runs.append(_run_of(*future.result()))
+    return runs
+
+
+def _bundled_run(name: str, variant: str, quiet: bool) -> tuple[str, str, Any, float]:
+    """One bundled scenario's run (in a worker process): its result and seconds."""
     from pagerace.cli.options import bundled_scenarios
     from pagerace.cli.progress import ProgressObserver
     from pagerace.runner import run_scenario
     from pagerace.scenario import load_scenario
 
-    bundled = bundled_scenarios()
-    runs = []
-    for name in names:
-        sc = load_scenario(bundled[name])
-        for variant in variants:
-            progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
-            try:
-                with discard_on_interrupt(outputs):
-                    # [explore] over the defaults, until the expectation is decided
-                    runs.append(run_scenario(sc, variant=variant, observers=[progress]))
-            finally:
-                progress.close()
-    return runs
+    sc = load_scenario(bundled_scenarios()[name])
+    progress = ProgressObserver(f"{name} {variant}", enabled=False if quiet else None)
+    try:
+        # [explore] over the defaults, until the expectation is decided
+        run = run_scenario(sc, variant=variant, observers=[progress])
+    finally:
+        progress.close()
+    return name, variant, run.result, run.seconds
+
+
+def _run_of(name: str, variant: str, result: Any, seconds: float) -> Any:
+    """The ``ScenarioRun`` of a bundled run made elsewhere (prepared again here)."""
+    from pagerace.cli.options import bundled_scenarios
+    from pagerace.runner import ScenarioRun, prepare, run_options
+    from pagerace.scenario import load_scenario
+
+    sc = load_scenario(bundled_scenarios()[name])
+    p = prepare(sc, variant)
+    return ScenarioRun(sc, p.variant, run_options(sc), result, p, seconds, sc.expected(p.variant))
 
 
 @click.command()
@@ -447,8 +481,12 @@ def run_bundled(
     default=None,
     help="Write every run's result as a JSON list.",
 )
+@processes_option(
+    "Worker processes, each running one scenario at a time (default: every core; "
+    "the results do not depend on N)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
+def xsa345(geometry: str, json_path: str | None, jobs: int | None, quiet: bool) -> None:
     """The advisory's races on both variants: a table of findings and times.
 
     Runs each bundled XSA-345 scenario on xen-4.14 (vulnerable) and xsa-345 (fixed),
@@ -470,7 +508,7 @@ def xsa345(geometry: str, json_path: str | None, quiet: bool) -> None:
         names = [n for n in names if not n.endswith("-small")]
     elif geometry == "small":
         names = [n for n in names if n.endswith("-small")]
-    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet, outputs)
+    runs = run_bundled(names, ("xen-4.14", "xsa-345"), quiet, outputs, jobs)
     table = Table(title="XSA-345 under pagerace", title_justify="left")
     for col in (
         "scenario",

@@ -52,6 +52,9 @@ def dask_executor(address: str) -> Iterator[Executor]:
         ) from None
     try:
         with client.get_executor(pure=False) as executor:
+            # how many tasks the cluster runs at once (a caller that keeps its own
+            # number of tasks in flight reads it)
+            executor.slots = max(1, sum(client.nthreads().values()))
             yield executor
     finally:
         client.close()

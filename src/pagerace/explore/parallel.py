@@ -23,26 +23,27 @@ and verdict.  Idle workers take the next unit from the queue; there are at least
 
 The program is not sent to workers: a *recipe*, a picklable callable (a module-level
 function with plain arguments, e.g. ``functools.partial``), builds it in each worker
-process once (``ProgramCache``).
+process once (``_program``).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from pagerace.errors import Interrupted
 from pagerace.explore.bounding import PreemptionBound
 from pagerace.explore.canonical import canonical_form
 from pagerace.explore.context import Context
 from pagerace.explore.events import Pending, dependent
 from pagerace.explore.execution import CUT, Chooser, Execution, GreenletPool
+from pagerace.explore.executors import InlineExecutor, default_jobs, process_executor
 from pagerace.explore.explorer import explore
 from pagerace.explore.frontier import Node
-from pagerace.explore.results import Coverage, Finding, Result, Stats, Status
+from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.strategies.dfs import PathSearch
 
 __all__ = [
@@ -51,8 +52,10 @@ __all__ = [
     "Search",
     "UnitProgress",
     "UnitResult",
+    "default_jobs",
     "explore_units",
     "process_executor",
+    "remember",
     "run_unit",
     "split",
 ]
@@ -73,8 +76,9 @@ class Search:
     recipe: Recipe
     strategy: str = "dpor"  # "dpor" or "dfs"
     keep_going: bool = False
-    #: with keep_going: stop once findings of all these kinds are found
-    stop_kinds: frozenset[str] | None = None
+    #: with keep_going: stop once ``stop_when(kinds found)`` is true (a picklable
+    #: function of the set of kinds, true for any superset of a set it holds for)
+    stop_when: Callable[[frozenset[str]], bool] | None = None
     max_executions: int | None = None
     time_limit: float | None = None  # (then the result depends on timing, as always)
     #: count the distinct Mazurkiewicz traces (every execution's trace is read: slower)
@@ -93,9 +97,10 @@ class UnitResult:
     bound_cut: bool
     findings: list[Finding]
     indices: list[int]  # per finding, the index of its execution in the unit
-    exhausted: bool = False  # a time limit ended it early
+    exhausted: bool = False  # its budget (executions or time) ended it early
     forms: frozenset[Any] | None = None  # canonical forms, with ``count_traces``
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the worker's CPU time for the unit, set-up included
 
 
 # -- the program, once per worker process -------------------------------------------
@@ -113,6 +118,17 @@ def _program(recipe: Recipe) -> Callable[[Any], Any]:
             _PROGRAMS.clear()
         program = _PROGRAMS[recipe] = recipe()
     return program
+
+
+def remember(recipe: Recipe, program: Callable[[Any], Any]) -> None:
+    """Tell this process the program ``recipe`` builds (a caller that has built it
+    already; forked workers inherit it)."""
+    try:
+        if len(_PROGRAMS) > 8:
+            _PROGRAMS.clear()
+        _PROGRAMS[recipe] = program
+    except TypeError:  # unhashable: built in each unit
+        pass
 
 
 # -- splitting -----------------------------------------------------------------------
@@ -242,30 +258,45 @@ class _Indices:
 
 
 def run_unit(
-    search: Search, bound: int | None, prefix: Prefix, max_executions: int | None
+    search: Search,
+    bound: int | None,
+    prefix: Prefix,
+    max_executions: int | None,
+    deadline: float | None = None,
 ) -> UnitResult:
-    """Explore one unit (in whichever process runs it)."""
+    """Explore one unit (in whichever process runs it); ``deadline`` is a
+    ``time.time()`` value.  Ctrl-C raises ``Interrupted`` carrying the unit's
+    ``UnitResult`` so far."""
+    cpu = time.process_time()
     program = _program(search.recipe)
     indices = _Indices(search.count_traces)
     stop = None
-    if search.stop_kinds is not None:
-        want = search.stop_kinds
+    if search.stop_when is not None:
+        rule = search.stop_when
 
         def stop(findings: Sequence[Finding]) -> bool:
-            return want <= {f.kind for f in findings}
+            return rule(frozenset(f.kind for f in findings))
 
-    result = explore(
-        program,
-        strategy=search.strategy,
-        preemption_bound=bound,
-        fewest_first=False,  # one unit, one bound: the split iterates the bounds
-        max_executions=max_executions,
-        time_limit=search.time_limit,
-        keep_going=search.keep_going,
-        stop_when=stop,
-        observers=[indices],
-        prefix=prefix,
-    )
+    time_limit = None if deadline is None else max(deadline - time.time(), 1e-9)
+    try:
+        result = explore(
+            program,
+            strategy=search.strategy,
+            preemption_bound=bound,
+            fewest_first=False,  # one unit, one bound: the split iterates the bounds
+            max_executions=max_executions,
+            time_limit=time_limit,
+            keep_going=search.keep_going,
+            stop_when=stop,
+            observers=[indices],
+            prefix=prefix,
+        )
+    except Interrupted as exc:
+        raise Interrupted(_unit_result(exc.result, indices, search, cpu)) from None
+    return _unit_result(result, indices, search, cpu)
+
+
+def _unit_result(result: Result, indices: _Indices, search: Search, cpu: float) -> UnitResult:
     st = result.stats
     return UnitResult(
         executions=result.executions,
@@ -276,82 +307,25 @@ def run_unit(
         bound_cut=st.bound_cut,
         findings=list(result.findings),
         indices=indices.indices,
-        exhausted=result.status is Status.INCOMPLETE and search.time_limit is not None,
+        exhausted=result.coverage.stopped_by in ("max_executions", "time_limit"),
         forms=frozenset(indices.forms) if search.count_traces else None,
         seconds=st.seconds,
+        cpu_seconds=time.process_time() - cpu,
     )
-
-
-# -- executors ---------------------------------------------------------------------------
-
-
-class _LazyFuture(Future):
-    """Runs its task in the calling process when its result is first asked for."""
-
-    def __init__(self, task: Callable[[], Any]) -> None:
-        super().__init__()
-        self._task: Callable[[], Any] | None = task
-
-    def result(self, timeout: float | None = None) -> Any:
-        task, self._task = self._task, None
-        if task is not None and self.set_running_or_notify_cancel():
-            try:
-                self.set_result(task())
-            except Exception as exc:  # handed to whoever reads the result
-                self.set_exception(exc)
-        return super().result(timeout)
-
-
-class InlineExecutor(Executor):
-    """Runs each task in this process, when its result is asked for (``jobs=1``):
-    units after the point where a search stops are never run."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return _LazyFuture(lambda: fn(*args, **kwargs))
-
-
-def process_executor(jobs: int) -> Executor:
-    """``jobs`` worker processes (fork where available: no re-import), or inline."""
-    if jobs <= 1:
-        return InlineExecutor()
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_die_with_parent)
-
-
-def _die_with_parent() -> None:
-    """In a worker process: end when the parent dies, even by SIGKILL (Linux), instead
-    of waiting forever for units that will not come."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the worker lingers until it is fed
-        pass
-
-
-def default_jobs() -> int:
-    """All the cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 # -- the whole search ------------------------------------------------------------------
 
+#: Seconds between two progress reports while the next unit in order is running.
+PROGRESS_SECONDS = 0.5
+
 
 class UnitProgress(NamedTuple):
-    """What ``on_progress(progress)`` observers get after each unit: the bound being
-    explored, its units done and in all, executions so far and per second, the units
-    left (the frontier) and an estimate of the executions left at this bound (the
-    mean of its finished units times the units left)."""
+    """What ``on_progress(progress)`` observers get after each unit merged (and every
+    ``PROGRESS_SECONDS`` while waiting for one): the bound being explored, its units
+    finished and in all, the executions run so far and per second, the units left
+    (the frontier) and an estimate of the executions left at this bound (the mean of
+    its finished units times the units left)."""
 
     bound: int | None
     units_done: int
@@ -375,6 +349,7 @@ class _Merged:
     keys: set[Any] = field(default_factory=set)
     exhausted: bool = False
     stopped: bool = False
+    interrupted: bool = False
     forms: set[Any] = field(default_factory=set)
     units: int = 0  # units merged
     units_left: int = 0
@@ -403,36 +378,67 @@ def explore_units(
     """Explore like ``explore(recipe(), strategy=..., preemption_bound=...)`` but split
     into units run on ``executor`` (see the module docstring).  ``preemption_bound``
     is None, an int K (that bound only) or ``"iterative"`` (0, 1, ... up to
-    ``max_preemption_bound``).  ``state`` (``checkpoint.Progress``) records finished
-    units and lets a resumed search skip them."""
+    ``max_preemption_bound``; without a cap, ``keep_going`` without a stop rule stops
+    widening after a bound >= 1 that found nothing new, as ``explore`` does).
+    ``state`` (``checkpoint.Progress``) records finished units and lets a resumed
+    search skip them.  Ctrl-C raises ``Interrupted`` carrying the result so far (the
+    units merged, and the findings of every unit that had finished)."""
     start = time.perf_counter()
+    deadline = None if search.time_limit is None else time.time() + search.time_limit
     program = _program(search.recipe)
     hooks = list(observers)
     merged = _Merged()
     iterative = preemption_bound == "iterative"
     bound: int | None = 0 if iterative else preemption_bound  # type: ignore[assignment]
-    while True:
-        units, split_cut = split(program, search.strategy, bound)
-        done = state.begin_bound(bound, len(units), program) if state is not None else {}
-        level = _Merged()
-        level.bound_cut = split_cut
-        _run_level(search, executor, bound, units, done, merged, level, hooks, state, start)
-        merged.bound_cut = level.bound_cut
-        if merged.stopped or merged.exhausted:
-            break
-        if not (iterative and level.bound_cut):
-            break
-        assert bound is not None
-        if max_preemption_bound is not None and bound >= max_preemption_bound:
-            break
-        bound += 1
-    seconds = time.perf_counter() - start
-    if merged.findings:
-        status = Status.FOUND
-    elif merged.exhausted:
-        status = Status.INCOMPLETE
-    else:
-        status = Status.CLEAN
+    log: list[tuple[int, int, int]] = []  # per bound explored: bound, executions, new
+    nothing_new = False
+    try:
+        while True:
+            units, split_cut = split(program, search.strategy, bound)
+            done = state.begin_bound(bound, len(units), program) if state is not None else {}
+            level = _Merged()
+            level.bound_cut = split_cut
+            before = len(merged.findings)
+            _run_level(
+                search, executor, bound, units, done, merged, level, hooks, state, start, deadline
+            )
+            new = len(merged.findings) - before
+            if iterative:
+                assert bound is not None
+                log.append((bound, level.executions, new))
+            merged.bound_cut = level.bound_cut
+            if merged.stopped or merged.exhausted or merged.interrupted:
+                break
+            if not (iterative and level.bound_cut):
+                break
+            assert bound is not None
+            if max_preemption_bound is not None and bound >= max_preemption_bound:
+                break
+            if (
+                max_preemption_bound is None
+                and search.keep_going
+                and search.stop_when is None
+                and merged.findings
+                and bound >= 1
+                and not new
+            ):
+                nothing_new = True
+                break
+            bound += 1
+    except KeyboardInterrupt:  # (while splitting: the units so far are merged)
+        merged.interrupted = True
+    return _result(search, merged, bound, log, nothing_new, hooks, time.perf_counter() - start)
+
+
+def _result(
+    search: Search,
+    merged: _Merged,
+    bound: int | None,
+    log: list[tuple[int, int, int]],
+    nothing_new: bool,
+    hooks: list[Any],
+    seconds: float,
+) -> Result:
     stats = Stats(
         executions=merged.executions,
         events=merged.events,
@@ -449,15 +455,29 @@ def explore_units(
         units_left=merged.units_left,
         remaining_estimate=merged.remaining,
     )
-    if merged.stopped:
+    if merged.interrupted:
+        stopped_by = "interrupted"
+    elif merged.stopped:
         stopped_by = "stop rule" if search.keep_going else "finding"
     elif merged.exhausted:
         limit = search.max_executions
         spent = limit is not None and merged.executions >= limit
         stopped_by = "max_executions" if spent else "time_limit"
+    elif nothing_new:
+        stopped_by = "nothing new"
     else:
         stopped_by = "complete"
-    coverage = Coverage(stopped_by, stopped_by == "complete")
+    complete = stopped_by == "complete"
+    last_done = stopped_by in ("complete", "nothing new")  # the last bound was finished
+    if merged.findings:
+        status = Status.FOUND
+    elif complete:
+        status = Status.CLEAN
+    else:
+        status = Status.INCOMPLETE
+    bounds = tuple(
+        BoundCoverage(b, n, new, k < len(log) - 1 or last_done) for k, (b, n, new) in enumerate(log)
+    )
     result = Result(
         status,
         merged.executions,
@@ -465,11 +485,13 @@ def explore_units(
         tuple(merged.findings),
         stats,
         search.strategy,
-        coverage,
+        Coverage(stopped_by, complete, bounds),
     )
     for hook in hooks:
         if hasattr(hook, "on_end"):
             hook.on_end(result)
+    if merged.interrupted:
+        raise Interrupted(result)
     return result
 
 
@@ -483,7 +505,9 @@ def _counted(search: Search, merged: _Merged, r: UnitResult) -> tuple[int, bool]
     stop_at: int | None = None
     for f, index in zip(r.findings, r.indices, strict=True):
         kinds.add(f.kind)
-        if not search.keep_going or (search.stop_kinds is not None and search.stop_kinds <= kinds):
+        if not search.keep_going or (
+            search.stop_when is not None and search.stop_when(frozenset(kinds))
+        ):
             stop_at = index + 1  # (every finding of that execution counts)
             break
     count = r.executions if stop_at is None else stop_at
@@ -491,6 +515,18 @@ def _counted(search: Search, merged: _Merged, r: UnitResult) -> tuple[int, bool]
     if budget is not None and merged.executions + count > budget:
         return budget - merged.executions, False
     return count, stop_at is not None
+
+
+def _add_findings(merged: _Merged, r: UnitResult, count: int | None, hooks: list[Any]) -> None:
+    """The unit's findings among its first ``count`` executions (None: all) that are
+    new to the search, in order."""
+    for f, index in zip(r.findings, r.indices, strict=False):
+        if (count is None or index < count) and f.key not in merged.keys:
+            merged.keys.add(f.key)
+            merged.findings.append(f)
+            for hook in hooks:
+                if hasattr(hook, "on_finding"):
+                    hook.on_finding(f)
 
 
 def _run_level(
@@ -504,74 +540,105 @@ def _run_level(
     hooks: list[Any],
     state: Any,
     start: float,
+    deadline: float | None,
 ) -> None:
     """Run the units of one bound and merge their results in unit order."""
     futures: dict[int, Future[UnitResult]] = {}
     budget = search.max_executions
     for i, prefix in enumerate(units):
         if i not in done:
-            futures[i] = executor.submit(run_unit, search, bound, prefix, budget)
+            futures[i] = executor.submit(run_unit, search, bound, prefix, budget, deadline)
     recorded = set(done)
-    lazy = isinstance(executor, InlineExecutor)  # (its futures run when asked)
+    lazy = isinstance(executor, InlineExecutor) and executor.lazy  # (run when asked)
+    finished = 0  # units merged at this bound
 
-    def record() -> None:  # every finished unit, in whatever order they finish
-        for j, future in futures.items():
-            if j not in recorded and future.done() and not future.cancelled():
-                if future.exception() is None:
-                    recorded.add(j)
-                    state.unit_done(bound, j, future.result())
+    def report(extra_units: int = 0, extra_executions: int = 0) -> None:
+        units_done = finished + extra_units
+        left = len(units) - units_done
+        mean = (level.executions + extra_executions) / units_done if units_done else 0.0
+        merged.units_left, merged.remaining = left, round(mean * left)
+        elapsed = time.perf_counter() - start
+        executions = merged.executions + extra_executions
+        progress = UnitProgress(
+            bound,
+            units_done,
+            len(units),
+            executions,
+            executions / elapsed if elapsed > 0 else 0.0,
+            left,
+            merged.remaining,
+            len(merged.findings),
+        )
+        for hook in hooks:
+            if hasattr(hook, "on_progress"):
+                hook.on_progress(progress)
 
+    def wait_for(future: Future[UnitResult]) -> None:
+        """Until ``future`` is done, keep the checkpoint and the progress current."""
+        while not future.done():
+            pending = [f for f in futures.values() if not f.done()]
+            wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+            ran = [(j, f) for j, f in futures.items() if f.done() and _ok(f)]
+            if state is not None:
+                for j, f in ran:
+                    if j not in recorded:
+                        recorded.add(j)
+                        state.unit_done(bound, j, f.result())
+            report(len(ran), sum(f.result().executions for _, f in ran))
+
+    i = -1
     try:
         for i, prefix in enumerate(units):
             if i in done:
                 r = done[i]
             else:
-                while state is not None and not lazy and not futures[i].done():
-                    wait(list(futures.values()), timeout=1.0, return_when=FIRST_COMPLETED)
-                    record()
-                r = futures[i].result()
-                if state is not None:
-                    record()
+                future = futures[i]
+                if not lazy:
+                    wait_for(future)
+                r = future.result()
+                del futures[i]
+                if state is not None and i not in recorded:
+                    recorded.add(i)
+                    state.unit_done(bound, i, r)
             count, stopped = _counted(search, merged, r)
-            for f, index in zip(r.findings, r.indices, strict=True):
-                if index < count and f.key not in merged.keys:
-                    merged.keys.add(f.key)
-                    merged.findings.append(f)
-                    for hook in hooks:
-                        if hasattr(hook, "on_finding"):
-                            hook.on_finding(f)
+            _add_findings(merged, r, count, hooks)
             merged.stopped = stopped
             if count < r.executions:
                 # the statistics of exactly the executions that count: run them again
                 merged.exhausted = not stopped
                 r = run_unit(search, bound, prefix, count) if count else _EMPTY
-            if r.exhausted or (
-                search.time_limit is not None
-                and time.perf_counter() - start >= search.time_limit
-                and i + 1 < len(units)
-            ):
-                merged.exhausted = True
+            elif r.exhausted and not stopped:
+                merged.exhausted = True  # its own budget (time, executions) cut it
             merged.add(r)
             level.add(r)
             merged.units += 1
-            merged.units_left = len(units) - i - 1
-            merged.remaining = round(level.executions / (i + 1) * merged.units_left)
-            elapsed = time.perf_counter() - start
-            progress = UnitProgress(
-                bound,
-                i + 1,
-                len(units),
-                merged.executions,
-                merged.executions / elapsed if elapsed > 0 else 0.0,
-                merged.units_left,
-                merged.remaining,
-                len(merged.findings),
-            )
+            finished += 1
             for hook in hooks:
-                if hasattr(hook, "on_progress"):
-                    hook.on_progress(progress)
+                if hasattr(hook, "on_unit"):
+                    hook.on_unit(bound, i, r)
+            report()
             if merged.stopped or merged.exhausted:
                 return
+    except KeyboardInterrupt as exc:
+        # what has been run counts: the unit that was running here (in this
+        # process), then every unit that had finished, in unit order
+        merged.interrupted = True
+        if isinstance(exc, Interrupted) and isinstance(exc.result, UnitResult):
+            _salvage(merged, level, exc.result, hooks)
+        for j in sorted(futures):
+            if j >= i and futures[j].done() and _ok(futures[j]):
+                _salvage(merged, level, futures[j].result(), hooks)
     finally:
         for future in futures.values():
             future.cancel()
+
+
+def _ok(future: Future[Any]) -> bool:
+    return not future.cancelled() and future.exception() is None
+
+
+def _salvage(merged: _Merged, level: _Merged, r: UnitResult, hooks: list[Any]) -> None:
+    _add_findings(merged, r, None, hooks)
+    merged.add(r)
+    level.add(r)
+    merged.units += 1

@@ -18,14 +18,14 @@ import dataclasses
 import os
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pagerace.explore.executors import default_jobs, open_executor
 from pagerace.hunt.generate import GenOptions, generate
-from pagerace.hunt.pool import make_executor, stop_executor
 from pagerace.hunt.records import HuntResult, Minimised, SignatureRecord
 from pagerace.hunt.search import Budget, Found, SearchResult, search
 from pagerace.hunt.shrink import ShrinkBudget, Shrunk, shrink_many
@@ -42,7 +42,11 @@ __all__ = ["HuntOptions", "explore_task", "hunt", "shrink_task"]
 class HuntOptions:
     gen: GenOptions = field(default_factory=GenOptions)
     seed: int = 0
-    jobs: int = 1
+    #: tasks at once (None: every core, or on Dask the cluster's workers)
+    jobs: int | None = 1
+    #: a Dask scheduler address or ``local:N`` (``pagerace.explore.cluster``): the
+    #: tasks run there, ``jobs`` at a time
+    dask: str | None = None
     time_limit: float | None = 60.0
     max_scenarios: int | None = None
     budget: Budget = field(default_factory=Budget)
@@ -59,6 +63,7 @@ class HuntOptions:
             "disjoint": g.disjoint,
             "seed": self.seed,
             "jobs": self.jobs,
+            "dask": self.dask,
             "time_limit": self.time_limit,
             "max_scenarios": self.max_scenarios,
             "preemption_bound": self.budget.preemption_bound,
@@ -146,8 +151,10 @@ def finalise(
 def _reproduced_by(sc: Scenario) -> str | None:
     """The arguments after ``pagerace run FILE`` that show the file's expected kind:
     ``""`` (``pagerace run`` explores until its expectation is decided), or None
-    when a run of 50,000 executions does not meet it."""
-    run = run_scenario(sc, run_options(sc, max_executions=50_000))
+    when a run of 50,000 executions does not meet it.  The run is split into work
+    units as ``pagerace run`` splits it (here in this process: the result is the
+    same on any number of cores)."""
+    run = run_scenario(sc, run_options(sc, max_executions=50_000, jobs=1))
     return "" if run.meets_expectation else None
 
 
@@ -172,8 +179,20 @@ class _Hunt:
 
     def run(self) -> HuntResult:
         o = self.o
-        executor = make_executor(o.jobs)
-        shrink_slots = max(1, o.jobs // 2)
+        with open_executor(o.jobs, o.dask, lazy=False) as executor:
+            self._run(executor)
+        self.result.seconds = self.elapsed()
+        self.write_unminimised()
+        self.result.records = list(self.records.values())
+        return self.result
+
+    def _run(self, executor: Executor) -> None:
+        """Draw, explore and minimise on ``executor`` until the hunt ends."""
+        o = self.o
+        # tasks in flight: --jobs, else a cluster's workers, else every core
+        jobs = o.jobs or getattr(executor, "slots", None) or default_jobs()
+        self.result.options["jobs"] = jobs
+        shrink_slots = max(1, jobs // 2)
         exploring: dict[Future[Any], int] = {}
         shrinking: dict[Future[Any], int] = {}
         arrived: dict[int, tuple[SearchResult, float]] = {}
@@ -192,7 +211,7 @@ class _Hunt:
                 drawing = not timed_out and (
                     o.max_scenarios is None or next_index < o.max_scenarios
                 )
-                while len(exploring) + len(shrinking) < max(1, o.jobs):
+                while len(exploring) + len(shrinking) < max(1, jobs):
                     if self.waiting and (len(shrinking) < shrink_slots or not drawing):
                         index, batch = self.waiting.popleft()
                         fut = executor.submit(
@@ -234,12 +253,6 @@ class _Hunt:
                 self.notify("on_progress", self.snapshot(len(shrinking) + len(self.waiting)))
         except KeyboardInterrupt:
             self.result.interrupted = True
-        finally:
-            stop_executor(executor)
-        self.result.seconds = self.elapsed()
-        self.write_unminimised()
-        self.result.records = list(self.records.values())
-        return self.result
 
     def snapshot(self, minimising: int) -> dict[str, Any]:
         r = self.result

@@ -1,0 +1,140 @@
+"""Where tasks run: one ``concurrent.futures`` executor for every parallel command.
+
+``open_executor(jobs, dask)`` is the one factory: ``jobs`` worker processes, a Dask
+cluster (``dask``: ``tcp://HOST:8786`` or ``local:N``, ``pagerace.explore.cluster``),
+or, for one job, an ``InlineExecutor`` that runs each task in this process (no
+start-up cost, and what a test patches in this process is what the task sees).
+Split searches (``pagerace.explore.parallel``), hunts (``pagerace.hunt``) and the
+commands that run several scenarios use it, so a task is written once for all.
+
+Worker processes are forked where the system can (the parent's imports and caches
+come along: no re-import, no second preparation of a scenario), ignore Ctrl-C (the
+process that owns them decides what an interrupt means) and end when their parent
+dies, even by SIGKILL (Linux).  Tasks are top-level functions whose arguments and
+results are plain data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
+
+__all__ = [
+    "InlineExecutor",
+    "default_jobs",
+    "open_executor",
+    "process_executor",
+    "stop_executor",
+]
+
+T = TypeVar("T")
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _LazyFuture(Future):
+    """Runs its task in the calling process when its result is first asked for."""
+
+    def __init__(self, task: Callable[[], Any]) -> None:
+        super().__init__()
+        self._task: Callable[[], Any] | None = task
+
+    def result(self, timeout: float | None = None) -> Any:
+        task, self._task = self._task, None
+        if task is not None and self.set_running_or_notify_cancel():
+            try:
+                self.set_result(task())
+            except Exception as exc:  # handed to whoever reads the result
+                self.set_exception(exc)
+        return super().result(timeout)
+
+
+class InlineExecutor(Executor):
+    """Runs each task in this process.  ``lazy`` (the default): when its result is
+    first asked for, so that tasks after the point where a search stops never run
+    (``concurrent.futures.wait`` does not run them: read results in order);
+    ``lazy=False``: at once, when it is submitted."""
+
+    def __init__(self, lazy: bool = True) -> None:
+        self.lazy = lazy
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if self.lazy:
+            return _LazyFuture(lambda: fn(*args, **kwargs))
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _worker_start() -> None:
+    """In a worker process: ignore Ctrl-C, and end when the parent dies (Linux)
+    instead of waiting forever for tasks that will not come."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker lingers until it is fed
+        pass
+
+
+def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
+    """``jobs`` worker processes, or for one job an ``InlineExecutor(lazy)``."""
+    if jobs <= 1:
+        return InlineExecutor(lazy)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start)
+
+
+def stop_executor(executor: Executor) -> None:
+    """Stop at once: drop queued tasks and end the workers of a process pool (a
+    running task's result is not wanted any more)."""
+    processes = dict(getattr(executor, "_processes", None) or {})  # (shutdown forgets them)
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except TypeError:  # an executor without cancel_futures (Dask's)
+        executor.shutdown(wait=False)
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.terminate()
+    for process in list(processes.values()):
+        process.join(timeout=5)
+
+
+@contextlib.contextmanager
+def open_executor(
+    jobs: int | None = None, dask: str | None = None, *, lazy: bool = True
+) -> Iterator[Executor]:
+    """The executor for a command's ``--jobs`` (None: every core) and ``--dask``, for
+    the duration of the ``with`` block; on leaving it (normally or not) queued tasks
+    are dropped and the workers end."""
+    if dask is not None:
+        from pagerace.explore.cluster import dask_executor
+
+        with dask_executor(dask) as executor:
+            yield executor
+        return
+    executor = process_executor(default_jobs() if jobs is None else jobs, lazy=lazy)
+    try:
+        yield executor
+    finally:
+        stop_executor(executor)
