@@ -101,13 +101,15 @@ class Accesses:
     """The explorer descriptors (``Access``: label, footprint) of the machine's
     operations, made once and shared by all executions of a program: a quiet access
     announces one of these instead of building an event and its details.  Per label,
-    a table keyed by ``pte_key`` (loads, stores) or ``frame_key`` (scans, frees)."""
+    a table keyed by frame, then index (loads, stores: nested tables, since a
+    ``pte_key`` is an int of more than 30 bits, whose arithmetic costs ~100 ns), or by
+    frame (scans, frees)."""
 
     __slots__ = ("alloc", "flush", "free", "load", "load_fp", "scan", "store", "store_fp")
 
     def __init__(self) -> None:
-        self.load: dict[str, dict[int, Access]] = {}
-        self.store: dict[str, dict[int, Access]] = {}
+        self.load: dict[str, dict[int, dict[int, Access]]] = {}
+        self.store: dict[str, dict[int, dict[int, Access]]] = {}
         self.scan: dict[str, dict[int, Access]] = {}
         self.free: dict[str, dict[int, Access]] = {}
         self.flush: dict[str, dict[int, Access]] = {}  # key: the CPU, -1 for all
@@ -116,7 +118,19 @@ class Accesses:
         self.load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
         self.store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
 
-    def of(self, table: dict[str, dict[int, Access]], step: str, key: int, fp: Any) -> Access:
+    def entry(
+        self,
+        table: dict[str, dict[int, dict[int, Access]]],
+        step: str,
+        frame: int,
+        index: int,
+        fp: Any,
+    ) -> Access:
+        """The descriptor of ``step`` at entry ``index`` of ``frame`` (made with
+        footprint ``fp`` the first time)."""
+        return self.of(table.setdefault(step, {}), frame, index, fp)
+
+    def of(self, table: dict[Any, dict[int, Access]], step: Any, key: int, fp: Any) -> Access:
         """The descriptor of ``step`` at ``key`` (made with footprint ``fp`` the first
         time)."""
         by_key = table.get(step)
@@ -267,13 +281,10 @@ class ExploredCPU:
             self._detail(ev, "load", frame, index, value=value)
         else:
             try:
-                access = self._loads[step][(frame << 10) | index]
+                access = self._loads[step][frame][index]
             except KeyError:
-                access = self.world.accesses.of(
-                    self._loads,
-                    step,
-                    (frame << 10) | index,
-                    self.world.load_footprint(frame, index),
+                access = self.world.accesses.entry(
+                    self._loads, step, frame, index, self.world.load_footprint(frame, index)
                 )
             self._perform(access)
             if frame in self._live and self._gen[frame] == ref[1]:
@@ -315,12 +326,11 @@ class ExploredCPU:
             ev = self.ctx.event(self.world.store_footprint(frame, index), step)
             self._detail(ev, "store", frame, index, old=memory.read(frame, index), new=value)
         else:
-            k = (frame << 10) | index
-            by_key = self._stores.get(step)
-            access = by_key.get(k) if by_key is not None else None
-            if access is None:
-                access = self.world.accesses.of(
-                    self._stores, step, k, self.world.store_footprint(frame, index)
+            try:
+                access = self._stores[step][frame][index]
+            except KeyError:
+                access = self.world.accesses.entry(
+                    self._stores, step, frame, index, self.world.store_footprint(frame, index)
                 )
             self._perform(access)
         if not (frame in self._live and self._gen[frame] == ref[1]):

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Hashable
-from itertools import chain
+from itertools import chain, compress, count, islice
+from operator import ne
 from typing import Any
 
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
@@ -244,7 +245,7 @@ class DporStrategy(PathSearch):
 def _switches(threads: list[int]) -> list[int]:
     """The steps where the thread changes, step 0 included (the nodes where choosing
     another thread costs no preemption)."""
-    return [0, *(j for j in range(1, len(threads)) if threads[j] != threads[j - 1])]
+    return [0, *compress(count(1), map(ne, threads, islice(threads, 1, None)))]
 
 
 def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
