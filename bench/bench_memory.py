@@ -131,27 +131,36 @@ def main() -> None:
     ap.add_argument("--executions", type=int, default=1_000_000)
     ap.add_argument("--scenario-executions", type=int, default=1_000_000)
     ap.add_argument("--split-executions", type=int, default=200_000)
+    ap.add_argument("--parts", default="abc", help="which runs (a, b, c); default all")
     ap.add_argument("--json", default=None, help="write every sample to this file")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()}; RSS at start {rss_mib():.1f} MiB")
     runs = []
-    n = args.executions
-    s = Sampler(n)
-    start = time.perf_counter()
-    r = explore(program, strategy="random", max_executions=n, observers=[s])
-    runs.append(s.report("bare cells, random", time.perf_counter() - start, r.executions))
-    n = args.scenario_executions
-    sc = load("xsa345-r1-small")
-    s = Sampler(n)
-    start = time.perf_counter()
-    run = run_scenario(
-        sc,
-        RunOptions(strategy="random", max_executions=n, time_limit=None, keep_going=True),
-        observers=[s],
-    )
-    elapsed = time.perf_counter() - start
-    runs.append(s.report("xsa345-r1-small, random", elapsed, run.result.executions))
-    n = args.split_executions
+    if "a" in args.parts:
+        n = args.executions
+        s = Sampler(n)
+        start = time.perf_counter()
+        r = explore(program, strategy="random", max_executions=n, observers=[s])
+        runs.append(s.report("bare cells, random", time.perf_counter() - start, r.executions))
+    if "b" in args.parts:
+        n = args.scenario_executions
+        s = Sampler(n)
+        start = time.perf_counter()
+        run = run_scenario(
+            load("xsa345-r1-small"),
+            RunOptions(strategy="random", max_executions=n, time_limit=None, keep_going=True),
+            observers=[s],
+        )
+        elapsed = time.perf_counter() - start
+        runs.append(s.report("xsa345-r1-small, random", elapsed, run.result.executions))
+    if "c" in args.parts:
+        runs.append(split_run(args.split_executions))
+    print(f"load average {os.getloadavg()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"runs": runs}, indent=1) + "\n")
+
+
+def split_run(n: int) -> dict[str, Any]:
     sc = load_scenario(ROOT / "bench/scenarios/four-cpus-small.toml")
     s = Sampler(n, workers=True)
     start = time.perf_counter()
@@ -168,10 +177,7 @@ def main() -> None:
     )
     elapsed = time.perf_counter() - start
     what = f"four-cpus-small, dpor split into work units on {default_jobs()} processes"
-    runs.append(s.report(what, elapsed, run.result.executions))
-    print(f"load average {os.getloadavg()}")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"runs": runs}, indent=1) + "\n")
+    return s.report(what, elapsed, run.result.executions)
 
 
 if __name__ == "__main__":

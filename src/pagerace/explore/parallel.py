@@ -19,7 +19,9 @@ results are merged in unit order (the order a single search takes them) -- findi
 keep the first schedule in that order, a budget or a stop cuts at the same execution.
 So ``jobs=1``, ``jobs=N`` and a cluster give the same executions, findings, schedules
 and verdict.  Idle workers take the next unit from the queue; there are at least
-``TARGET_UNITS`` of them so that the work spreads.
+``TARGET_UNITS`` of them so that the work spreads.  Under iterative bounding, when
+workers fall idle at the end of a bound that cut something, the next bound is split
+and handed out ahead; if the search ends first, those results are dropped.
 
 The program is not sent to workers: a *recipe*, a picklable callable (a module-level
 function with plain arguments, e.g. ``functools.partial``), builds it in each worker
@@ -392,16 +394,35 @@ def explore_units(
     bound: int | None = 0 if iterative else preemption_bound  # type: ignore[assignment]
     log: list[tuple[int, int, int]] = []  # per bound explored: bound, executions, new
     nothing_new = False
+    # Iterative bounding: while the last units of a bound run and workers fall idle,
+    # the next bound is split and handed out ahead (``prefetch``); if it turns out
+    # not to be needed its results are dropped, so the result is the same.
+    workers = 0 if isinstance(executor, InlineExecutor) else _workers(executor)
+    ahead: _Level | None = None
+
+    def prefetch(after: int | None, pending: int, cut: bool) -> None:
+        nonlocal ahead
+        if (
+            ahead is None
+            and iterative
+            and after is not None
+            and pending < workers
+            and cut
+            and not (merged.stopped or merged.exhausted)
+            and (max_preemption_bound is None or after < max_preemption_bound)
+        ):
+            ahead = _start_level(search, executor, program, after + 1, state, deadline)
+
     try:
         while True:
-            units, split_cut = split(program, search.strategy, bound)
-            done = state.begin_bound(bound, len(units), program) if state is not None else {}
+            if ahead is not None and ahead.bound == bound:
+                current, ahead = ahead, None
+            else:
+                current = _start_level(search, executor, program, bound, state, deadline)
             level = _Merged()
-            level.bound_cut = split_cut
+            level.bound_cut = current.split_cut
             before = len(merged.findings)
-            _run_level(
-                search, executor, bound, units, done, merged, level, hooks, state, start, deadline
-            )
+            _run_level(search, current, merged, level, hooks, state, start, prefetch)
             new = len(merged.findings) - before
             if iterative:
                 assert bound is not None
@@ -427,6 +448,10 @@ def explore_units(
             bound += 1
     except KeyboardInterrupt:  # (while splitting: the units so far are merged)
         merged.interrupted = True
+    finally:
+        if ahead is not None:  # a bound handed out ahead and not needed
+            for future in ahead.futures.values():
+                future.cancel()
     return _result(search, merged, bound, log, nothing_new, hooks, time.perf_counter() - start)
 
 
@@ -529,27 +554,61 @@ def _add_findings(merged: _Merged, r: UnitResult, count: int | None, hooks: list
                     hook.on_finding(f)
 
 
-def _run_level(
+@dataclass
+class _Level:
+    """One bound's units, split and handed to the executor (those not finished
+    already, by a checkpoint)."""
+
+    bound: int | None
+    units: list[Prefix]
+    split_cut: bool
+    done: dict[int, UnitResult]
+    futures: dict[int, Future[UnitResult]]
+    lazy: bool  # (the futures run when their result is asked for)
+
+
+def _start_level(
     search: Search,
     executor: Executor,
+    program: Callable[[Any], Any],
     bound: int | None,
-    units: list[Prefix],
-    done: dict[int, UnitResult],
+    state: Any,
+    deadline: float | None,
+) -> _Level:
+    units, split_cut = split(program, search.strategy, bound)
+    done = state.begin_bound(bound, len(units), program) if state is not None else {}
+    budget = search.max_executions
+    futures = {
+        i: executor.submit(run_unit, search, bound, prefix, budget, deadline)
+        for i, prefix in enumerate(units)
+        if i not in done
+    }
+    lazy = isinstance(executor, InlineExecutor) and executor.lazy
+    return _Level(bound, units, split_cut, done, futures, lazy)
+
+
+def _workers(executor: Executor) -> int:
+    """How many tasks ``executor`` runs at once (as far as it tells)."""
+    count = getattr(executor, "_max_workers", None) or getattr(executor, "slots", None)
+    return count if isinstance(count, int) else 1
+
+
+def _run_level(
+    search: Search,
+    current: _Level,
     merged: _Merged,
     level: _Merged,
     hooks: list[Any],
     state: Any,
     start: float,
-    deadline: float | None,
+    prefetch: Callable[[int | None, int, bool], None],
 ) -> None:
-    """Run the units of one bound and merge their results in unit order."""
-    futures: dict[int, Future[UnitResult]] = {}
-    budget = search.max_executions
-    for i, prefix in enumerate(units):
-        if i not in done:
-            futures[i] = executor.submit(run_unit, search, bound, prefix, budget, deadline)
+    """Run the units of one bound and merge their results in unit order; while
+    waiting, ``prefetch(bound, units still running or queued, a unit hit the
+    bound)`` may hand out the next bound."""
+    bound, units, done, futures = current.bound, current.units, current.done, current.futures
+    lazy = current.lazy
     recorded = set(done)
-    lazy = isinstance(executor, InlineExecutor) and executor.lazy  # (run when asked)
     finished = 0  # units merged at this bound
 
     def report(extra_units: int = 0, extra_executions: int = 0) -> None:
@@ -585,6 +644,8 @@ def _run_level(
                         recorded.add(j)
                         state.unit_done(bound, j, f.result())
             report(len(ran), sum(f.result().executions for _, f in ran))
+            cut = level.bound_cut or any(f.result().bound_cut for _, f in ran)
+            prefetch(bound, len(futures) - len(ran), cut)
 
     i = -1
     try:
