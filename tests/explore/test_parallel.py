@@ -13,7 +13,15 @@ from explore_programs import TraceForms, generated_program
 
 from pagerace.errors import Interrupted
 from pagerace.explore import explore
-from pagerace.explore.parallel import InlineExecutor, Search, explore_units, process_executor
+from pagerace.explore.parallel import (
+    InlineExecutor,
+    Search,
+    explore_units,
+    process_executor,
+    run_unit,
+    split,
+)
+from pagerace.explore.strategies.dfs import PathSearch
 
 
 def _ops(rng: random.Random, inner: bool) -> list[Any]:
@@ -185,6 +193,47 @@ def test_split_dfs_covers_the_bounds_as_dfs_does(seed: int) -> None:
         assert split.coverage._replace(bounds=bounds) == whole.coverage, config
         assert _summary(split)[:2] == _summary(whole)[:2], config
         assert _summary(split)[3:] == _summary(whole)[3:], config
+
+
+def _unit_summary(r: Any) -> tuple[Any, ...]:
+    return (
+        r.executions,
+        r.events,
+        r.cut_executions,
+        r.bound_cut,
+        r.deadlocks,
+        [(f.kind, f.key, f.schedule, f.preemptions) for f in r.findings],
+        r.indices,
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_unit_replayed_by_script_is_the_unit_replayed_step_by_step(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below a work unit's prefix the runtime replays the path itself (a script):
+    every unit's executions, findings and bound cut are those of a replay that asks
+    the strategy, and the preemption bound, at every step."""
+    program = Generated(seed)()
+    on_path = PathSearch._on_path
+
+    def stepwise(self: PathSearch, step: int, enabled: list[int], ex: Any) -> Any:
+        tid = on_path(self, step, enabled, ex)
+        ex.script = ()  # (the strategy is asked at every step)
+        return tid
+
+    for strategy, bound in [("dpor", 0), ("dpor", 1), ("dpor", 2), ("dfs", 1)]:
+        search = Search(Generated(seed), strategy=strategy, keep_going=True)
+        units, _cut = split(program, strategy, bound)
+        scripted = [run_unit(search, bound, unit, 2000) for unit in units]
+        with monkeypatch.context() as patch:
+            patch.setattr(PathSearch, "_on_path", stepwise)
+            asked = [run_unit(search, bound, unit, 2000) for unit in units]
+        assert [_unit_summary(r) for r in scripted] == [_unit_summary(r) for r in asked], (
+            seed,
+            strategy,
+            bound,
+        )
 
 
 class _InterruptAfter:

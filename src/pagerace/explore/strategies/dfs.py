@@ -68,6 +68,9 @@ class PathSearch:
         #: the depth of the subtree being explored: nodes above it belong to a path
         #: prefix (``start_below``) whose other branches are explored elsewhere
         self._floor = 0
+        #: the path is replayed by the runtime (``Execution.script``) from the next
+        #: execution on: below a prefix, not the first (see ``_on_path``)
+        self._scripting = True
 
     def start_below(self, prefix: Sequence[Sequence[Any]]) -> None:
         """Explore only the subtree below ``prefix``, a list of ``[enabled, chosen,
@@ -86,6 +89,7 @@ class PathSearch:
             )
         self.frontier = Frontier(nodes)
         self._floor = len(nodes)
+        self._scripting = not nodes
 
     def _prefix_enabled(self, enabled: list[int], chosen: int) -> list[int]:
         return enabled
@@ -106,11 +110,16 @@ class PathSearch:
         grant are added."""
         nodes = self.frontier.nodes
         if step < len(nodes):
-            if not step and not self._floor:
-                # The runtime replays the rest of the path itself (``Execution.script``);
-                # asked again only where the program no longer allows it.  (Not below
-                # a prefix: its steps are replayed through the bound, which notes cuts.)
-                ex.script = [node.chosen for node in nodes]
+            if not step:
+                if self._scripting:
+                    # The runtime replays the rest of the path itself (``Execution.script``);
+                    # asked again only where the program no longer allows it.
+                    ex.script = [node.chosen for node in nodes]
+                else:
+                    # The first execution below a prefix replays it step by step,
+                    # through a preemption bound, which notes there what it cuts (the
+                    # same at every later replay, the program being deterministic).
+                    self._scripting = True
             tid, error = follow_path(nodes, step, enabled, ex)
             if error is not None:
                 self._error = error
