@@ -119,6 +119,13 @@ ops = [ { op = "access", virt = "DIRECTMAP" }, { op = "access", virt = "DIRECTMA
 """
 
 
+def test_memos_that_forget_often_change_nothing(monkeypatch: Any) -> None:
+    monkeypatch.setattr(memo, "DEFAULT_LIMIT", 60)  # a few keys at 8 entries a table
+    for i in range(6):
+        sc = generate(37, i, GenOptions(max_cpus=3))
+        _same_with_and_without(sc, "xen-4.14", _options("dpor", 150), monkeypatch)
+
+
 def test_same_memory_other_tlbs(monkeypatch: Any) -> None:
     sc = parse_scenario(RACING_FILL, "racing-fill.toml")
     reports, executions = _same_with_and_without(sc, "xen-4.14", _options("dpor", 200), monkeypatch)

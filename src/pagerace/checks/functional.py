@@ -291,7 +291,7 @@ def snapshot(
 ) -> Snapshot:
     """The state now; ``memo`` (for one root, geometry and ``page1gb``) keeps the
     translations of the memories seen (``memory_key``)."""
-    if memo is None:
+    if memo is None or not memo.enabled:
         runs = mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb)
     else:
         key = memory_key(memory)
@@ -328,7 +328,7 @@ def judge(
     """
     problems: list[Problem] = []
     wrong = MISSING
-    if memo is not None:
+    if memo is not None and memo.enabled:
         key = (promise, tuple(before.runs), tuple(after.runs), rc, tuple(exclude))
         try:
             wrong = memo.get(key)
@@ -336,7 +336,7 @@ def judge(
             memo = None
     if wrong is MISSING:
         wrong = _wrong_mapping(promise, before, after, rc, exclude)
-        if memo is not None:
+        if memo is not None and memo.enabled:
             memo.put(key, wrong, 4 * (len(before.runs) + len(after.runs) + len(exclude) + 4))
     if wrong:
         problems.append(Problem("wrong-mapping", _STEP, wrong))

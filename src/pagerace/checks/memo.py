@@ -40,8 +40,8 @@ class Memo:
 
     __slots__ = ("_items", "_weight", "enabled", "hits", "limit", "misses")
 
-    def __init__(self, limit: int = DEFAULT_LIMIT, *, enabled: bool | None = None) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None, *, enabled: bool | None = None) -> None:
+        self.limit = DEFAULT_LIMIT if limit is None else limit
         self.enabled = ENABLED if enabled is None else enabled
         self._items: dict[Hashable, Any] = {}
         self._weight = 0
