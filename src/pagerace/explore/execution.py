@@ -72,8 +72,8 @@ CUT = -1
 #: first steps (a replayed path): the runtime then takes those steps without asking,
 #: granting each the rest of its thread's run in the script (lock steps included,
 #: where the thread can take them), as long as the scripted thread is enabled (when
-#: it is not, the chooser is asked at that step).  The
-#: chooser must return at those steps what the script says, preemption bound and all.
+#: it is not, the chooser is asked at that step).  The chooser must be one that would
+#: return at those steps what the script says, preemption bound and all.
 Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int]
 
 #: What an execution's per-thread lists are before ``run`` makes them (never mutated).

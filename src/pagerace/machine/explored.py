@@ -91,10 +91,10 @@ def _scan_footprint(frame: int, entries: int) -> tuple[tuple[int, bool], ...]:
 
 
 _DATA = FrameKind.DATA
-#: makes a ``TableRef`` without the Python-level ``__new__`` of a named tuple
-_new_ref = tuple.__new__
 _LOWMEM0 = FrameKind.LOWMEM0
 _TABLE = FrameKind.TABLE
+#: makes a ``TableRef`` without the Python-level ``__new__`` of a named tuple
+_new_ref = tuple.__new__
 
 
 class Accesses:
@@ -131,8 +131,8 @@ class Accesses:
         return self.of(table.setdefault(step, {}), frame, index, fp)
 
     def of(self, table: dict[Any, dict[int, Access]], step: Any, key: int, fp: Any) -> Access:
-        """The descriptor of ``step`` at ``key`` (made with footprint ``fp`` the first
-        time)."""
+        """The descriptor of ``step`` at ``key`` in ``table`` (made with footprint
+        ``fp`` the first time)."""
         by_key = table.get(step)
         if by_key is None:
             by_key = table[step] = {}
@@ -235,7 +235,7 @@ class ExploredCPU:
 
     def _check_ref(self, ref: TableRef, step: str, what: str) -> None:
         """Report the first use by this CPU of a pointer to a frame freed since it was
-        made (``_current`` tells at once that it was not)."""
+        made (the accesses test a live table at the pointer's generation first)."""
         memory = self.memory
         frame = ref.frame
         if frame in memory.words and (frame not in memory.level or memory.gen[frame] != ref.gen):

@@ -6,10 +6,10 @@ running thread where it can (fewest preemptions first).
 
 Run grants (``Execution.grant``): the path is replayed by the runtime
 (``Execution.script``), which grants each step the rest of the path's run of its
-thread; past the path, where the running thread goes on until
-the enabled set changes, it grants ``GRANT_ALL`` and the nodes of the granted steps
-(all alike: same enabled threads, same choice) are added at the next decision or at the
-end of the execution.
+thread; past the path, where the running thread goes on until the enabled set
+changes, the chooser grants ``GRANT_ALL`` and the nodes of the granted steps (all
+alike: same enabled threads, same choice: one shared node) are added at the next
+decision or at the end of the execution.
 """
 
 from __future__ import annotations

@@ -251,7 +251,7 @@ def _switches(threads: list[int]) -> list[int]:
 def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
     """True iff ``clock`` counts no step after s of a thread but ``t``: ``past`` has
     (thread, own count of its first step after s)."""
-    return not any(u != t and clock[u] >= count for u, count in past)
+    return not any(u != t and clock[u] >= first for u, first in past)
 
 
 class _HappensBefore:
