@@ -1,16 +1,18 @@
 """Memory over a long run (a script, not a test).
 
     .venv/bin/python bench/bench_memory.py [--executions 1000000]
-        [--scenario-executions 1000000] [--split-executions 200000] [--json FILE]
+        [--scenario-executions 1000000] [--split-executions 200000]
+        [--split-sample-seconds 20] [--parts abc] [--json FILE]
 
 (a) a bare-cell program (two threads, shared cells, a lock) under ``random`` for
 --executions executions, (b) a bundled Xen scenario (xsa345-r1-small, ``random``) for
 --scenario-executions executions, (c) the four-CPU bench scenario split into work
 units with ``dpor`` (no bound, on every core, budget --split-executions).  At twenty
 points of each run it samples the resident set size (RSS, /proc/self/statm) and the
-peak RSS so far (VmHWM in /proc/self/status) of this process, and for (c) the summed
-RSS of the worker processes.  Flat memory means the last samples do not grow; the
-report prints the growth from the middle sample to the last.  ``--json`` writes every
+peak RSS so far (VmHWM in /proc/self/status) of this process; (c) is sampled every
+--split-sample-seconds instead (its units finish unevenly), with the summed RSS of
+the worker processes too.  Flat memory means the last samples do not grow; the report
+prints the growth from the middle sample to the last.  ``--json`` writes every
 sample.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -80,10 +83,22 @@ class Sampler:
             self.next += self.every
             self.sample(index + 1)
 
-    def on_progress(self, p: Any) -> None:  # (a split run: after each work unit)
-        if hasattr(p, "units") and p.executions >= self.next:
-            self.next = p.executions + self.every
-            self.sample(p.executions)
+    def on_progress(self, p: Any) -> None:  # (a split run: the executions so far)
+        if hasattr(p, "units"):
+            self.executions = p.executions
+
+    def every_seconds(self, seconds: float) -> threading.Event:
+        """Sample on a timer (a split run, whose units finish unevenly) until the
+        returned event is set."""
+        self.executions = 0
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(seconds):
+                self.sample(self.executions)
+
+        threading.Thread(target=loop, daemon=True).start()
+        return stop
 
     def report(self, what: str, seconds: float, executions: int) -> dict[str, Any]:
         print(f"{what}: {executions:,} executions in {seconds:.0f} s")
@@ -131,6 +146,7 @@ def main() -> None:
     ap.add_argument("--executions", type=int, default=1_000_000)
     ap.add_argument("--scenario-executions", type=int, default=1_000_000)
     ap.add_argument("--split-executions", type=int, default=200_000)
+    ap.add_argument("--split-sample-seconds", type=float, default=20.0)
     ap.add_argument("--parts", default="abc", help="which runs (a, b, c); default all")
     ap.add_argument("--json", default=None, help="write every sample to this file")
     args = ap.parse_args()
@@ -154,16 +170,17 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         runs.append(s.report("xsa345-r1-small, random", elapsed, run.result.executions))
     if "c" in args.parts:
-        runs.append(split_run(args.split_executions))
+        runs.append(split_run(args.split_executions, args.split_sample_seconds))
     print(f"load average {os.getloadavg()}")
     if args.json:
         Path(args.json).write_text(json.dumps({"runs": runs}, indent=1) + "\n")
 
 
-def split_run(n: int) -> dict[str, Any]:
+def split_run(n: int, seconds: float) -> dict[str, Any]:
     sc = load_scenario(ROOT / "bench/scenarios/four-cpus-small.toml")
     s = Sampler(n, workers=True)
     start = time.perf_counter()
+    stop = s.every_seconds(seconds)
     run = run_scenario(
         sc,
         RunOptions(
@@ -175,6 +192,8 @@ def split_run(n: int) -> dict[str, Any]:
         ),
         observers=[s],
     )
+    stop.set()
+    s.sample(run.result.executions)
     elapsed = time.perf_counter() - start
     what = f"four-cpus-small, dpor split into work units on {default_jobs()} processes"
     return s.report(what, elapsed, run.result.executions)

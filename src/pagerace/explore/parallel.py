@@ -632,20 +632,33 @@ def _run_level(
             if hasattr(hook, "on_progress"):
                 hook.on_progress(progress)
 
+    # the units finished out of order and not merged yet (for the progress, the
+    # checkpoint and ``prefetch``), kept up to date as they finish: no rescans
+    running = set(futures.values())
+    index = {f: j for j, f in futures.items()}
+    ahead: dict[int, UnitResult] = {}
+    ahead_executions = 0
+    cut = level.bound_cut
+
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
+        nonlocal running, ahead_executions, cut
         while not future.done():
-            pending = [f for f in futures.values() if not f.done()]
-            wait(pending, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
-            ran = [(j, f) for j, f in futures.items() if f.done() and _ok(f)]
-            if state is not None:
-                for j, f in ran:
-                    if j not in recorded:
-                        recorded.add(j)
-                        state.unit_done(bound, j, f.result())
-            report(len(ran), sum(f.result().executions for _, f in ran))
-            cut = level.bound_cut or any(f.result().bound_cut for _, f in ran)
-            prefetch(bound, len(futures) - len(ran), cut)
+            finished_now, running = wait(
+                running, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED
+            )
+            for f in finished_now:
+                j = index[f]
+                if j not in futures or not _ok(f):
+                    continue
+                r = ahead[j] = f.result()
+                ahead_executions += r.executions
+                cut = cut or r.bound_cut
+                if state is not None and j not in recorded:
+                    recorded.add(j)
+                    state.unit_done(bound, j, r)
+            report(len(ahead), ahead_executions)
+            prefetch(bound, len(running), cut)
 
     i = -1
     try:
@@ -657,7 +670,10 @@ def _run_level(
                 if not lazy:
                     wait_for(future)
                 r = future.result()
+                running.discard(future)
                 del futures[i]
+                if i in ahead:
+                    ahead_executions -= ahead.pop(i).executions
                 if state is not None and i not in recorded:
                     recorded.add(i)
                     state.unit_done(bound, i, r)
