@@ -1,7 +1,7 @@
 """Scenario benchmark: executions/s of explored runs of the Xen model (a script, not a test).
 
     .venv/bin/python bench/bench_scenarios.py [--baseline PYTHON] [--executions N]
-        [--repeat R] [--strategy S] [--only NAME]
+        [--repeat R] [--strategy S] [--bound K] [--split] [--only NAME]
 
 Runs every bundled scenario and the bench scenarios of bench/scenarios/ (three and
 four CPUs at 8 entries) on both variants, each for a fixed number of executions
@@ -18,6 +18,14 @@ average is printed, since the figures drift when it is busy.
 Both environments run a copy of each scenario without its ``[expect]`` table, which an
 older pagerace may not be able to read (variants it does not know); with
 ``--keep-going`` it does not change the run.
+
+``--bound K`` explores with preemption bound K (``iterative`` by default);
+``--executions 0`` lifts the budget (a complete run).  ``--split`` also measures the
+search split into work units (``pagerace run``'s default; ``jobs=1``: the units run
+one after another in the measuring process) and shows its rate beside the single
+search's, with the ratio split/single; a split ``dpor`` run may take more executions
+than the single search (it explores every candidate at the scheduling points of the
+units' prefixes), so its executions are shown too.
 """
 
 from __future__ import annotations
@@ -40,9 +48,14 @@ import json, sys, time
 from pagerace.runner import RunOptions, prepare, run_scenario
 from pagerace.scenario import load_scenario
 path, variant, n, strategy = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+bound, jobs = sys.argv[5], sys.argv[6:]  # (jobs: only given for a split run)
 sc = load_scenario(path)
-bound = "iterative" if strategy in ("dpor", "dfs") else None
-opts = RunOptions(strategy=strategy, preemption_bound=bound, max_executions=n, keep_going=True)
+if strategy not in ("dpor", "dfs"):
+    bound = None
+elif bound != "iterative":
+    bound = int(bound)
+opts = RunOptions(strategy=strategy, preemption_bound=bound, max_executions=n or None,
+                  keep_going=True, **({"jobs": int(jobs[0])} if jobs else {}))
 cpu = time.process_time()
 prepare(sc, variant)  # (its time is taken out: the set-up and the serial orders)
 setup = time.process_time() - cpu
@@ -77,11 +90,15 @@ def without_expect(path: Path, into: Path) -> Path:
     return copy
 
 
-def measure(python: str, path: Path, variant: str, n: int, strategy: str) -> dict | None:
-    """The run's figures, or None when that pagerace cannot run the scenario (an
-    older one may not know its operations)."""
+def measure(
+    python: str, path: Path, variant: str, n: int, strategy: str, bound: str, split: bool = False
+) -> dict | None:
+    """The run's figures (``split``: of the search split into work units, run in the
+    measuring process), or None when that pagerace cannot run the scenario (an older
+    one may not know its operations)."""
+    jobs = ["1"] if split else []
     out = subprocess.run(
-        [python, "-c", _MEASURE, str(path), variant, str(n), strategy],
+        [python, "-c", _MEASURE, str(path), variant, str(n), strategy, bound, *jobs],
         capture_output=True,
         text=True,
         cwd="/",
@@ -98,31 +115,44 @@ def main() -> None:
     ap.add_argument("--executions", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--strategy", default="dpor", choices=["dpor", "dfs", "random", "pct"])
+    ap.add_argument("--bound", default="iterative", help="preemption bound: an int or iterative")
+    ap.add_argument("--split", action="store_true", help="also measure the split search")
     ap.add_argument("--only", default=None, help="scenarios whose name contains this")
     args = ap.parse_args()
+    if args.bound != "iterative" and not args.bound.isdigit():
+        ap.error(f"--bound: an int or iterative; got {args.bound!r}")
     print(f"python {sys.version.split()[0]}; load average {os.getloadavg()}")
-    print(
-        f"strategy {args.strategy}; {args.executions} executions per run; median of {args.repeat}"
-    )
+    budget = f"{args.executions} executions per run" if args.executions else "complete runs"
+    print(f"strategy {args.strategy}, bound {args.bound}; {budget}; median of {args.repeat}")
     head = f"{'scenario':28} {'variant':9} {'this /s':>9}"
     if args.baseline:
         head += f" {'baseline /s':>11} {'ratio':>6} same"
+    if args.split:
+        head += f" {'executions':>10} {'split /s':>9} {'split ex':>9} {'split/single':>12}"
     print(head)
     ratios = []
+    split_ratios = []
     copies = tempfile.TemporaryDirectory()
     for original in scenarios(args.only):
         path = without_expect(original, Path(copies.name))
         for variant in ("xen-4.14", "xsa-345"):
             mine: list[float] = []
             base: list[float] = []
+            split: list[float] = []
             same = True
+            run = (variant, args.executions, args.strategy, args.bound)
             for _ in range(args.repeat):
-                a = measure(sys.executable, path, variant, args.executions, args.strategy)
+                a = measure(sys.executable, path, *run)
                 if a is None:
                     raise SystemExit(f"{original}: this pagerace cannot run it ({variant})")
                 mine.append(a["executions"] / a["cpu"])
+                if args.split:
+                    c = measure(sys.executable, path, *run, split=True)
+                    if c is None:
+                        raise SystemExit(f"{original}: split: this pagerace cannot run it")
+                    split.append(c["executions"] / c["cpu"])
                 if args.baseline:
-                    b = measure(args.baseline, path, variant, args.executions, args.strategy)
+                    b = measure(args.baseline, path, *run)
                     if b is None:
                         break
                     base.append(b["executions"] / b["cpu"])
@@ -135,10 +165,19 @@ def main() -> None:
                 ratio = statistics.median(mine) / statistics.median(base)
                 ratios.append(ratio)
                 line += f" {statistics.median(base):11.0f} {ratio:6.2f} {'yes' if same else 'NO'}"
+            if args.split:
+                ratio = statistics.median(split) / statistics.median(mine)
+                split_ratios.append(ratio)
+                line += (
+                    f" {a['executions']:10} {statistics.median(split):9.0f}"
+                    f" {c['executions']:9} {ratio:12.2f}"
+                )
             print(line, flush=True)
     copies.cleanup()
     if ratios:
         print(f"geometric mean ratio {statistics.geometric_mean(ratios):.2f}")
+    if split_ratios:
+        print(f"geometric mean split/single {statistics.geometric_mean(split_ratios):.2f}")
     print(f"load average {os.getloadavg()}")
 
 
