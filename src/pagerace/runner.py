@@ -140,6 +140,9 @@ class Prepared:
     serial_orders: int = 0  # how many serial orders ``acceptable`` stands for
     serial_runs: int = 0  # the sequential operation runs it took to compute it
     preconditions: Preconditions = field(default_factory=lambda: Preconditions([]))
+    #: the functional oracle's memos (checks/memo.py), shared by the executions of its
+    #: programs and by the set-up's runs of each CPU alone (the same states recur)
+    memos: TrackerMemos = field(default_factory=TrackerMemos)
 
     @property
     def ncpus(self) -> int:
@@ -255,11 +258,12 @@ def _alone_asserts(p: Prepared, limit: WorkLimit) -> set[tuple[int, int]]:
     then finds missing), and the fault stays the hypervisor's."""
     found = set()
     g, page1gb = p.geometry, p.config.page1gb
+    memo = p.memos.snapshots
     for cpu, ops in enumerate(p.scenario.cpus):
         memory = p.memory.clone()
         m = ReleaseBuild(memory, p.root, p.config)
         m.limit_work(limit)
-        before = snapshot(memory, p.root, g, page1gb=page1gb)
+        before = snapshot(memory, p.root, g, page1gb=page1gb, memo=memo)
         for k, op in enumerate(ops):
             if isinstance(op, AccessOp):
                 continue
@@ -271,7 +275,7 @@ def _alone_asserts(p: Prepared, limit: WorkLimit) -> set[tuple[int, int]]:
             if m.asserted:
                 found.add((cpu, k))
                 m.asserted.clear()
-            after = snapshot(memory, p.root, g, page1gb=page1gb)
+            after = snapshot(memory, p.root, g, page1gb=page1gb, memo=memo)
             promise = promise_of(op, nx=p.config.nx)
             if promise is not None and any(
                 problem.kind == "wrong-mapping"
@@ -363,7 +367,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
     ]
     accesses = Accesses()  # the machine's event descriptors, shared by all executions
     quiescence = Memo()  # final state -> the quiescence oracles' reports
-    memos = TrackerMemos()  # the functional oracle's, shared by all executions
+    memos = p.memos  # the functional oracle's, shared by all executions
 
     def program(ctx: Any) -> tuple[list[Callable[[], None]], Callable[[], None]]:
         memory = p.memory.clone()
