@@ -360,9 +360,6 @@ class _Merged:
     remaining: int = 0
     cpu_seconds: float = 0.0  # of the units merged
 
-    def mean_cpu(self) -> float | None:
-        return self.cpu_seconds / self.units if self.units else None
-
     def add(self, r: UnitResult) -> None:
         if r.forms:
             self.forms |= r.forms
@@ -406,6 +403,7 @@ def explore_units(
     # not to be needed its results are dropped, so the result is the same.
     workers = 0 if isinstance(executor, InlineExecutor) else _workers(executor)
     ahead: _Level | None = None
+    means: list[float] = []  # per bound explored, the mean CPU time of its units
 
     def prefetch(after: int | None, pending: int, cut: bool) -> None:
         nonlocal ahead
@@ -418,23 +416,23 @@ def explore_units(
             and not (merged.stopped or merged.exhausted)
             and (max_preemption_bound is None or after < max_preemption_bound)
         ):
-            ahead = _start_level(
-                search, executor, program, after + 1, state, deadline, merged.mean_cpu()
-            )
+            guess = _unit_guess(means, 2)
+            ahead = _start_level(search, executor, program, after + 1, state, deadline, guess)
 
     try:
         while True:
             if ahead is not None and ahead.bound == bound:
                 current, ahead = ahead, None
             else:
-                current = _start_level(
-                    search, executor, program, bound, state, deadline, merged.mean_cpu()
-                )
+                guess = _unit_guess(means, 1)
+                current = _start_level(search, executor, program, bound, state, deadline, guess)
             level = _Merged()
             level.bound_cut = current.split_cut
             before = len(merged.findings)
             _run_level(search, current, merged, level, hooks, state, start, prefetch)
             new = len(merged.findings) - before
+            if level.units:
+                means.append(level.cpu_seconds / level.units)
             if iterative:
                 assert bound is not None
                 log.append((bound, level.executions, new))
@@ -624,6 +622,18 @@ def _start_level(
 TASK_SECONDS = 0.02
 
 
+def _unit_guess(means: list[float], ahead: int) -> float | None:
+    """The mean CPU time of a unit ``ahead`` bounds after the last one explored
+    (``means``: per bound so far): units grow from bound to bound, by the last
+    growth seen (4x when only one bound is known)."""
+    if not means:
+        return None
+    growth = 4.0
+    if len(means) >= 2 and means[-2] > 0:
+        growth = max(1.0, means[-1] / means[-2])
+    return means[-1] * growth**ahead
+
+
 def run_units(
     search: Search,
     bound: int | None,
@@ -754,6 +764,7 @@ def _run_level(
             merged.add(r)
             level.add(r)
             merged.units += 1
+            level.units += 1
             finished += 1
             for hook in hooks:
                 if hasattr(hook, "on_unit"):
@@ -783,3 +794,4 @@ def _salvage(merged: _Merged, level: _Merged, r: UnitResult, hooks: list[Any]) -
     merged.add(r)
     level.add(r)
     merged.units += 1
+    level.units += 1
