@@ -5,6 +5,7 @@ reaches every Mazurkiewicz trace."""
 from __future__ import annotations
 
 import random
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from pagerace.explore.parallel import (
     explore_units,
     process_executor,
     run_unit,
+    run_units,
     split,
 )
 from pagerace.explore.strategies.dfs import PathSearch
@@ -289,3 +291,27 @@ def test_a_scenario_run_split_is_the_same_on_any_number_of_processes(
     assert _summary(one) == _summary(two)
     assert one.coverage == two.coverage and one.coverage.bounds
     assert runs[0].verdict == runs[1].verdict and runs[0].status == runs[1].status
+
+
+class _Counting(Executor):
+    """A process pool that counts the tasks it is given."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self._max_workers = 2
+        self.tasks = 0
+        self.units = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.tasks += 1
+        self.units += len(args[2]) if fn is run_units else 1
+        return self.pool.submit(fn, *args, **kwargs)
+
+
+def test_tiny_units_go_out_several_to_a_task_with_the_same_result(pool: Any) -> None:
+    search = Search(Generated(0), strategy="dpor", keep_going=True, max_executions=4000)
+    one = explore_units(search, InlineExecutor(), preemption_bound="iterative")
+    counting = _Counting(pool)
+    many = explore_units(search, counting, preemption_bound="iterative")
+    assert _summary(many) == _summary(one) and many.coverage == one.coverage
+    assert counting.tasks < counting.units * 0.8  # (units of a millisecond or so)

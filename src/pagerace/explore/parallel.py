@@ -19,7 +19,8 @@ results are merged in unit order (the order a single search takes them) -- findi
 keep the first schedule in that order, a budget or a stop cuts at the same execution.
 So ``jobs=1``, ``jobs=N`` and a cluster give the same executions, findings, schedules
 and verdict.  Idle workers take the next unit from the queue; there are at least
-``TARGET_UNITS`` of them so that the work spreads.  Under iterative bounding, when
+``TARGET_UNITS`` of them so that the work spreads; units expected to take a few
+milliseconds go out several to a task (``TASK_SECONDS``).  Under iterative bounding, when
 workers fall idle at the end of a bound that cut something, the next bound is split
 and handed out ahead; if the search ends first, those results are dropped.
 
@@ -30,9 +31,10 @@ process once (``_program``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, InvalidStateError, wait
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -356,6 +358,7 @@ class _Merged:
     units: int = 0  # units merged
     units_left: int = 0
     remaining: int = 0
+    cpu_seconds: float = 0.0  # of the units merged
 
     def add(self, r: UnitResult) -> None:
         if r.forms:
@@ -366,6 +369,7 @@ class _Merged:
         self.max_depth = max(self.max_depth, r.max_depth)
         self.deadlocks += r.deadlocks
         self.bound_cut = self.bound_cut or r.bound_cut
+        self.cpu_seconds += r.cpu_seconds
 
 
 def explore_units(
@@ -399,6 +403,7 @@ def explore_units(
     # not to be needed its results are dropped, so the result is the same.
     workers = 0 if isinstance(executor, InlineExecutor) else _workers(executor)
     ahead: _Level | None = None
+    means: list[float] = []  # per bound explored, the mean CPU time of its units
 
     def prefetch(after: int | None, pending: int, cut: bool) -> None:
         nonlocal ahead
@@ -411,19 +416,23 @@ def explore_units(
             and not (merged.stopped or merged.exhausted)
             and (max_preemption_bound is None or after < max_preemption_bound)
         ):
-            ahead = _start_level(search, executor, program, after + 1, state, deadline)
+            guess = _unit_guess(means, 2)
+            ahead = _start_level(search, executor, program, after + 1, state, deadline, guess)
 
     try:
         while True:
             if ahead is not None and ahead.bound == bound:
                 current, ahead = ahead, None
             else:
-                current = _start_level(search, executor, program, bound, state, deadline)
+                guess = _unit_guess(means, 1)
+                current = _start_level(search, executor, program, bound, state, deadline, guess)
             level = _Merged()
             level.bound_cut = current.split_cut
             before = len(merged.findings)
             _run_level(search, current, merged, level, hooks, state, start, prefetch)
             new = len(merged.findings) - before
+            if level.units:
+                means.append(level.cpu_seconds / level.units)
             if iterative:
                 assert bound is not None
                 log.append((bound, level.executions, new))
@@ -450,8 +459,7 @@ def explore_units(
         merged.interrupted = True
     finally:
         if ahead is not None:  # a bound handed out ahead and not needed
-            for future in ahead.futures.values():
-                future.cancel()
+            ahead.cancel()
     return _result(search, merged, bound, log, nothing_new, hooks, time.perf_counter() - start)
 
 
@@ -565,6 +573,11 @@ class _Level:
     done: dict[int, UnitResult]
     futures: dict[int, Future[UnitResult]]
     lazy: bool  # (the futures run when their result is asked for)
+    tasks: list[Future[Any]]  # tasks of several units (``futures`` has each unit's)
+
+    def cancel(self) -> None:
+        for future in [*self.futures.values(), *self.tasks]:
+            future.cancel()
 
 
 def _start_level(
@@ -574,17 +587,79 @@ def _start_level(
     bound: int | None,
     state: Any,
     deadline: float | None,
+    unit_seconds: float | None = None,
 ) -> _Level:
+    """Split a bound and hand its units out.  Units expected to take a few
+    milliseconds (``unit_seconds``: the mean CPU time of the units merged so far)
+    go out in runs of consecutive units, one task each, so that sending a task
+    does not cost more than running it; each unit still has its own future."""
     units, split_cut = split(program, search.strategy, bound)
     done = state.begin_bound(bound, len(units), program) if state is not None else {}
     budget = search.max_executions
-    futures = {
-        i: executor.submit(run_unit, search, bound, prefix, budget, deadline)
-        for i, prefix in enumerate(units)
-        if i not in done
-    }
     lazy = isinstance(executor, InlineExecutor) and executor.lazy
-    return _Level(bound, units, split_cut, done, futures, lazy)
+    todo = [(i, prefix) for i, prefix in enumerate(units) if i not in done]
+    size = 1
+    if unit_seconds and not lazy:
+        spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
+        size = max(1, min(round(TASK_SECONDS / max(unit_seconds, 1e-6)), spread))
+    futures: dict[int, Future[UnitResult]] = {}
+    tasks: list[Future[Any]] = []
+    for k in range(0, len(todo), size):
+        part = todo[k : k + size]
+        if len(part) == 1:
+            i, prefix = part[0]
+            futures[i] = executor.submit(run_unit, search, bound, prefix, budget, deadline)
+            continue
+        task = executor.submit(run_units, search, bound, [p for _, p in part], budget, deadline)
+        each: list[Future[UnitResult]] = [Future() for _ in part]
+        task.add_done_callback(functools.partial(_hand_out, each))
+        tasks.append(task)
+        futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
+    return _Level(bound, units, split_cut, done, futures, lazy, tasks)
+
+
+#: Units expected to take less CPU time than this go out several to a task.
+TASK_SECONDS = 0.02
+
+
+def _unit_guess(means: list[float], ahead: int) -> float | None:
+    """The mean CPU time of a unit ``ahead`` bounds after the last one explored
+    (``means``: per bound so far): units grow from bound to bound, by the last
+    growth seen (4x when only one bound is known)."""
+    if not means:
+        return None
+    growth = 4.0
+    if len(means) >= 2 and means[-2] > 0:
+        growth = max(1.0, means[-1] / means[-2])
+    return means[-1] * growth**ahead
+
+
+def run_units(
+    search: Search,
+    bound: int | None,
+    prefixes: list[Prefix],
+    max_executions: int | None,
+    deadline: float | None = None,
+) -> list[UnitResult]:
+    """``run_unit`` for consecutive units (one task)."""
+    return [run_unit(search, bound, p, max_executions, deadline) for p in prefixes]
+
+
+def _hand_out(each: list[Future[UnitResult]], task: Future[list[UnitResult]]) -> None:
+    """A task of several units ended: each unit's future gets its result."""
+    if task.cancelled():
+        for f in each:
+            f.cancel()
+        return
+    error = task.exception()
+    for k, f in enumerate(each):
+        try:
+            if error is None:
+                f.set_result(task.result()[k])
+            else:
+                f.set_exception(error)
+        except InvalidStateError:  # (cancelled meanwhile: the search ended)
+            pass
 
 
 def _workers(executor: Executor) -> int:
@@ -689,6 +764,7 @@ def _run_level(
             merged.add(r)
             level.add(r)
             merged.units += 1
+            level.units += 1
             finished += 1
             for hook in hooks:
                 if hasattr(hook, "on_unit"):
@@ -706,8 +782,7 @@ def _run_level(
             if j >= i and futures[j].done() and _ok(futures[j]):
                 _salvage(merged, level, futures[j].result(), hooks)
     finally:
-        for future in futures.values():
-            future.cancel()
+        current.cancel()
 
 
 def _ok(future: Future[Any]) -> bool:
@@ -719,3 +794,4 @@ def _salvage(merged: _Merged, level: _Merged, r: UnitResult, hooks: list[Any]) -
     merged.add(r)
     level.add(r)
     merged.units += 1
+    level.units += 1
