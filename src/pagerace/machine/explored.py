@@ -464,7 +464,7 @@ class ExploredCPU:
     # interrupts-off stretch is modelled as holding the lock ("irqs-off", cpu), and
     # waiting for an acknowledgement as taking and dropping that lock: a CPU that
     # spins with interrupts off on a lock the flushing CPU holds is then a deadlock
-    # (spec §3.3, item 3), found like any other.
+    # (the fix's flush-IPI hazard), found like any other.
     def local_irq_disable(self) -> None:
         self.irqs_enabled = False
         if self.cpu in self.world.irqs_off_cpus:

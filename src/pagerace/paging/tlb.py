@@ -1,4 +1,5 @@
-"""A per-CPU TLB and paging-structure cache, with Xen's flush semantics (spec §1.6).
+"""A per-CPU TLB and paging-structure cache, with Xen's flush semantics
+(``flush_area_local``: which flags drop which entries).
 
 The TLB holds leaf translations filled by walks.  An entry covers the whole span of
 the leaf that produced it (4 KiB, or a 2M/1G superpage), as a hardware TLB caches a
@@ -124,7 +125,7 @@ class TLB:
 
     # -- flushing -----------------------------------------------------------------
     def flush(self, va: int, flags: int) -> None:
-        """``flush_area_local(va, flags)`` on this CPU (spec §1.6)."""
+        """``flush_area_local(va, flags)`` on this CPU."""
         self.flushes += 1
         if flags & FLUSH_CACHE:
             self.cache_flushes += 1

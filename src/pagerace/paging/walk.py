@@ -9,7 +9,7 @@ layers above (the model checker's oracles).
 Leaves are hardware leaves: a present L1 entry, or a present L2/L3 entry with PSE.
 For a superpage, bit 12 is its PAT bit and the frame is bits shift[level]..51; the
 bits between (13..shift[level]-1) are reserved and a walk that meets one set faults
-(spec §1.2, "hardware walk").  Xen's software view (``pte_pfn``, all of bits 12..51)
+(as the processor's page walk does).  Xen's software view (``pte_pfn``, all of bits 12..51)
 is in pte.py; this module is the hardware's.
 """
 
