@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "InlineExecutor",
+    "WorkerStopped",
     "default_jobs",
     "open_executor",
     "process_executor",
@@ -79,10 +80,44 @@ class InlineExecutor(Executor):
         return future
 
 
+class WorkerStopped(Exception):
+    """In a worker process: its owner stopped the pool (``stop_executor``) while it
+    ran a task, or before it began one."""
+
+
+_in_task = False  # (worker processes) a task is running: SIGTERM may stop it
+_stopped = False  # (worker processes) SIGTERM came: no task starts any more
+
+
+def _stop_task(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: end the running task with ``WorkerStopped``, which the
+    pool sends back as the task's result like any exception.  Outside a task (the
+    worker is sending a result or waiting for a task) nothing is interrupted: a
+    result cut off half-way through the pipe would block the owner's pool for
+    ever."""
+    global _stopped
+    _stopped = True
+    if _in_task:
+        raise WorkerStopped("the executor was stopped")
+
+
+def _run_task(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    global _in_task
+    if _stopped:
+        raise WorkerStopped("the executor was stopped")
+    _in_task = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _in_task = False
+
+
 def _worker_start() -> None:
-    """In a worker process: ignore Ctrl-C, and end when the parent dies (Linux)
-    instead of waiting forever for tasks that will not come."""
+    """In a worker process: ignore Ctrl-C, stop the running task on SIGTERM (see
+    ``stop_executor``), and end when the parent dies (Linux) instead of waiting
+    forever for tasks that will not come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_task)
     try:
         import ctypes
 
@@ -100,14 +135,27 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    class WorkerPool(ProcessPoolExecutor):
+        """A process pool whose tasks ``stop_executor`` can stop cleanly."""
+
+        def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+            return super().submit(_run_task, fn, args, kwargs)
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start)
+    return WorkerPool(max_workers=jobs, mp_context=context, initializer=_worker_start)
 
 
 def stop_executor(executor: Executor) -> None:
     """Stop at once: drop queued tasks and end the workers of a process pool (a
-    running task's result is not wanted any more)."""
+    running task's result is not wanted any more).
+
+    Workers are asked with SIGTERM, which ends a running task with an exception that
+    travels back as its result (``_stop_task``); they then leave when the pool's
+    shutdown sends them its end marker.  Killing a worker outright could cut a
+    result off in the middle of the pipe and leave the pool's thread, which the
+    interpreter joins on exit, waiting for the rest for ever.  One that has not left
+    after a while is killed all the same."""
     processes = dict(getattr(executor, "_processes", None) or {})  # (shutdown forgets them)
     try:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -117,7 +165,10 @@ def stop_executor(executor: Executor) -> None:
         if process.is_alive():
             process.terminate()
     for process in list(processes.values()):
-        process.join(timeout=5)
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,34 @@
+"""The process pool's stop: a running task ends cleanly, the workers leave by
+themselves (a worker killed while it sends a result would leave the pool's thread
+waiting for the rest of it, and the interpreter's exit with it)."""
+
+from __future__ import annotations
+
+import time
+
+from pagerace.explore.executors import WorkerStopped, process_executor, stop_executor
+
+
+def _spin(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return "done"
+
+
+def test_stopping_a_pool_ends_its_running_tasks_and_the_workers_leave_cleanly() -> None:
+    pool = process_executor(2)
+    running = [pool.submit(_spin, 120) for _ in range(2)]
+    queued = pool.submit(_spin, 120)
+    deadline = time.monotonic() + 30
+    while not all(f.running() for f in running) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = list(pool._processes.values())  # type: ignore[attr-defined]
+    start = time.monotonic()
+    stop_executor(pool)
+    assert time.monotonic() - start < 10
+    # exit status 0: each left on the pool's end marker, not killed by a signal
+    assert [w.exitcode for w in workers] == [0, 0]
+    for f in running:
+        assert isinstance(f.exception(timeout=10), WorkerStopped)
+    assert queued.cancelled() or isinstance(queued.exception(timeout=10), WorkerStopped)
