@@ -12,7 +12,7 @@ import random
 
 from pagerace.scenario import Scenario, parse_scenario
 
-__all__ = ["generated_scenario", "generated_toml"]
+__all__ = ["generated_scenario", "generated_toml", "scenario_head"]
 
 _FLAGS = ["PAGE_HYPERVISOR", "PAGE_HYPERVISOR_UC", "PAGE_HYPERVISOR_RO"]
 
@@ -88,3 +88,19 @@ def generated_toml(seed: int) -> str:
 
 def generated_scenario(seed: int) -> Scenario:
     return parse_scenario(generated_toml(seed), f"generated-{seed}.toml")
+
+
+def scenario_head(name: str, variant: str, nr: str | int = '"L2_PAGES"') -> str:
+    """The start of a hand-written test scenario at 8 entries with 1 GiB pages: its
+    set-up maps ``nr`` pages (a TOML value) of the directmap from frame 0."""
+    return f"""name = "{name}"
+variant = "{variant}"
+entries = 8
+page1gb = true
+[[setup]]
+op = "map"
+virt = "DIRECTMAP"
+mfn = 0
+nr = {nr}
+flags = "PAGE_HYPERVISOR"
+"""

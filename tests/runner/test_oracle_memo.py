@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scenario_gen import scenario_head
 
 import pagerace.checks.memo as memo
 import pagerace.checks.op_tracker as op_tracker
@@ -97,18 +98,9 @@ def test_bundled_scenarios_same_results_with_and_without_memos(name: str, monkey
 
 # CPU1 caches the page before or after CPU0 makes it read-only with interrupts off
 # (whose flush stays local): the same final memory, with a stale TLB entry or not.
-RACING_FILL = """
-name = "racing-fill"
-variant = "xen-4.14"
-entries = 8
-page1gb = true
-
-[[setup]]
-op = "map"
-virt = "DIRECTMAP"
-mfn = 0
-nr = 2
-flags = "PAGE_HYPERVISOR"
+RACING_FILL = (
+    scenario_head("racing-fill", "xen-4.14", 2)
+    + """
 
 [[cpus]]
 ops = [ { op = "modify", s = "DIRECTMAP", e = "DIRECTMAP + PAGE_SIZE", nf = "PAGE_HYPERVISOR_RO", \
@@ -117,6 +109,7 @@ irqs = false } ]
 [[cpus]]
 ops = [ { op = "access", virt = "DIRECTMAP" }, { op = "access", virt = "DIRECTMAP + PAGE_SIZE" } ]
 """
+)
 
 
 def test_memos_that_forget_often_change_nothing(monkeypatch: Any) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scenario_gen import scenario_head
 
 import pagerace.runner as runner
 from pagerace.machine.explored import ExploredCPU
@@ -25,17 +26,9 @@ SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios
 # Two CPUs each make one 4 KiB page of the same 2 MiB superpage uncached: both
 # shatter it (M6), and map_pgdir_lock makes the check at M6.9 and the store at M6.10
 # one step, so that only one of their new L1 tables is installed.
-SHATTER_TWICE = """name = "shatter-twice"
-variant = "xen-4.14"
-entries = 8
-page1gb = true
-[[setup]]
-op = "map"
-virt = "DIRECTMAP"
-mfn = 0
-nr = "L2_PAGES"
-flags = "PAGE_HYPERVISOR"
-[[cpus]]
+SHATTER_TWICE = (
+    scenario_head("shatter-twice", "xen-4.14")
+    + """[[cpus]]
 [[cpus.ops]]
 op = "map"
 virt = "DIRECTMAP + PAGE_SIZE"
@@ -50,6 +43,7 @@ mfn = 5
 nr = 1
 flags = "PAGE_HYPERVISOR_UC"
 """
+)
 
 
 class WithoutLockAt(ExploredCPU):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scenario_gen import scenario_head
 
 import pagerace.runner as runner
 from pagerace.cli.main import cli
@@ -17,17 +18,7 @@ from pagerace.scenario import load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios"
 
-HEAD = """name = "verdict"
-variant = "xsa-345"
-entries = 8
-page1gb = true
-[[setup]]
-op = "map"
-virt = "DIRECTMAP"
-mfn = 0
-nr = "L2_PAGES"
-flags = "PAGE_HYPERVISOR"
-"""
+HEAD = scenario_head("verdict", "xsa-345")
 # CPU0 asks for present attributes on a range that is not mapped (an ASSERT of
 # modify_xen_mappings); CPU1 maps a page of its own elsewhere.
 UNMAPPED_MODIFY = """[[cpus]]
