@@ -31,8 +31,8 @@ from pagerace.checks import (
     stale_tlb_problems,
     translation_of,
 )
-from pagerace.checks.functional import judge as judge_op
 from pagerace.checks.functional import Promise, Runs, promise_of, snapshot, translation
+from pagerace.checks.functional import judge as judge_op
 from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight, tlbs_key
 from pagerace.errors import Interrupted, PageraceInputError, XenBug
 from pagerace.explore import (
@@ -369,11 +369,10 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
     accesses = Accesses()  # the machine's event descriptors, shared by all executions
     quiescence = Memo()  # final state -> the quiescence oracles' reports
     memos = p.memos  # the functional oracle's, shared by all executions
-    # what every execution needs of each operation: (op, Xen function, promise); the
-    # function is None for an access
-    plans = [
+    # what every execution needs of each operation: (op, Xen function, promise)
+    plans: list[Sequence[tuple[Op, str, Promise | None]]] = [
         [
-            (op, None, None)
+            (op, "", None)
             if isinstance(op, AccessOp)
             else (op, function_of(op, p.config), promise_of(op, nx=p.config.nx))
             for op in ops
@@ -401,13 +400,13 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
         detailed = world.detailed
         oracle = functional_oracle(p, ctx, memory, memos=memos, translation=first)
 
-        def body(cpu: int, plan: list[tuple[Op, str | None, Promise | None]]) -> Callable[[], None]:
+        def body(cpu: int, plan: Sequence[tuple[Op, str, Promise | None]]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
 
             def run() -> None:
                 for k, (op, function, promise) in enumerate(plan):
-                    if function is None:
-                        m.access(op.virt)  # type: ignore[union-attr]
+                    if isinstance(op, AccessOp):
+                        m.access(op.virt)
                         continue
                     m.function = function
                     if not op.irqs:

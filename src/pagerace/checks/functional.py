@@ -326,7 +326,7 @@ def translation(
     if runs is MISSING:
         runs = tuple(mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb))
         memo.put(key, runs, memory_weight(memory))
-    return runs  # type: ignore[no-any-return]
+    return runs
 
 
 def live_tables(memory: PhysicalMemory) -> dict[int, int]:
@@ -571,8 +571,7 @@ def _alloc_on_unmap(
     fresh = [
         t
         for t in _tables_in(memory, root, geometry, p.lo, p.hi)
-        if before.get(t.frame) != gen[t.frame]
-        and not _maps_something(memory, t.frame, t.level)
+        if before.get(t.frame) != gen[t.frame] and not _maps_something(memory, t.frame, t.level)
     ]
     if not fresh:
         return None
