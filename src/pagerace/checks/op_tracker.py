@@ -42,9 +42,9 @@ class TrackerMemos:
 class _Open:
     """An operation a CPU is running: its promise, its start, the translation before
     it (and the live tables, when its page-table checks need them) and the clock
-    values of its first and last change to memory (None: none yet)."""
+    value of its last change to memory (None: none yet)."""
 
-    __slots__ = ("before", "first", "hi", "last", "lo", "promise", "start", "tables")
+    __slots__ = ("before", "hi", "last", "lo", "promise", "start", "tables")
 
     def __init__(
         self, promise: Promise, start: int, before: Runs, tables: dict[int, int] | None
@@ -55,7 +55,6 @@ class _Open:
         self.start = start
         self.before = before
         self.tables = tables
-        self.first: int | None = None
         self.last: int | None = None
 
 
@@ -78,11 +77,15 @@ class OpTracker:
     """
 
     __slots__ = (
+        "_alloc",
         "_changes",
+        "_current",
         "_done",
+        "_free",
         "_open",
         "_runs",
         "_runs_at",
+        "_write",
         "clock",
         "geometry",
         "memory",
@@ -127,39 +130,37 @@ class OpTracker:
         """Wrap the memory's ``write``, ``alloc`` and ``free`` (on this instance only) so
         that each change is charged to the operation of CPU ``current()``."""
         memory = self.memory
-        opened = self._open
-        write, alloc, free = memory.write, memory.alloc, memory.free
+        self._current = current
+        self._write, self._alloc, self._free = memory.write, memory.alloc, memory.free
+        memory.write = self._watched_write  # type: ignore[method-assign]
+        memory.alloc = self._watched_alloc  # type: ignore[method-assign]
+        memory.free = self._watched_free  # type: ignore[method-assign]
 
-        def changed() -> None:
-            self._changes += 1
-            op = opened.get(current())
+    def _changed(self) -> None:
+        self._changes += 1
+        opened = self._open
+        if opened:
+            op = opened.get(self._current())
             if op is not None:
-                if op.first is None:
-                    op.first = self.clock
                 op.last = self.clock
 
-        def watched_write(frame: int, index: int, value: int) -> None:
-            # (``changed`` inlined: the model's most frequent change)
-            self._changes += 1
-            if opened:
-                op = opened.get(current())
-                if op is not None:
-                    if op.first is None:
-                        op.first = self.clock
-                    op.last = self.clock
-            write(frame, index, value)
+    def _watched_write(self, frame: int, index: int, value: int) -> None:
+        # (``_changed`` inlined: the model's most frequent change)
+        self._changes += 1
+        opened = self._open
+        if opened:
+            op = opened.get(self._current())
+            if op is not None:
+                op.last = self.clock
+        self._write(frame, index, value)
 
-        def watched_alloc(level: int) -> int | None:
-            changed()
-            return alloc(level)
+    def _watched_alloc(self, level: int) -> int | None:
+        self._changed()
+        return self._alloc(level)
 
-        def watched_free(frame: int, level: int | None = None) -> None:
-            changed()
-            free(frame, level)
-
-        memory.write = watched_write  # type: ignore[method-assign]
-        memory.alloc = watched_alloc  # type: ignore[method-assign]
-        memory.free = watched_free  # type: ignore[method-assign]
+    def _watched_free(self, frame: int, level: int | None = None) -> None:
+        self._changed()
+        self._free(frame, level)
 
     def _translation(self) -> Runs:
         if self._runs_at == self._changes:
@@ -195,19 +196,23 @@ class OpTracker:
         start = op.start
         # operations of other CPUs that changed memory while this one ran (every
         # change was made at a clock value below this finish's)
-        others = tuple(
-            [(o.lo, o.hi) for o in self._open.values() if o.last is not None and o.last >= start]
-            + [(lo, hi) for lo, hi, last in self._done if last >= start]
-        )
+        others: tuple[tuple[int, int], ...] = ()
+        for o in self._open.values():
+            last = o.last
+            if last is not None and last >= start:
+                others += ((o.lo, o.hi),)
+        done = self._done
+        for a, b, last in done:
+            if last >= start:
+                others += ((a, b),)
+        lo, hi = op.lo, op.hi
         if op.last is not None:
-            self._done.append((op.lo, op.hi, op.last))
+            done.append((lo, hi, op.last))
+        for a, b in others:
+            if a < hi and lo < b:
+                self.skipped += 1
+                return
         promise = op.promise
-        if others:
-            lo, hi = op.lo, op.hi
-            for a, b in others:
-                if a < hi and lo < b:
-                    self.skipped += 1
-                    return
         if promise.effect != LOOKUP and (rc is None or rc < 0):
             return  # a failed call promises nothing (Xen does not roll back)
         for problem in judge_runs(
