@@ -89,8 +89,34 @@ class TraceEvent:
 
 def dependent(a: Footprint, b: Footprint) -> bool:
     """True iff the footprints share a key that at least one of them writes."""
+    if len(a) > _SMALL or len(b) > _SMALL:
+        # (a table scan reads hundreds of keys: pairwise would cost their product)
+        keys_a, written_a = _indexed(a)
+        keys_b, written_b = _indexed(b)
+        return not (written_a.isdisjoint(keys_b) and written_b.isdisjoint(keys_a))
     for key_a, write_a in a:
         for key_b, write_b in b:
             if (write_a or write_b) and key_a == key_b:
                 return True
     return False
+
+
+#: Footprints longer than this are compared through sets of their keys.
+_SMALL = 8
+#: id(footprint) -> (footprint, its keys, its written keys); the footprint is kept so
+#: that its id is not reused while cached.  Footprints are shared descriptors, made
+#: once per access site, so few are ever indexed; the cache is emptied when full.
+_INDEX: dict[int, tuple[Footprint, frozenset[Hashable], frozenset[Hashable]]] = {}
+_INDEX_SIZE = 4096
+
+
+def _indexed(fp: Footprint) -> tuple[frozenset[Hashable], frozenset[Hashable]]:
+    """The keys of ``fp`` and those it writes."""
+    entry = _INDEX.get(id(fp))
+    if entry is None or entry[0] is not fp:
+        if len(_INDEX) >= _INDEX_SIZE:
+            _INDEX.clear()
+        keys = frozenset(key for key, _ in fp)
+        written = frozenset(key for key, is_write in fp if is_write)
+        entry = _INDEX[id(fp)] = (fp, keys, written)
+    return entry[1], entry[2]

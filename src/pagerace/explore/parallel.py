@@ -151,6 +151,10 @@ class _Splitter(PathSearch):
         self.units: list[Prefix] = []
         self.deepest = 0  # most branching points seen on one path
         self._footprints: list[Any] = []  # footprint of each step's event
+        # _passed[k]: the nodes with a choice among nodes[: k + 1] (kept from one
+        # execution to the next, like the nodes: counting them afresh at every step
+        # made an execution of n steps cost n * n)
+        self._passed: list[int] = []
 
     def begin(self) -> Chooser | None:
         if self._started:
@@ -158,6 +162,7 @@ class _Splitter(PathSearch):
             if depth is None:
                 return None
             del self._footprints[depth:]
+            del self._passed[depth:]
         self._started = True
         return self._choose
 
@@ -187,12 +192,20 @@ class _Splitter(PathSearch):
         tid = current if current in awake else awake[0]
         nodes.append(Node(list(enabled), tid, awake, [], sleep))
         self._note(step, pending[tid])
-        passed = sum(1 for node in nodes if len(node.backtrack) > 1)
+        passed = self._passed_at(step)
         self.deepest = max(self.deepest, passed)
         if passed >= self.branchings:
             self.units.append(_prefix(nodes))
             return CUT
         return tid
+
+    def _passed_at(self, step: int) -> int:
+        """The nodes with a choice among the first ``step + 1``."""
+        passed = self._passed
+        nodes = self.frontier.nodes
+        for k in range(len(passed), step + 1):
+            passed.append((passed[k - 1] if k else 0) + (len(nodes[k].backtrack) > 1))
+        return passed[step]
 
     def _note(self, step: int, ev: Pending | None) -> None:
         del self._footprints[step:]
