@@ -31,8 +31,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Hashable
-from itertools import compress, count, islice
-from operator import ne
 from typing import Any
 
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
@@ -57,11 +55,6 @@ class DporStrategy(PathSearch):
         # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
         self._valid = 0
-        # The context switches of the path (``_add_bounded``), made when a race needs
-        # them: those before step ``_switches_known`` are the current path's (its
-        # choices there are the last analysed execution's).
-        self._switches: list[int] = []
-        self._switches_known = 0
 
     # -- one execution -----------------------------------------------------------
 
@@ -76,8 +69,6 @@ class DporStrategy(PathSearch):
             self._start = depth
             if depth < self._valid:
                 self._valid = depth
-            if depth < self._switches_known:
-                self._switches_known = depth
         else:
             self._start = self._floor  # (the races of a prefix are its units' siblings')
         self._started = True
@@ -196,9 +187,9 @@ class DporStrategy(PathSearch):
         if not p_in_v and (redirected or _within(clocks[i], past, p)):
             initials.append(p)
         if initials:
-            self._add_backtrack(s, initials, threads)
+            self._add_backtrack(s, initials)
 
-    def _add_backtrack(self, s: int, initials: list[int], threads: list[int]) -> None:
+    def _add_backtrack(self, s: int, initials: list[int]) -> None:
         nodes = self.frontier.nodes
         if s >= len(nodes):  # only nodes up to s change
             self._fill_to(self._steps)
@@ -207,7 +198,7 @@ class DporStrategy(PathSearch):
             return
         node = nodes[s]
         if self.bounded:
-            self._add_bounded(s, initials, threads)
+            self._add_bounded(s, initials)
             return
         for t in initials:
             if t in node.backtrack or t in node.sleep:
@@ -224,12 +215,12 @@ class DporStrategy(PathSearch):
                         nodes[j] = ancestor.adding(t)
                     return
 
-    def _add_bounded(self, s: int, initials: list[int], threads: list[int]) -> None:
+    def _add_bounded(self, s: int, initials: list[int]) -> None:
         """Bounded POR: add the initial where it can be scheduled, and also at every
         earlier context switch, where scheduling it costs no extra preemption."""
         nodes = self.frontier.nodes
         ordered = sorted(initials)
-        switches = self._switches_of(threads)
+        switches = self._hb.switches
         floor = self._floor
         k = bisect_left(switches, s)  # switches[k - 1] is the latest before s
         j = s
@@ -248,23 +239,6 @@ class DporStrategy(PathSearch):
                 break
             k -= 1
             j = switches[k]
-
-    def _switches_of(self, threads: list[int]) -> list[int]:
-        """The steps where the thread changes, step 0 included (the nodes where
-        choosing another thread costs no preemption): only those past the part of the
-        path shared with the last execution that needed them are (re)computed."""
-        switches = self._switches
-        known = self._switches_known
-        if known != len(threads):
-            known = min(known, len(threads))
-            del switches[bisect_left(switches, known) :]
-            if not known:
-                switches.append(0)
-                known = 1
-            changed = map(ne, islice(threads, known - 1, None), islice(threads, known, None))
-            switches += compress(count(known), changed)
-            self._switches_known = len(threads)
-        return switches
 
 
 def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
@@ -309,6 +283,7 @@ class _HappensBefore:
         "own",
         "positions",
         "steps",
+        "switches",
         "undo",
         "zero",
     )
@@ -325,6 +300,9 @@ class _HappensBefore:
         # per thread, -1 then its steps (``[-1]``: its last step, -1 before the first;
         # ``[k]``: its step of own count k)
         self.steps: list[list[int]] = []
+        # 0, then the steps where the thread changes (the nodes where choosing another
+        # thread costs no preemption)
+        self.switches: list[int] = [0]
         self.last: dict[Hashable, list[int]] = {}
         self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
 
@@ -335,6 +313,7 @@ class _HappensBefore:
             self.others = [[q for q in range(n) if q != p] for p in range(n)]
             self.zero = [0] * n
             self.steps = [[-1] for _ in range(n)]
+            self.switches = [0]
             self.last = {}
             self.undo = []
             keep = 0
@@ -344,6 +323,7 @@ class _HappensBefore:
             for values, index, old in reversed(undo[mark:]):
                 values[index] = old
             del undo[mark:]
+            del self.switches[bisect_left(self.switches, keep, 1) :]
             for p, mine in enumerate(self.steps):
                 del mine[bisect_left(mine, keep) :]
                 if mine[-1] == keep - 1 >= 0:
@@ -369,6 +349,7 @@ class _HappensBefore:
         marks = self.marks
         undo = self.undo
         steps = self.steps
+        switches = self.switches
         last = self.last
         zero = self.zero
         readers = n + 1  # entry[readers]: the mask of the threads that ever read the key
@@ -403,6 +384,8 @@ class _HappensBefore:
             if repeated:
                 _settle(last, n, choices[i - 1], last_footprint, i - 1)
                 repeated = False
+            if prev != i - 1:
+                switches.append(i)
             mine_count = len(mine_steps) - 1  # (after the -1 in front)
             own.append(mine_count)
             clock = clocks[prev] if prev >= 0 else zero
