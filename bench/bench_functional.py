@@ -30,6 +30,9 @@ class _Off:
     def start(self, cpu: int, op: Any) -> None:
         pass
 
+    def begin(self, cpu: int, promise: Any) -> None:
+        pass
+
     def finish(self, cpu: int, rc: int | None) -> None:
         pass
 

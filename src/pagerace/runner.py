@@ -31,8 +31,8 @@ from pagerace.checks import (
     stale_tlb_problems,
     translation_of,
 )
+from pagerace.checks.functional import Promise, Runs, promise_of, snapshot, translation
 from pagerace.checks.functional import judge as judge_op
-from pagerace.checks.functional import promise_of, snapshot
 from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight, tlbs_key
 from pagerace.errors import Interrupted, PageraceInputError, XenBug
 from pagerace.explore import (
@@ -369,6 +369,20 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
     accesses = Accesses()  # the machine's event descriptors, shared by all executions
     quiescence = Memo()  # final state -> the quiescence oracles' reports
     memos = p.memos  # the functional oracle's, shared by all executions
+    # what every execution needs of each operation: (op, Xen function, promise)
+    plans: list[Sequence[tuple[Op, str, Promise | None]]] = [
+        [
+            (op, "", None)
+            if isinstance(op, AccessOp)
+            else (op, function_of(op, p.config), promise_of(op, nx=p.config.nx))
+            for op in ops
+        ]
+        for ops in scenario.cpus
+    ]
+    # the set-up's translation: where every execution's first operations start
+    first = translation(
+        p.memory, p.root, p.geometry, page1gb=p.config.page1gb, memo=memos.snapshots
+    )
 
     def program(ctx: Any) -> tuple[list[Callable[[], None]], Callable[[], None]]:
         memory = p.memory.clone()
@@ -384,37 +398,34 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
             accesses=accesses,
         )
         detailed = world.detailed
-        oracle = functional_oracle(p, ctx, memory, memos=memos)
+        oracle = functional_oracle(p, ctx, memory, memos=memos, translation=first)
 
-        def body(cpu: int, ops: Sequence[Op]) -> Callable[[], None]:
+        def body(cpu: int, plan: Sequence[tuple[Op, str, Promise | None]]) -> Callable[[], None]:
             m = ExploredCPU(world, cpu)
 
             def run() -> None:
-                for k, op in enumerate(ops):
+                for k, (op, function, promise) in enumerate(plan):
                     if isinstance(op, AccessOp):
                         m.access(op.virt)
                         continue
-                    m.function = function_of(op, p.config)
+                    m.function = function
                     if not op.irqs:
                         m.local_irq_disable()
                     if detailed:
                         ctx.note(
                             "call",
-                            {
-                                "op": "call",
-                                "function": m.function,
-                                "text": _call_text(op, m),
-                                "k": k,
-                            },
+                            {"op": "call", "function": function, "text": _call_text(op, m), "k": k},
                         )
-                    oracle.start(cpu, op)
+                    if promise is not None:
+                        oracle.begin(cpu, promise)
                     rc = call_op(m, op)
                     if detailed:
-                        ret = {"op": "return", "function": m.function, "rc": rc}
+                        ret = {"op": "return", "function": function, "rc": rc}
                         if isinstance(op, LookupOp):
-                            ret = {"op": "return", "function": m.function, "mfn": rc}
+                            ret = {"op": "return", "function": function, "mfn": rc}
                         ctx.note("return", ret)
-                    oracle.finish(cpu, rc)
+                    if promise is not None:
+                        oracle.finish(cpu, rc)
                     if not op.irqs:
                         m.local_irq_enable()
 
@@ -440,7 +451,7 @@ def build_program(p: Prepared, *, fine_scans: bool = False) -> Callable[[Any], A
                     detail=None if detail is None else dict(detail),
                 )
 
-        return [body(c, ops) for c, ops in enumerate(scenario.cpus)], check
+        return [body(c, plan) for c, plan in enumerate(plans)], check
 
     return program
 
@@ -496,13 +507,18 @@ def _quiescence_reports(p: Prepared, memory: PhysicalMemory, tlbs: list[TLB]) ->
 
 
 def functional_oracle(
-    p: Prepared, ctx: Any, memory: PhysicalMemory, *, memos: TrackerMemos | None = None
+    p: Prepared,
+    ctx: Any,
+    memory: PhysicalMemory,
+    *,
+    memos: TrackerMemos | None = None,
+    translation: Runs | None = None,
 ) -> OpTracker:
     """The functional oracle of one execution (checks/functional.py): each CPU's
     operation is judged against its promise when it returns, unless another CPU's
     operation on an overlapping range changed memory meanwhile; problems are
     reported at once and the execution goes on.  ``memos`` are shared by the
-    executions of one search."""
+    executions of one search; ``translation`` is that of ``memory`` now, if known."""
 
     def report(problem: Any, cpu: int) -> None:
         ctx.report(problem.kind, f"CPU{cpu}: {problem.message}", key=(problem.kind, "functional"))
@@ -515,6 +531,7 @@ def functional_oracle(
         page1gb=p.config.page1gb,
         nx=p.config.nx,
         memos=memos,
+        translation=translation,
     )
     tracker.watch(lambda: ctx.thread)
     return tracker

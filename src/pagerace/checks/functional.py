@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -75,9 +75,12 @@ __all__ = [
     "Promise",
     "Snapshot",
     "judge",
+    "judge_runs",
+    "live_tables",
     "mappings",
     "promise_of",
     "snapshot",
+    "translation",
 ]
 
 FUNCTIONAL_KINDS = ("wrong-mapping", "alloc-on-unmap", "empty-table")
@@ -113,6 +116,27 @@ class Promise:
     keep: int = _ALL  # MODIFY: the bits of the old flags kept (~M)
     removes_only: bool = False  # alloc-on-unmap applies
     reclaims: bool = False  # empty-table applies
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        # (kept: a promise is a key of every verdict memo lookup)
+        h = self._hash
+        if h is None:
+            h = hash(
+                (
+                    self.op,
+                    self.effect,
+                    self.lo,
+                    self.hi,
+                    self.mfn,
+                    self.flags,
+                    self.keep,
+                    self.removes_only,
+                    self.reclaims,
+                )
+            )
+            object.__setattr__(self, "_hash", h)
+        return h
 
     @property
     def what(self) -> str:
@@ -273,12 +297,42 @@ def _flags_text(flags: int) -> str:
 
 
 # -- snapshots -----------------------------------------------------------------------
+Runs = tuple[MappingRun, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The translation and the live page tables (frame -> generation) at one moment."""
 
-    runs: list[MappingRun]
+    runs: Runs
     tables: dict[int, int]
+
+
+def translation(
+    memory: PhysicalMemory,
+    root: int,
+    geometry: Geometry,
+    *,
+    page1gb: bool = True,
+    memo: Memo | None = None,
+) -> Runs:
+    """The translation now (``mappings`` of the dumped state); ``memo`` (for one root,
+    geometry and ``page1gb``) keeps the translations of the memories seen
+    (``memory_key``)."""
+    if memo is None or not memo.enabled:
+        return tuple(mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb))
+    key = memory_key(memory)
+    runs = memo.get(key)
+    if runs is MISSING:
+        runs = tuple(mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb))
+        memo.put(key, runs, memory_weight(memory))
+    return runs
+
+
+def live_tables(memory: PhysicalMemory) -> dict[int, int]:
+    """The live page tables now: frame -> generation."""
+    gen = memory.gen
+    return {f: gen[f] for f in memory.level}
 
 
 def snapshot(
@@ -289,18 +343,9 @@ def snapshot(
     page1gb: bool = True,
     memo: Memo | None = None,
 ) -> Snapshot:
-    """The state now; ``memo`` (for one root, geometry and ``page1gb``) keeps the
-    translations of the memories seen (``memory_key``)."""
-    if memo is None or not memo.enabled:
-        runs = mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb)
-    else:
-        key = memory_key(memory)
-        runs = memo.get(key)
-        if runs is MISSING:
-            runs = mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb)
-            memo.put(key, runs, memory_weight(memory))
-    gen = memory.gen
-    return Snapshot(runs, {f: gen[f] for f in memory.level})
+    """The state now: ``translation`` (with ``memo``) and ``live_tables``."""
+    runs = translation(memory, root, geometry, page1gb=page1gb, memo=memo)
+    return Snapshot(runs, live_tables(memory))
 
 
 # -- the judgement -------------------------------------------------------------------
@@ -326,10 +371,39 @@ def judge(
     ``memo`` keeps the translation check's verdicts (a function of the promise, the
     two translations, ``rc`` and ``exclude``).
     """
+    return judge_runs(
+        promise,
+        tuple(before.runs),
+        tuple(after.runs),
+        memory,
+        root,
+        geometry,
+        rc=rc,
+        exclude=tuple(exclude),
+        tables=before.tables if tables else None,
+        memo=memo,
+    )
+
+
+def judge_runs(
+    promise: Promise,
+    before: Runs,
+    after: Runs,
+    memory: PhysicalMemory,
+    root: int,
+    geometry: Geometry,
+    *,
+    rc: int | None = None,
+    exclude: tuple[tuple[int, int], ...] = (),
+    tables: dict[int, int] | None = None,
+    memo: Memo | None = None,
+) -> list[Problem]:
+    """``judge`` from the two translations; ``tables`` are the live tables before the
+    operation (``live_tables``), None to skip the two page-table checks."""
     problems: list[Problem] = []
     wrong = MISSING
     if memo is not None and memo.enabled:
-        key = (promise, tuple(before.runs), tuple(after.runs), rc, tuple(exclude))
+        key = (promise, before, after, rc, exclude)
         try:
             wrong = memo.get(key)
         except TypeError:  # an unhashable operation
@@ -337,14 +411,14 @@ def judge(
     if wrong is MISSING:
         wrong = _wrong_mapping(promise, before, after, rc, exclude)
         if memo is not None and memo.enabled:
-            memo.put(key, wrong, 4 * (len(before.runs) + len(after.runs) + len(exclude) + 4))
+            memo.put(key, wrong, 4 * (len(before) + len(after) + len(exclude) + 4))
     if wrong:
         problems.append(Problem("wrong-mapping", _STEP, wrong))
-    if tables and promise.removes_only:
-        text = _alloc_on_unmap(promise, before, memory, root, geometry)
+    if tables is not None and promise.removes_only:
+        text = _alloc_on_unmap(promise, tables, memory, root, geometry)
         if text:
             problems.append(Problem("alloc-on-unmap", _STEP, text))
-    if tables and promise.reclaims:
+    if tables is not None and promise.reclaims:
         text = _empty_table(promise, memory, root, geometry)
         if text:
             problems.append(Problem("empty-table", _STEP, text))
@@ -367,14 +441,14 @@ def _outside_windows(lo: int, hi: int, exclude: Sequence[tuple[int, int]]) -> li
 
 def _wrong_mapping(
     p: Promise,
-    before: Snapshot,
-    after: Snapshot,
+    before: Runs,
+    after: Runs,
     rc: int | None,
     exclude: Sequence[tuple[int, int]],
 ) -> str | None:
     found: list[tuple[int, str]] = []
     for wlo, whi in _outside_windows(p.lo, p.hi, exclude):
-        diff = _first_difference(_clip(before.runs, wlo, whi), _clip(after.runs, wlo, whi))
+        diff = _first_difference(_clip(before, wlo, whi), _clip(after, wlo, whi))
         if diff:
             va, was, now = diff
             found.append(
@@ -387,7 +461,7 @@ def _wrong_mapping(
             break
     if p.effect != UNCHECKED:
         mask = _ALL if p.effect == LOOKUP else _ALL & ~_AD
-        actual = _clip(after.runs, p.lo, p.hi, mask)
+        actual = _clip(after, p.lo, p.hi, mask)
         expected = _expected(p, before, mask)
         diff = _first_difference(expected, actual)
         if diff:
@@ -402,7 +476,7 @@ def _wrong_mapping(
     if p.effect == LOOKUP and rc is not None:
         # a lookup promises the frame of a mapped VA; asking for an unmapped one breaks
         # its precondition (ASSERT_UNREACHABLE in xen_map_to_mfn), so nothing is promised
-        here = _clip(before.runs, p.lo, p.hi)
+        here = _clip(before, p.lo, p.hi)
         if here and rc != here[0][2]:
             returned = "INVALID_MFN" if rc == INVALID_MFN else f"mfn {rc:#x}"
             mapped = f"mfn {here[0][2]:#x}"
@@ -416,7 +490,7 @@ def _ad_note(mask: int) -> str:
     return " (Accessed and Dirty ignored)" if not mask & _AD else ""
 
 
-def _expected(p: Promise, before: Snapshot, mask: int) -> list[MappingRun]:
+def _expected(p: Promise, before: Runs, mask: int) -> list[MappingRun]:
     if p.effect == MAP:
         nr = (p.hi - p.lo) >> PAGE_SHIFT
         return [(p.lo, nr, p.mfn, p.flags & mask)] if nr else []
@@ -425,10 +499,10 @@ def _expected(p: Promise, before: Snapshot, mask: int) -> list[MappingRun]:
     if p.effect == MODIFY:
         runs = [
             (va, n, mfn, ((f & p.keep) | p.flags) & mask)
-            for va, n, mfn, f in _clip(before.runs, p.lo, p.hi)
+            for va, n, mfn, f in _clip(before, p.lo, p.hi)
         ]
         return _clip(runs, p.lo, p.hi)  # merges runs the new flags made equal
-    return _clip(before.runs, p.lo, p.hi, mask)  # LOOKUP: unchanged
+    return _clip(before, p.lo, p.hi, mask)  # LOOKUP: unchanged
 
 
 # -- page tables -------------------------------------------------------------------
@@ -491,14 +565,13 @@ def _maps_something(memory: PhysicalMemory, frame: int, level: int) -> bool:
 
 
 def _alloc_on_unmap(
-    p: Promise, before: Snapshot, memory: PhysicalMemory, root: int, geometry: Geometry
+    p: Promise, before: dict[int, int], memory: PhysicalMemory, root: int, geometry: Geometry
 ) -> str | None:
     gen = memory.gen
     fresh = [
         t
         for t in _tables_in(memory, root, geometry, p.lo, p.hi)
-        if before.tables.get(t.frame) != gen[t.frame]
-        and not _maps_something(memory, t.frame, t.level)
+        if before.get(t.frame) != gen[t.frame] and not _maps_something(memory, t.frame, t.level)
     ]
     if not fresh:
         return None

@@ -89,6 +89,16 @@ def memory_weight(memory: PhysicalMemory) -> int:
     return len(memory.words) * (memory.entries + 1) + sum(map(len, memory.data.values()))
 
 
+_EMPTY_TLB: tuple[frozenset[Any], frozenset[Any]] = (frozenset(), frozenset())
+
+
 def tlbs_key(tlbs: Sequence[TLB]) -> tuple[Any, ...]:
     """The contents of each CPU's TLB and paging-structure cache (in any order)."""
-    return tuple((frozenset(t.entries.items()), frozenset(t.psc.items())) for t in tlbs)
+    return tuple(
+        [
+            (frozenset(t.entries.items()), frozenset(t.psc.items()))
+            if t.entries or t.psc
+            else _EMPTY_TLB
+            for t in tlbs
+        ]
+    )

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pagerace.checks.functional import LOOKUP, Promise, Snapshot, judge, promise_of, snapshot
+from pagerace.checks.functional import (
+    LOOKUP,
+    Promise,
+    Runs,
+    judge_runs,
+    live_tables,
+    promise_of,
+    translation,
+)
 from pagerace.checks.memo import Memo
 from pagerace.checks.memory_safety import Problem
 from pagerace.paging.geometry import Geometry
@@ -32,18 +40,21 @@ class TrackerMemos:
 
 
 class _Open:
-    """An operation a CPU is running: its promise, its start, the state before it and
-    the clock values of its first and last change to memory (None: none yet)."""
+    """An operation a CPU is running: its promise, its start, the translation before
+    it (and the live tables, when its page-table checks need them) and the clock
+    value of its last change to memory (None: none yet)."""
 
-    __slots__ = ("before", "first", "hi", "last", "lo", "promise", "start")
+    __slots__ = ("before", "hi", "last", "lo", "promise", "start", "tables")
 
-    def __init__(self, promise: Promise, start: int, before: Snapshot) -> None:
+    def __init__(
+        self, promise: Promise, start: int, before: Runs, tables: dict[int, int] | None
+    ) -> None:
         self.promise = promise
         self.lo = promise.lo
         self.hi = promise.hi
         self.start = start
         self.before = before
-        self.first: int | None = None
+        self.tables = tables
         self.last: int | None = None
 
 
@@ -51,8 +62,9 @@ class OpTracker:
     """The functional oracle for the operations of one explored execution.
 
     ``start`` and ``finish`` are called by each CPU around each operation (they make
-    no events); ``watch`` makes the execution's memory tell the tracker which CPU
-    changes it (stores, allocations, frees) and when.  An operation is judged when it
+    no events; ``begin`` is ``start`` with the operation's promise already known);
+    ``watch`` makes the execution's memory tell the tracker which CPU changes it
+    (stores, allocations, frees) and when.  An operation is judged when it
     finishes, unless an operation of another CPU on an overlapping range changed
     memory between its start and its finish; the ranges of other CPUs' operations
     that did change memory meanwhile are left out of its "nothing outside changed"
@@ -60,14 +72,20 @@ class OpTracker:
     told apart).  ``report(problem, cpu)`` receives each problem; ``skipped`` counts
     the operations that could not be judged.  ``memos``, shared by the trackers of
     one search (one root, geometry and configuration), keep what earlier executions
-    computed from the same states.
+    computed from the same states.  ``translation``, when given, is the translation
+    of ``memory`` as it is handed over (``functional.translation``).
     """
 
     __slots__ = (
-        "_cached",
+        "_alloc",
         "_changes",
+        "_current",
         "_done",
+        "_free",
         "_open",
+        "_runs",
+        "_runs_at",
+        "_write",
         "clock",
         "geometry",
         "memory",
@@ -89,6 +107,7 @@ class OpTracker:
         page1gb: bool = True,
         nx: bool = True,
         memos: TrackerMemos | None = None,
+        translation: Runs | None = None,
     ) -> None:
         self.memory = memory
         self.memos = memos
@@ -100,85 +119,112 @@ class OpTracker:
         self.clock = 0  # ticks at every start and finish
         self.skipped = 0
         self._changes = 0  # changes to memory so far
-        self._cached: tuple[int, Snapshot] | None = None  # (changes, snapshot) of the last one
+        # the last translation taken, and the number of changes to memory then
+        self._runs: Runs = () if translation is None else translation
+        self._runs_at = -1 if translation is None else 0
         self._open: dict[int, _Open] = {}  # cpu -> the operation it is running
-        self._done: list[_Open] = []  # operations that finished
+        # (lo, hi, last change) of the finished operations that changed memory
+        self._done: list[tuple[int, int, int]] = []
 
     def watch(self, current: Callable[[], int]) -> None:
         """Wrap the memory's ``write``, ``alloc`` and ``free`` (on this instance only) so
         that each change is charged to the operation of CPU ``current()``."""
         memory = self.memory
-        for name in ("write", "alloc", "free"):
-            setattr(memory, name, self._watched(getattr(memory, name), current))
+        self._current = current
+        self._write, self._alloc, self._free = memory.write, memory.alloc, memory.free
+        memory.write = self._watched_write  # type: ignore[method-assign]
+        memory.alloc = self._watched_alloc  # type: ignore[method-assign]
+        memory.free = self._watched_free  # type: ignore[method-assign]
 
-    def _watched(
-        self, method: Callable[..., Any], current: Callable[[], int]
-    ) -> Callable[..., Any]:
+    def _changed(self) -> None:
+        self._changes += 1
         opened = self._open
-
-        def changed(*args: Any) -> Any:
-            self._changes += 1
-            op = opened.get(current())
+        if opened:
+            op = opened.get(self._current())
             if op is not None:
-                if op.first is None:
-                    op.first = self.clock
                 op.last = self.clock
-            return method(*args)
 
-        return changed
+    def _watched_write(self, frame: int, index: int, value: int) -> None:
+        # (``_changed`` inlined: the model's most frequent change)
+        self._changes += 1
+        opened = self._open
+        if opened:
+            op = opened.get(self._current())
+            if op is not None:
+                op.last = self.clock
+        self._write(frame, index, value)
 
-    def _snapshot(self) -> Snapshot:
-        cached = self._cached
-        if cached is not None and cached[0] == self._changes:
-            return cached[1]
+    def _watched_alloc(self, level: int) -> int | None:
+        self._changed()
+        return self._alloc(level)
+
+    def _watched_free(self, frame: int, level: int | None = None) -> None:
+        self._changed()
+        self._free(frame, level)
+
+    def _translation(self) -> Runs:
+        if self._runs_at == self._changes:
+            return self._runs
         memos = self.memos
-        snap = snapshot(
+        runs = translation(
             self.memory,
             self.root,
             self.geometry,
             page1gb=self.page1gb,
             memo=None if memos is None else memos.snapshots,
         )
-        self._cached = (self._changes, snap)
-        return snap
+        self._runs = runs
+        self._runs_at = self._changes
+        return runs
 
     def start(self, cpu: int, op: Any) -> None:
         promise = promise_of(op, nx=self.nx)
-        if promise is None:
-            return
+        if promise is not None:
+            self.begin(cpu, promise)
+
+    def begin(self, cpu: int, promise: Promise) -> None:
+        """``start`` of an operation whose promise is ``promise``."""
         self.clock += 1
-        self._open[cpu] = _Open(promise, self.clock, self._snapshot())
+        tables = live_tables(self.memory) if promise.removes_only or promise.reclaims else None
+        self._open[cpu] = _Open(promise, self.clock, self._translation(), tables)
 
     def finish(self, cpu: int, rc: int | None) -> None:
         op = self._open.pop(cpu, None)
         if op is None:
             return
         self.clock += 1
-        now = self.clock
-        # operations of other CPUs that changed memory while this one ran
-        others = [
-            (o.lo, o.hi)
-            for o in (*self._open.values(), *self._done)
-            if o.first is not None and o.first < now and o.last is not None and o.last >= op.start
-        ]
-        self._done.append(op)
+        start = op.start
+        # operations of other CPUs that changed memory while this one ran (every
+        # change was made at a clock value below this finish's)
+        others: tuple[tuple[int, int], ...] = ()
+        for o in self._open.values():
+            last = o.last
+            if last is not None and last >= start:
+                others += ((o.lo, o.hi),)
+        done = self._done
+        for a, b, last in done:
+            if last >= start:
+                others += ((a, b),)
+        lo, hi = op.lo, op.hi
+        if op.last is not None:
+            done.append((lo, hi, op.last))
+        for a, b in others:
+            if a < hi and lo < b:
+                self.skipped += 1
+                return
         promise = op.promise
-        if any(lo < promise.hi and promise.lo < hi for lo, hi in others):
-            self.skipped += 1
-            return
         if promise.effect != LOOKUP and (rc is None or rc < 0):
             return  # a failed call promises nothing (Xen does not roll back)
-        after = self._snapshot()
-        for problem in judge(
+        for problem in judge_runs(
             promise,
             op.before,
-            after,
+            self._translation(),
             self.memory,
             self.root,
             self.geometry,
             rc=rc,
             exclude=others,
-            tables=not others,
+            tables=None if others else op.tables,
             memo=None if self.memos is None else self.memos.verdicts,
         ):
             self.report(problem, cpu)

@@ -46,6 +46,16 @@ class TLBEntry(NamedTuple):
 class TLB:
     """One CPU's TLB and paging-structure cache."""
 
+    __slots__ = (
+        "cache_flushes",
+        "entries",
+        "flushes",
+        "geometry",
+        "psc",
+        "strict_global",
+        "tlb_flushes",
+    )
+
     def __init__(self, geometry: Geometry, *, strict_global: bool = False) -> None:
         self.geometry = geometry
         self.strict_global = strict_global

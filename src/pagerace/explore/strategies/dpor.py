@@ -29,10 +29,8 @@ the threads done and the sleep set.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable
-from itertools import chain, compress, count, islice
-from operator import ne
 from typing import Any
 
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
@@ -57,8 +55,6 @@ class DporStrategy(PathSearch):
         # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
         self._valid = 0
-        # the context switches of the execution being analysed (``_add_bounded``)
-        self._switches: list[int] | None = None
 
     # -- one execution -----------------------------------------------------------
 
@@ -136,7 +132,6 @@ class DporStrategy(PathSearch):
         hb.rewind(self._valid, execution.nthreads)
         races = hb.extend(threads, execution.log, self._start)
         self._valid = len(hb.items)
-        self._switches = None
         for prev, s, i in races:
             self._reverse(hb, threads, prev, s, i)
 
@@ -144,24 +139,23 @@ class DporStrategy(PathSearch):
 
     def _reverse(self, hb: _HappensBefore, threads: list[int], prev: int, s: int, i: int) -> None:
         """Schedule the reversal of the race between steps ``s`` and ``i``."""
-        steps = hb.items
+        items = hb.items
         clocks = hb.clocks
         own = hb.own
-        first = steps[s]
-        second = steps[i]
+        first = items[s]
+        second = items[i]
         redirected = first.kind is RELEASE and second.kind is ACQUIRE
         if redirected:
             q = threads[s]
-            j = s - 1
-            while j >= 0 and not (
-                threads[j] == q
-                and steps[j].kind is ACQUIRE
-                and steps[j].footprint == first.footprint
+            mine = hb.steps[q]
+            k = own[s] - 1  # q's steps before s, latest first
+            while k and not (
+                items[mine[k]].kind is ACQUIRE and items[mine[k]].footprint == first.footprint
             ):
-                j -= 1
-            if j < 0:
+                k -= 1
+            if not k:
                 return
-            s = j
+            s = mine[k]
             if prev > s and clocks[prev][q] >= own[s]:
                 return  # the acquirer depends on the critical section: not this race
         q = threads[s]
@@ -171,9 +165,13 @@ class DporStrategy(PathSearch):
         # thread's steps in v start there or nowhere: its later steps happen after
         # that one (and so after s if that one does).  A clock reaches past s on
         # thread u iff it counts u's first step after s.
-        between = threads[s + 1 : i]
-        firsts = [(u, s + 1 + between.index(u)) for u in range(hb.n) if u in between]
-        past = [(u, own[j]) for u, j in firsts]
+        firsts = []
+        past = []
+        for u, mine in enumerate(hb.steps):
+            k = bisect_right(mine, s)  # (mine[k] has own count k)
+            if k < len(mine) and mine[k] < i:
+                firsts.append((u, mine[k]))
+                past.append((u, k))
         initials: list[int] = []
         p_in_v = False
         for t, j in firsts:
@@ -189,9 +187,9 @@ class DporStrategy(PathSearch):
         if not p_in_v and (redirected or _within(clocks[i], past, p)):
             initials.append(p)
         if initials:
-            self._add_backtrack(s, initials, threads)
+            self._add_backtrack(s, initials)
 
-    def _add_backtrack(self, s: int, initials: list[int], threads: list[int]) -> None:
+    def _add_backtrack(self, s: int, initials: list[int]) -> None:
         nodes = self.frontier.nodes
         if s >= len(nodes):  # only nodes up to s change
             self._fill_to(self._steps)
@@ -200,7 +198,7 @@ class DporStrategy(PathSearch):
             return
         node = nodes[s]
         if self.bounded:
-            self._add_bounded(s, initials, threads)
+            self._add_bounded(s, initials)
             return
         for t in initials:
             if t in node.backtrack or t in node.sleep:
@@ -217,19 +215,16 @@ class DporStrategy(PathSearch):
                         nodes[j] = ancestor.adding(t)
                     return
 
-    def _add_bounded(self, s: int, initials: list[int], threads: list[int]) -> None:
+    def _add_bounded(self, s: int, initials: list[int]) -> None:
         """Bounded POR: add the initial where it can be scheduled, and also at every
         earlier context switch, where scheduling it costs no extra preemption."""
         nodes = self.frontier.nodes
         ordered = sorted(initials)
-        switches = self._switches
-        if switches is None:  # (made once per execution, when a race needs them)
-            switches = self._switches = _switches(threads)
+        switches = self._hb.switches
         floor = self._floor
-        k = bisect_left(switches, s)  # the switches before s, then s itself
-        for j in chain((s,), reversed(switches[:k])):
-            if j < floor:
-                break
+        k = bisect_left(switches, s)  # switches[k - 1] is the latest before s
+        j = s
+        while j >= floor:
             node = nodes[j]
             backtrack = node.backtrack
             for t in initials:
@@ -240,12 +235,10 @@ class DporStrategy(PathSearch):
                     if t in node.enabled:
                         nodes[j] = node.adding(t)
                         break
-
-
-def _switches(threads: list[int]) -> list[int]:
-    """The steps where the thread changes, step 0 included (the nodes where choosing
-    another thread costs no preemption)."""
-    return [0, *compress(count(1), map(ne, threads, islice(threads, 1, None)))]
+            if not k:
+                break
+            k -= 1
+            j = switches[k]
 
 
 def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
@@ -267,25 +260,30 @@ class _HappensBefore:
     Clock lists are never changed once made.
 
     ``last`` maps a key to the last step reading it per thread, then the last step
-    writing it per thread, then two bit masks: the threads that ever read it and ever
-    wrote it (only ever grow: they say when the other threads' entries may be skipped,
-    all -1).  ``last_step`` is the last step per thread.  ``undo`` holds what the steps
-    overwrote in both, so ``rewind`` can restore them.  Every key goes into ``last``,
-    not only the shared ones (touched by two threads, one of them writing): a step is
-    ordered after another thread's step on a key only when one of the two writes it,
-    so the other keys add no edge.
+    writing it, then the bit mask of the threads that ever read it (it only grows: it
+    says when the other threads' entries may be skipped, all -1).  One write is enough:
+    the writes of a key are dependent, so each happens after the ones before it, and
+    so do the reads before it -- what a step depends on through them, it depends on
+    through the last write.  ``undo`` holds what the steps overwrote there, so
+    ``rewind`` can restore it (a run of repeated accesses writes its entries once, see
+    ``extend``).  ``steps`` holds each thread's steps in order, after a -1: its last
+    step, and its step of a given own count.  Every key goes into ``last``, not only
+    the shared ones (touched by two threads, one of them writing): a step is ordered
+    after another thread's step on a key only when one of the two writes it, so the
+    other keys add no edge.
     """
 
     __slots__ = (
         "clocks",
         "items",
         "last",
-        "last_step",
         "marks",
         "n",
         "others",
         "own",
         "positions",
+        "steps",
+        "switches",
         "undo",
         "zero",
     )
@@ -299,7 +297,12 @@ class _HappensBefore:
         self.clocks: list[list[int]] = []
         self.zero: list[int] = []  # the clock before any step (shared, never changed)
         self.marks: list[int] = []  # length of ``undo`` before each step
-        self.last_step: list[int] = []  # -1 before the thread's first step
+        # per thread, -1 then its steps (``[-1]``: its last step, -1 before the first;
+        # ``[k]``: its step of own count k)
+        self.steps: list[list[int]] = []
+        # 0, then the steps where the thread changes (the nodes where choosing another
+        # thread costs no preemption)
+        self.switches: list[int] = [0]
         self.last: dict[Hashable, list[int]] = {}
         self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
 
@@ -309,7 +312,8 @@ class _HappensBefore:
             self.n = n
             self.others = [[q for q in range(n) if q != p] for p in range(n)]
             self.zero = [0] * n
-            self.last_step = [-1] * n
+            self.steps = [[-1] for _ in range(n)]
+            self.switches = [0]
             self.last = {}
             self.undo = []
             keep = 0
@@ -319,6 +323,13 @@ class _HappensBefore:
             for values, index, old in reversed(undo[mark:]):
                 values[index] = old
             del undo[mark:]
+            del self.switches[bisect_left(self.switches, keep, 1) :]
+            for p, mine in enumerate(self.steps):
+                del mine[bisect_left(mine, keep) :]
+                if mine[-1] == keep - 1 >= 0:
+                    # Step keep - 1, now the last, is its keys' last access by p (a run
+                    # of repeats cut after it had them name the run's last step).
+                    _settle(self.last, n, p, self.items[keep - 1].footprint, keep - 1)
         del self.items[keep:]
         del self.positions[keep:]
         del self.own[keep:]
@@ -337,14 +348,15 @@ class _HappensBefore:
         clocks = self.clocks
         marks = self.marks
         undo = self.undo
-        last_step = self.last_step
+        steps = self.steps
+        switches = self.switches
         last = self.last
         zero = self.zero
-        reads = 2 * n  # entry[reads]: readers mask; entry[reads + 1]: writers mask
+        readers = n + 1  # entry[readers]: the mask of the threads that ever read the key
         i = len(items)
-        counts = [own[k] if k >= 0 else 0 for k in last_step]  # steps per thread so far
         races: list[tuple[int, int, int]] = []
         last_footprint: Any = None  # the footprint of step i - 1 (when computed here)
+        repeated = False  # step i - 1 repeats the one before it (entries not moved on)
         # The log up to the last kept step is the previous execution's (same steps).
         for j in range(positions[-1] + 1 if positions else 0, len(log)):
             item = log[j]
@@ -356,69 +368,69 @@ class _HappensBefore:
             positions.append(j)
             marks.append(len(undo))
             p = choices[i]
-            prev = last_step[p]
-            undo.append((last_step, p, prev))
-            last_step[p] = i
-            mine_count = counts[p] + 1
-            counts[p] = mine_count
-            own.append(mine_count)
-            clock = clocks[prev] if prev >= 0 else zero
+            mine_steps = steps[p]
+            prev = mine_steps[-1]
+            mine_steps.append(i)
             footprint = item.footprint
             if prev == i - 1 and footprint is last_footprint:
                 # The thread repeats its previous step's access (about half the steps
-                # of the Xen model): no other step since, so no new edge and no race;
-                # only its entries move on (each was prev, set by that step).
-                for key, is_write in footprint:
-                    kept = last[key]
-                    index = n + p if is_write else p
-                    undo.append((kept, index, prev))
-                    kept[index] = i
-                clocks.append(clock)
+                # of the Xen model): no other step since, so no new edge and no race.
+                # Its entries in ``last`` move on once, when the run of repeats ends.
+                own.append(own[prev] + 1)
+                clocks.append(clocks[prev])
+                repeated = True
                 i += 1
                 continue
+            if repeated:
+                _settle(last, n, choices[i - 1], last_footprint, i - 1)
+                repeated = False
+            if prev != i - 1:
+                switches.append(i)
+            mine_count = len(mine_steps) - 1  # (after the -1 in front)
+            own.append(mine_count)
+            clock = clocks[prev] if prev >= 0 else zero
             last_footprint = footprint
-            # cand[q]: the last step of thread q that step i depends on (None: none).
+            # cand[q]: the last step of thread q that step i depends on, unless the
+            # thread's previous step already happens after it (then neither it nor
+            # q's earlier steps add an edge or make a race).  None: no such step.
             cand: list[int] | None = None
-            if footprint:
-                bit = 1 << p
-                for key, is_write in footprint:
-                    entry = last.get(key)
-                    if entry is None:
-                        entry = last[key] = [-1] * reads + [0, 0]
-                    if is_write:
-                        if (entry[reads] | entry[reads + 1]) & ~bit:
-                            for q in others[p]:
-                                s = entry[q]
-                                w = entry[n + q]
-                                if w > s:
-                                    s = w
-                                if s >= 0:
-                                    if cand is None:
-                                        cand = [-1] * n
-                                    if s > cand[q]:
-                                        cand[q] = s
-                        entry[reads + 1] |= bit
-                        index = n + p
-                    else:
-                        if entry[reads + 1] & ~bit:
-                            for q in others[p]:
-                                s = entry[n + q]
-                                if s >= 0:
-                                    if cand is None:
-                                        cand = [-1] * n
-                                    if s > cand[q]:
-                                        cand[q] = s
-                        entry[reads] |= bit
-                        index = p
-                    undo.append((entry, index, entry[index]))
-                    entry[index] = i
+            for key, is_write in footprint:
+                entry = last.get(key)
+                if entry is None:
+                    entry = last[key] = [-1] * n + [-1, 0]
+                w = entry[n]  # the last write (its thread: choices[w])
+                if w >= 0:
+                    q = choices[w]
+                    if q != p and own[w] > clock[q]:
+                        if cand is None:
+                            cand = [-1] * n
+                        if w > cand[q]:
+                            cand[q] = w
+                if is_write:
+                    # (only the reads after w: the earlier ones happen before w)
+                    if entry[readers] & ~(1 << p):
+                        for q in others[p]:
+                            r = entry[q]
+                            if r > w and own[r] > clock[q]:
+                                if cand is None:
+                                    cand = [-1] * n
+                                if r > cand[q]:
+                                    cand[q] = r
+                    undo.append((entry, n, w))
+                    entry[n] = i
+                else:
+                    r = entry[p]
+                    if r < 0:
+                        entry[readers] |= 1 << p
+                    undo.append((entry, p, r))
+                    entry[p] = i
             if cand is None:
                 clocks.append(clock)
                 i += 1
                 continue
-            # Merge the clocks of the steps i depends on (copy on the first change).
+            # Merge the clocks of the steps i depends on: each of them changes it.
+            clock = clock[:]
             mine = others[p]
-            fresh = False
             for q in mine:
                 s = cand[q]
                 if s < 0:
@@ -426,27 +438,19 @@ class _HappensBefore:
                 other = clocks[s]
                 for u in mine:
                     if other[u] > clock[u]:
-                        if not fresh:
-                            clock = clock[:]
-                            fresh = True
                         clock[u] = other[u]
                 if own[s] > clock[q]:  # (s's own component of its clock may be stale)
-                    if not fresh:
-                        clock = clock[:]
-                        fresh = True
                     clock[q] = own[s]
-            if fresh:
-                clock[p] = mine_count
+            clock[p] = mine_count
             clocks.append(clock)
             if i >= start:
                 for q in mine:
                     s = cand[q]
                     if s < 0:
                         continue
-                    # Not a race if another predecessor of i comes after s.
+                    # Not a race if another predecessor of i comes after s (prev
+                    # does not: see cand).
                     local = own[s]
-                    if prev >= 0 and clocks[prev][q] >= local:
-                        continue
                     for r in mine:
                         t = cand[r]
                         if r != q and t >= 0 and clocks[t][q] >= local:
@@ -454,7 +458,16 @@ class _HappensBefore:
                     else:
                         races.append((prev, s, i))
             i += 1
+        if repeated:
+            _settle(last, n, choices[i - 1], last_footprint, i - 1)
         return races
+
+
+def _settle(last: dict[Hashable, list[int]], n: int, p: int, footprint: Any, i: int) -> None:
+    """Make step ``i`` (thread ``p``) the last access of its footprint's keys in
+    ``last`` (the end of a run of repeats)."""
+    for key, is_write in footprint:
+        last[key][n if is_write else p] = i
 
 
 def _shared(choices: list[int], log: list[Any]) -> bool:
