@@ -16,7 +16,7 @@ from scenario_gen import scenario_head
 import pagerace.checks.memo as memo
 import pagerace.checks.op_tracker as op_tracker
 import pagerace.runner as runner
-from pagerace.checks.memo import MISSING, Memo, memory_key, tlbs_key
+from pagerace.checks.memo import MISSING, Memo, memory_key, tlbs_key, walked_key
 from pagerace.explore.execution import Execution
 from pagerace.hunt.generate import GenOptions, generate
 from pagerace.paging.geometry import Geometry
@@ -251,3 +251,33 @@ def test_a_memo_is_bounded_and_can_be_switched_off(monkeypatch: Any) -> None:
     off = Memo()
     off.put("k", 1)
     assert off.get("k") is MISSING and len(off) == 0
+
+
+def test_walked_key_sees_what_a_walk_from_the_root_reads() -> None:
+    a = _memory()
+    root = next(iter(a.words))
+    l3 = a.alloc(3)
+    gone = a.alloc(2)
+    assert l3 is not None and gone is not None
+    a.write(root, 0, (l3 << 12) | 0x63)
+    a.write(l3, 1, (5 << 30) | 0xE3)  # an L3 leaf: not followed
+    a.free(gone)
+    key = walked_key(a, root)
+    b = a.clone()
+    b.write(gone, 2, 0x1063)  # a frame no walk reaches
+    assert walked_key(b, root) == key and memory_key(b) != memory_key(a)
+    b = a.clone()
+    b.write(l3, 6, 0x1)  # a non-present entry of a linked table
+    assert walked_key(b, root) != key
+    # an entry to a freed table, or to a data frame stored into: their words are read
+    b = a.clone()
+    b.write(l3, 2, (gone << 12) | 0x63)
+    c = b.clone()
+    c.write(gone, 4, 0x2063)
+    assert walked_key(c, root) != walked_key(b, root) != key
+    b = a.clone()
+    b.write(l3, 2, (0x52 << 12) | 0x63)
+    c = b.clone()
+    c.write(0x52, 4, 0x2063)
+    assert walked_key(c, root) != walked_key(b, root)
+    assert walked_key(a, root) != memory_key(a)

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight
+from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight, walked_key
 from pagerace.checks.memory_safety import Problem
 from pagerace.paging.dump import StateDump, dump_state
 from pagerace.paging.geometry import PAGE_SHIFT, PAGE_SIZE, Geometry
@@ -318,13 +318,18 @@ def translation(
 ) -> Runs:
     """The translation now (``mappings`` of the dumped state); ``memo`` (for one root,
     geometry and ``page1gb``) keeps the translations of the memories seen
-    (``memory_key``)."""
+    (``memory_key``) and, for a memory not seen, of the trees walked
+    (``walked_key``): many memories differ only in frames the walk does not reach."""
     if memo is None or not memo.enabled:
         return tuple(mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb))
     key = memory_key(memory)
     runs = memo.get(key)
     if runs is MISSING:
-        runs = tuple(mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb))
+        walked = walked_key(memory, root)
+        runs = memo.get(walked)
+        if runs is MISSING:
+            runs = tuple(mappings(dump_state(memory, root, geometry), geometry, page1gb=page1gb))
+            memo.put(walked, runs, (len(walked) - 1) * memory.entries)
         memo.put(key, runs, memory_weight(memory))
     return runs
 

@@ -6,8 +6,10 @@ state is then known.  A ``Memo`` keeps such results under a key that holds
 *everything* the computation reads (every word of every table frame, live or freed,
 and of every other frame stored into; the live tables' levels; the TLBs), compared
 for equality on every hit, never a hash alone: a hit gives exactly the result the
-computation would give.  Only the computation is skipped; the caller still reports
-at the same point of the execution.
+computation would give.  A result that depends on less may also be kept under a
+smaller key holding all it reads (the translation: ``walked_key``, the words a walk
+from the root reads), which memories that differ elsewhere share.  Only the
+computation is skipped; the caller still reports at the same point of the execution.
 
 A memo is bounded: it forgets everything once its keys hold ``limit`` words, so its
 memory stays flat however many executions a search runs.  ``ENABLED = False``
@@ -19,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from pagerace.paging.geometry import PAGE_SHIFT
 from pagerace.paging.memory import PhysicalMemory
+from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK
 from pagerace.paging.tlb import TLB
 
-__all__ = ["ENABLED", "MISSING", "Memo", "memory_key", "tlbs_key"]
+__all__ = ["ENABLED", "MISSING", "Memo", "memory_key", "tlbs_key", "walked_key"]
 
 #: False: every memo misses (for tests that compare results with and without memos)
 ENABLED = True
@@ -82,6 +86,38 @@ def memory_key(memory: PhysicalMemory) -> tuple[Any, ...]:
         tuple(map(tuple, words.values())),
         tuple(sorted((f, tuple(sorted(d.items()))) for f, d in data.items())) if data else (),
     )
+
+
+#: the first item of every ``walked_key`` (so that none equals a ``memory_key``)
+_WALKED = "walked"
+
+
+def walked_key(memory: PhysicalMemory, root: int) -> tuple[Any, ...]:
+    """The words a walk of the tree under ``root`` reads, frame by frame in the order
+    it reads them (``dump_state``'s walk: from the L4 root, every present entry of
+    levels 4 to 2 that is not a superpage leaf is followed to whatever frame it
+    points at; a frame that is no table reads as stored).  Two memories with equal
+    keys dump alike from ``root`` however they differ elsewhere."""
+    words = memory.words
+    data = memory.data
+    n = memory.entries
+    out: list[Any] = [_WALKED]
+
+    def walk(frame: int, level: int) -> None:
+        table = words.get(frame)
+        if table is not None:
+            read = tuple(table)
+        else:
+            page = data.get(frame)
+            read = tuple([page.get(i, 0) for i in range(n)]) if page else (0,) * n
+        out.append(read)
+        if level > 1:
+            for entry in read:
+                if entry & _PAGE_PRESENT and (level == 4 or not entry & _PAGE_PSE):
+                    walk((entry & ADDR_MASK) >> PAGE_SHIFT, level - 1)
+
+    walk(root, 4)
+    return tuple(out)
 
 
 def memory_weight(memory: PhysicalMemory) -> int:

@@ -165,16 +165,16 @@ class DporStrategy(PathSearch):
         # thread's steps in v start there or nowhere: its later steps happen after
         # that one (and so after s if that one does).  A clock reaches past s on
         # thread u iff it counts u's first step after s.
-        firsts = []
-        past = []
+        past = []  # (u, own count of u's first step after s, that step)
         for u, mine in enumerate(hb.steps):
             k = bisect_right(mine, s)  # (mine[k] has own count k)
             if k < len(mine) and mine[k] < i:
-                firsts.append((u, mine[k]))
-                past.append((u, k))
+                past.append((u, k, mine[k]))
+        # The initials of v: its threads whose first step there counts no step after
+        # s of another thread (such a step would be in v too, before it).
         initials: list[int] = []
         p_in_v = False
-        for t, j in firsts:
+        for t, _, j in past:
             if t == q:
                 continue  # (q's steps after s happen after it)
             cj = clocks[j]
@@ -182,10 +182,23 @@ class DporStrategy(PathSearch):
                 continue  # happens after steps[s]: not in v
             if t == p:
                 p_in_v = True
-            if _within(cj, past, t):
+            for u, k, _ in past:
+                if u != t and cj[u] >= k:
+                    break
+            else:
                 initials.append(t)
-        if not p_in_v and (redirected or _within(clocks[i], past, p)):
-            initials.append(p)
+        if not p_in_v:  # then v ends with steps[i]
+            if redirected:
+                # (its clock counts the critical section it waited for, which it
+                # need not wait for when it acquires before steps[s])
+                initials.append(p)
+            else:
+                ci = clocks[i]
+                for u, k, _ in past:
+                    if u != p and ci[u] >= k:
+                        break
+                else:
+                    initials.append(p)
         if initials:
             self._add_backtrack(s, initials)
 
@@ -239,12 +252,6 @@ class DporStrategy(PathSearch):
                 break
             k -= 1
             j = switches[k]
-
-
-def _within(clock: list[int], past: list[tuple[int, int]], t: int) -> bool:
-    """True iff ``clock`` counts no step after s of a thread but ``t``: ``past`` has
-    (thread, own count of its first step after s)."""
-    return not any(u != t and clock[u] >= first for u, first in past)
 
 
 class _HappensBefore:
