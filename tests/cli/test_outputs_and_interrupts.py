@@ -156,8 +156,10 @@ BENCH = Path(__file__).parents[2] / "bench" / "scenarios" / "four-cpus-small.tom
     "search",
     [
         ("xsa345-r1", "--variant", "xsa-345", "--strategy", "random"),
-        (str(BENCH), "--preemption-bound", "none", "--jobs", "2"),  # split into work units
-        (str(BENCH), "--preemption-bound", "none", "--jobs", "1"),  # (units in this process)
+        # split into work units (bound 3: units of a fraction of a second, some of
+        # them merged before the interrupt, in a run of many seconds)
+        (str(BENCH), "--preemption-bound", "3", "--jobs", "2"),
+        (str(BENCH), "--preemption-bound", "3", "--jobs", "1"),  # (units in this process)
     ],
     ids=["random", "split", "split-one-process"],
 )

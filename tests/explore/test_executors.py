@@ -32,3 +32,15 @@ def test_stopping_a_pool_ends_its_running_tasks_and_the_workers_leave_cleanly() 
     for f in running:
         assert isinstance(f.exception(timeout=10), WorkerStopped)
     assert queued.cancelled() or isinstance(queued.exception(timeout=10), WorkerStopped)
+
+
+def test_a_pool_stopped_before_its_workers_are_ready_still_ends_them_cleanly() -> None:
+    # (a worker forked just before the stop has not set its SIGTERM handler yet: the
+    # signal waits for it instead of killing the worker)
+    for _ in range(10):
+        pool = process_executor(2)
+        task = pool.submit(time.sleep, 30)
+        workers = list(pool._processes.values())  # type: ignore[attr-defined]
+        stop_executor(pool)
+        assert [w.exitcode for w in workers] == [0, 0]
+        assert task.cancelled() or isinstance(task.exception(timeout=10), WorkerStopped)

@@ -30,7 +30,7 @@ from pagerace.userio import load_json, read_user_text, write_atomic
 __all__ = ["FORMAT", "Progress"]
 
 #: The checkpoint format version this code reads and writes.
-FORMAT = 1
+FORMAT = 2
 _MAGIC = "pagerace-checkpoint"
 
 

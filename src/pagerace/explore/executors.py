@@ -86,6 +86,7 @@ class WorkerStopped(Exception):
     ran a task, or before it began one."""
 
 
+_MASKS = hasattr(signal, "pthread_sigmask")  # signal masks (not on Windows)
 _in_task = False  # (worker processes) a task is running: SIGTERM may stop it
 _stopped = False  # (worker processes) SIGTERM came: no task starts any more
 
@@ -120,6 +121,10 @@ def _worker_start() -> None:
     forever for tasks that will not come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_task)
+    if _MASKS:
+        # (forked with SIGTERM blocked, see ``WorkerPool``: one that came meanwhile
+        # arrives now, to the handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     # The objects inherited from the parent (a forked worker) out of the collector's
     # reach: otherwise every collection walks them all, writing to their pages, which
     # the kernel then copies -- it made each unit half as slow again as in one process.
@@ -145,7 +150,16 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
         """A process pool whose tasks ``stop_executor`` can stop cleanly."""
 
         def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-            return super().submit(_run_task, fn, args, kwargs)
+            # The workers are forked here, on demand: with SIGTERM blocked, so that a
+            # stop before a worker has set its handler is not its death (the default
+            # action) but waits for the handler (``_worker_start``).
+            if not _MASKS:  # (Windows: workers are spawned, not forked)
+                return super().submit(_run_task, fn, args, kwargs)
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            try:
+                return super().submit(_run_task, fn, args, kwargs)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)

@@ -198,11 +198,12 @@ def explore(
                 ):
                     ex = _recorded(program, ctx, pool, ex)  # for its trace and labels
                     failures = ex.failures()
-                schedule = str(Schedule(tuple(ex.choices)))
+                schedule = ""  # (made for the first new finding: most are not new)
                 for failure in failures:  # all share the execution's schedule
                     key = _finding_key(failure)
                     if key not in keys:
                         keys.add(key)
+                        schedule = schedule or str(Schedule(tuple(ex.choices)))
                         finding = _finding(ex, failure, key, schedule)
                         findings.append(finding)
                         if logging_bounds:

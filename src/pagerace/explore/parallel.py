@@ -43,7 +43,7 @@ from pagerace.explore.bounding import PreemptionBound
 from pagerace.explore.canonical import canonical_form
 from pagerace.explore.context import Context
 from pagerace.explore.events import Pending, dependent
-from pagerace.explore.execution import CUT, Chooser, Execution, GreenletPool
+from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution, GreenletPool
 from pagerace.explore.executors import InlineExecutor, default_jobs, process_executor
 from pagerace.explore.explorer import explore
 from pagerace.explore.frontier import Node
@@ -140,7 +140,12 @@ def remember(recipe: Recipe, program: Callable[[Any], Any]) -> None:
 
 class _Splitter(PathSearch):
     """Depth-first over the top of the tree: every execution stops (CUT) once its
-    path has passed ``branchings`` points with a choice, and its prefix is a unit."""
+    path has passed ``branchings`` points with a choice, and its prefix is a unit.
+
+    An execution replays its path up to the branch it takes through the runtime
+    (``Execution.script``), and a thread that alone can run goes on unasked (a
+    grant, its nodes added afterwards): only the points that may branch, and the
+    steps just before them, are decided here."""
 
     records = False
 
@@ -150,19 +155,24 @@ class _Splitter(PathSearch):
         self.sleep_sets = sleep_sets
         self.units: list[Prefix] = []
         self.deepest = 0  # most branching points seen on one path
-        self._footprints: list[Any] = []  # footprint of each step's event
+        self._depth = 0  # the node where this execution takes a new branch
+        # (step, footprint of its event) of the last step decided here: a sleep set
+        # needs the footprint of the step before it, and a step that this search did
+        # not decide (replayed or granted) is never followed by one
+        self._last: tuple[int, Any] = (-1, ())
         # _passed[k]: the nodes with a choice among nodes[: k + 1] (kept from one
         # execution to the next, like the nodes: counting them afresh at every step
         # made an execution of n steps cost n * n)
         self._passed: list[int] = []
 
     def begin(self) -> Chooser | None:
+        self._fill = None
         if self._started:
             depth = self.frontier.next_branch("backtrack")
             if depth is None:
                 return None
-            del self._footprints[depth:]
             del self._passed[depth:]
+            self._depth = depth
         self._started = True
         return self._choose
 
@@ -172,31 +182,49 @@ class _Splitter(PathSearch):
         nodes = self.frontier.nodes
         step = len(ex.choices)
         if step < len(nodes):
+            if not step and self._depth:
+                ex.script = [node.chosen for node in nodes[: self._depth]]
             tid = nodes[step].chosen
             if tid not in enabled:
                 return CUT
-            self._note(step, pending[tid])
+            self._last = (step, pending[tid])
             return tid
+        self._fill_to(step)
+        if step and self._passed_at(step - 1) >= self.branchings:
+            # The path replayed up to a branch at its last point with a choice: it
+            # is a unit as it stands (a node added here would be branched on too,
+            # and every later path would go one step deeper).
+            self.units.append(_prefix(nodes))
+            return CUT
         sleep: list[int] = []
         if self.sleep_sets and step:
             prev = nodes[step - 1]
-            fp = self._footprints[step - 1]
-            for t in prev.sleep + prev.done:
-                ev = pending[t]
-                if ev is not None and not dependent(ev.footprint, fp):
-                    sleep.append(t)
-            sleep.sort()
+            if prev.sleep or prev.done:
+                noted, ev = self._last
+                assert noted == step - 1, "the step before a sleep set was not decided here"
+                fp = ev.footprint if ev is not None else ()
+                for t in prev.sleep + prev.done:
+                    other = pending[t]
+                    if other is not None and not dependent(other.footprint, fp):
+                        sleep.append(t)
+                sleep.sort()
         awake = [t for t in enabled if t not in sleep]
         if not awake:
             return CUT  # every candidate sleeps: redundant, no unit
         tid = current if current in awake else awake[0]
-        nodes.append(Node(list(enabled), tid, awake, [], sleep))
-        self._note(step, pending[tid])
+        seen = list(enabled)
+        nodes.append(Node(seen, tid, awake, [], sleep))
+        self._last = (step, pending[tid])
         passed = self._passed_at(step)
         self.deepest = max(self.deepest, passed)
         if passed >= self.branchings:
             self.units.append(_prefix(nodes))
             return CUT
+        if len(awake) == 1 and not sleep:
+            # No choice here, no sleep set after (a new node has no done threads):
+            # the thread goes on until the enabled set may change.
+            self._fill = (seen, tid)
+            ex.grant = GRANT_ALL
         return tid
 
     def _passed_at(self, step: int) -> int:
@@ -207,17 +235,22 @@ class _Splitter(PathSearch):
             passed.append((passed[k - 1] if k else 0) + (len(nodes[k].backtrack) > 1))
         return passed[step]
 
-    def _note(self, step: int, ev: Pending | None) -> None:
-        del self._footprints[step:]
-        self._footprints.append(ev.footprint if ev is not None else ())
-
     def end(self, execution: Execution) -> None:
+        self._fill_to(len(execution.choices))
         if execution.outcome != "cut":  # it ended before the last branching: a unit too
             self.units.append(_prefix(self.frontier.nodes))
 
 
 def _prefix(nodes: list[Node]) -> Prefix:
-    return [[list(n.enabled), n.chosen, list(n.done), list(n.sleep)] for n in nodes]
+    # (the steps of a grant share one node: they share its entry too, never changed)
+    made: dict[int, list[Any]] = {}
+    prefix = []
+    for n in nodes:
+        entry = made.get(id(n))
+        if entry is None:
+            entry = made[id(n)] = [list(n.enabled), n.chosen, list(n.done), list(n.sleep)]
+        prefix.append(entry)
+    return prefix
 
 
 def split(
