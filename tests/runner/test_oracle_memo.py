@@ -16,6 +16,7 @@ from scenario_gen import scenario_head
 import pagerace.checks.memo as memo
 import pagerace.checks.op_tracker as op_tracker
 import pagerace.runner as runner
+from pagerace.checks.functional import judge_runs, promise_of
 from pagerace.checks.memo import MISSING, Memo, memory_key, tlbs_key, walked_key
 from pagerace.explore.execution import Execution
 from pagerace.hunt.generate import GenOptions, generate
@@ -24,7 +25,7 @@ from pagerace.paging.memory import PhysicalMemory
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import translate
 from pagerace.runner import RunOptions, _quiescence_key, run_scenario
-from pagerace.scenario import Scenario, load_scenario, parse_scenario
+from pagerace.scenario import LookupOp, MapOp, Scenario, load_scenario, parse_scenario
 from pagerace.scenario.schema import KNOWN_VARIANTS
 
 SCENARIOS = Path(runner.__file__).parent / "data" / "scenarios"
@@ -281,3 +282,31 @@ def test_walked_key_sees_what_a_walk_from_the_root_reads() -> None:
     c.write(0x52, 4, 0x2063)
     assert walked_key(c, root) != walked_key(b, root)
     assert walked_key(a, root) != memory_key(a)
+
+
+def test_the_verdict_memo_keys_hold_the_exclusions_and_the_return_value() -> None:
+    memory = _memory()
+    root = next(iter(memory.words))
+    g = memory.geometry
+    ph = 0x8000000000000163  # PAGE_HYPERVISOR
+    a, b = g.directmap, g.directmap + 5 * 4096
+    promise = promise_of(MapOp(a, 0x70, 1, ph))
+    assert promise is not None
+    before = ((b, 1, 0x50, ph),)
+    after = ((a, 1, 0x70, promise.flags),)  # b, outside the range, lost its page
+    verdicts = Memo()
+
+    def wrong(p: Any, was: Any, now: Any, rc: int, exclude: Any = ()) -> list[str]:
+        found = judge_runs(p, was, now, memory, root, g, rc=rc, exclude=exclude, memo=verdicts)
+        return [problem.kind for problem in found]
+
+    for _ in range(2):  # (the second time from the memo)
+        assert wrong(promise, before, after, 0) == ["wrong-mapping"]
+        assert wrong(promise, before, after, 0, ((b, b + 4096),)) == []
+        assert wrong(promise, before, after + before, 0) == []
+    look = promise_of(LookupOp(b))
+    assert look is not None
+    for _ in range(2):
+        assert wrong(look, before, before, 0x50) == []
+        assert wrong(look, before, before, 0x51) == ["wrong-mapping"]
+    assert verdicts.hits == 5
