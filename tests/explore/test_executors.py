@@ -4,9 +4,8 @@ waiting for the rest of it, and the interpreter's exit with it)."""
 
 from __future__ import annotations
 
-import time
-
 import os
+import time
 from typing import Any
 
 from pagerace.explore.executors import WorkerStopped, process_executor, stop_executor
