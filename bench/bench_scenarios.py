@@ -65,6 +65,8 @@ elif bound != "iterative":
     bound = int(bound)
 opts = RunOptions(strategy=strategy, preemption_bound=bound, max_executions=n or None,
                   keep_going=True, **({"jobs": int(jobs[0])} if jobs else {}))
+if jobs:  # (imported before the clock starts, as the single search's modules are)
+    import pagerace.explore.parallel
 cpu = time.process_time()
 prepare(sc, variant)  # (its time is taken out: the set-up and the serial orders)
 setup = time.process_time() - cpu

@@ -315,3 +315,26 @@ def test_tiny_units_go_out_several_to_a_task_with_the_same_result(pool: Any) -> 
     many = explore_units(search, counting, preemption_bound="iterative")
     assert _summary(many) == _summary(one) and many.coverage == one.coverage
     assert counting.tasks < counting.units * 0.8  # (units of a millisecond or so)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_in_one_process_each_unit_runs_once_within_the_budget_left(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (units run in order here: the unit where the budget runs out is given what is
+    # left of it, not run in full and again up to that point)
+    from pagerace.explore import parallel
+
+    ran: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        r = run_unit(*args, **kwargs)
+        ran.append(r.executions)
+        return r
+
+    monkeypatch.setattr(parallel, "run_unit", counted)
+    for budget in (7, 50, 300):
+        ran.clear()
+        search = Search(Generated(seed), strategy="dpor", keep_going=True, max_executions=budget)
+        result = explore_units(search, InlineExecutor(), preemption_bound="iterative")
+        assert sum(ran) == result.executions <= budget, (seed, budget)

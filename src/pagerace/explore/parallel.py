@@ -620,6 +620,7 @@ class _Level:
     futures: dict[int, Future[UnitResult]]
     lazy: bool  # (the futures run when their result is asked for)
     tasks: list[Future[Any]]  # tasks of several units (``futures`` has each unit's)
+    deadline: float | None = None  # (the units' ``time.time()`` deadline)
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -661,7 +662,7 @@ def _start_level(
         task.add_done_callback(functools.partial(_hand_out, each))
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
-    return _Level(bound, units, split_cut, done, futures, lazy, tasks)
+    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline)
 
 
 #: Units expected to take less CPU time than this go out several to a task.
@@ -775,7 +776,7 @@ def _run_level(
                 r = ahead[j] = f.result()
                 ahead_executions += r.executions
                 cut = cut or r.bound_cut
-                if state is not None and j not in recorded:
+                if state is not None and j not in recorded and not r.exhausted:
                     recorded.add(j)
                     state.unit_done(bound, j, r)
             report(len(ahead), ahead_executions)
@@ -784,23 +785,37 @@ def _run_level(
     i = -1
     try:
         for i, prefix in enumerate(units):
+            ran_out = False  # (the budget was spent before this unit)
             if i in done:
                 r = done[i]
             else:
                 future = futures[i]
-                if not lazy:
+                if lazy:
+                    # Units run here, in order: each gets what is left of the budget
+                    # (what a unit that runs ahead and is cut afterwards ends up
+                    # counting, without running it twice).
+                    budget = search.max_executions
+                    left = None if budget is None else budget - merged.executions
+                    if left is not None and left <= 0:
+                        r, ran_out = _EMPTY, True  # (none of its executions counts)
+                    else:
+                        r = run_unit(search, bound, prefix, left, current.deadline)
+                else:
                     wait_for(future)
-                r = future.result()
+                    r = future.result()
                 running.discard(future)
                 del futures[i]
                 if i in ahead:
                     ahead_executions -= ahead.pop(i).executions
-                if state is not None and i not in recorded:
+                if state is not None and i not in recorded and not (r.exhausted or ran_out):
+                    # (a unit cut by the budget or the time limit is not done)
                     recorded.add(i)
                     state.unit_done(bound, i, r)
             count, stopped = _counted(search, merged, r)
             _add_findings(merged, r, count, hooks)
             merged.stopped = stopped
+            if ran_out:
+                merged.exhausted = True
             if count < r.executions:
                 # the statistics of exactly the executions that count: run them again
                 merged.exhausted = not stopped
