@@ -618,7 +618,7 @@ class _Level:
     split_cut: bool
     done: dict[int, UnitResult]
     futures: dict[int, Future[UnitResult]]
-    lazy: bool  # (the futures run when their result is asked for)
+    lazy: bool  # (no futures: the units run in ``_run_level``, in order)
     tasks: list[Future[Any]]  # tasks of several units (``futures`` has each unit's)
     deadline: float | None = None  # (the units' ``time.time()`` deadline)
 
@@ -639,12 +639,14 @@ def _start_level(
     """Split a bound and hand its units out.  Units expected to take a few
     milliseconds (``unit_seconds``: the mean CPU time of the units merged so far)
     go out in runs of consecutive units, one task each, so that sending a task
-    does not cost more than running it; each unit still has its own future."""
+    does not cost more than running it; each unit still has its own future.  On a
+    lazy ``InlineExecutor`` nothing is handed out: ``_run_level`` runs the units
+    itself, in order, each with what is left of the budget."""
     units, split_cut = split(program, search.strategy, bound)
     done = state.begin_bound(bound, len(units), program) if state is not None else {}
     budget = search.max_executions
     lazy = isinstance(executor, InlineExecutor) and executor.lazy
-    todo = [(i, prefix) for i, prefix in enumerate(units) if i not in done]
+    todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
     size = 1
     if unit_seconds and not lazy:
         spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
@@ -788,29 +790,28 @@ def _run_level(
             ran_out = False  # (the budget was spent before this unit)
             if i in done:
                 r = done[i]
+            elif lazy:
+                # Units run here, in order: each gets what is left of the budget (what
+                # a unit that runs ahead and is cut afterwards ends up counting,
+                # without running it twice).
+                budget = search.max_executions
+                left = None if budget is None else budget - merged.executions
+                if left is not None and left <= 0:
+                    r, ran_out = _EMPTY, True  # (none of its executions counts)
+                else:
+                    r = run_unit(search, bound, prefix, left, current.deadline)
             else:
                 future = futures[i]
-                if lazy:
-                    # Units run here, in order: each gets what is left of the budget
-                    # (what a unit that runs ahead and is cut afterwards ends up
-                    # counting, without running it twice).
-                    budget = search.max_executions
-                    left = None if budget is None else budget - merged.executions
-                    if left is not None and left <= 0:
-                        r, ran_out = _EMPTY, True  # (none of its executions counts)
-                    else:
-                        r = run_unit(search, bound, prefix, left, current.deadline)
-                else:
-                    wait_for(future)
-                    r = future.result()
+                wait_for(future)
+                r = future.result()
                 running.discard(future)
                 del futures[i]
                 if i in ahead:
                     ahead_executions -= ahead.pop(i).executions
-                if state is not None and i not in recorded and not (r.exhausted or ran_out):
-                    # (a unit cut by the budget or the time limit is not done)
-                    recorded.add(i)
-                    state.unit_done(bound, i, r)
+            if state is not None and i not in recorded and not (r.exhausted or ran_out):
+                # (a unit cut by the budget or the time limit is not done)
+                recorded.add(i)
+                state.unit_done(bound, i, r)
             count, stopped = _counted(search, merged, r)
             _add_findings(merged, r, count, hooks)
             merged.stopped = stopped
