@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pagerace.explore import Context, canonical_form
@@ -148,3 +150,27 @@ def generated_program(spec: list[Any]) -> Any:
         return [body(t) for t in range(len(spec))], None
 
     return program
+
+
+def _generated_ops(rng: random.Random, inner: bool) -> list[Any]:
+    ops: list[Any] = []
+    for _ in range(rng.randint(1, 3)):
+        roll = rng.random()
+        if roll < 0.2 and not inner:
+            ops.append(("lock", rng.choice("LM"), _generated_ops(rng, True)))
+        elif roll < 0.3:
+            ops.append(("check", rng.choice("ab")))
+        else:
+            ops.append((rng.choice("rw"), rng.choice("abc")))
+    return ops
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A picklable recipe: the generated program of ``seed``."""
+
+    seed: int
+
+    def __call__(self) -> Any:
+        rng = random.Random(self.seed)
+        return generated_program([_generated_ops(rng, False) for _ in range(rng.randint(2, 3))])

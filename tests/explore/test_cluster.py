@@ -15,7 +15,9 @@ import pytest
 pytest.importorskip("distributed")
 
 from pagerace.cli.options import load
+from pagerace.explore import parallel
 from pagerace.explore.cluster import dask_executor
+from pagerace.explore.parallel import PROBE_EXECUTIONS
 from pagerace.hunt.campaign import HuntOptions, hunt
 from pagerace.hunt.generate import GenOptions
 from pagerace.hunt.search import Budget
@@ -46,7 +48,13 @@ def _summary(run: Any) -> tuple[Any, ...]:
     )
 
 
-def test_a_dask_cluster_gives_the_run_of_one_process(scheduler: str) -> None:
+@pytest.mark.parametrize("probe", [0, PROBE_EXECUTIONS])
+def test_a_dask_cluster_gives_the_run_of_one_process(
+    scheduler: str, probe: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (probe 0: every bound is split and its units go to the cluster; otherwise the
+    # small bounds are explored as one search in this process)
+    monkeypatch.setattr(parallel, "PROBE_EXECUTIONS", probe)
     sc = load("xsa345-r1-small")
     runs = [
         (RunOptions(preemption_bound=1, keep_going=True), "xen-4.14"),

@@ -4,17 +4,16 @@ reaches every Mazurkiewicz trace."""
 
 from __future__ import annotations
 
-import random
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from explore_programs import TraceForms, generated_program
+from explore_programs import Generated, TraceForms
 
 from pagerace.errors import Interrupted
 from pagerace.explore import explore
 from pagerace.explore.parallel import (
+    PROBE_EXECUTIONS,
     InlineExecutor,
     Search,
     explore_units,
@@ -26,30 +25,6 @@ from pagerace.explore.parallel import (
 from pagerace.explore.strategies.dfs import PathSearch
 
 
-def _ops(rng: random.Random, inner: bool) -> list[Any]:
-    ops: list[Any] = []
-    for _ in range(rng.randint(1, 3)):
-        roll = rng.random()
-        if roll < 0.2 and not inner:
-            ops.append(("lock", rng.choice("LM"), _ops(rng, True)))
-        elif roll < 0.3:
-            ops.append(("check", rng.choice("ab")))
-        else:
-            ops.append((rng.choice("rw"), rng.choice("abc")))
-    return ops
-
-
-@dataclass(frozen=True)
-class Generated:
-    """A picklable recipe: the generated program of ``seed``."""
-
-    seed: int
-
-    def __call__(self) -> Any:
-        rng = random.Random(self.seed)
-        return generated_program([_ops(rng, False) for _ in range(rng.randint(2, 3))])
-
-
 def _summary(result: Any) -> tuple[Any, ...]:
     return (
         str(result.status),
@@ -58,6 +33,15 @@ def _summary(result: Any) -> tuple[Any, ...]:
         result.stats.events,
         [(f.kind, f.key, f.schedule, f.preemptions) for f in result.findings],
     )
+
+
+@pytest.fixture(autouse=True)
+def _units(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The units are under test here: every bound is split, none first explored as one
+    search (tests/explore/test_probe.py tests that)."""
+    from pagerace.explore import parallel
+
+    monkeypatch.setattr(parallel, "PROBE_EXECUTIONS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +60,14 @@ CONFIGS: list[tuple[str, Any, bool, int | None]] = [
 ]
 
 
+@pytest.mark.parametrize("probe", [0, PROBE_EXECUTIONS])
 @pytest.mark.parametrize("seed", range(8))
-def test_the_result_does_not_depend_on_the_workers(seed: int, pool: Any) -> None:
+def test_the_result_does_not_depend_on_the_workers(
+    seed: int, probe: int, pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pagerace.explore import parallel
+
+    monkeypatch.setattr(parallel, "PROBE_EXECUTIONS", probe)
     for strategy, bound, keep_going, budget in CONFIGS:
         search = Search(
             Generated(seed),

@@ -2,11 +2,12 @@
 
 A checkpoint is a JSON document: its format version, what the search is about (a
 description and a content hash given by the caller, e.g. the scenario's), the
-options, and per preemption bound the number of units and the results of the units
-finished so far.  The units themselves are not stored: splitting is deterministic,
-so a resumed search splits again, skips the finished units and runs the others; the
-final result is the one an uninterrupted search gives.  A finding is stored as its
-kind, message and schedule, and rebuilt (trace included) by replaying the schedule.
+options, and per preemption bound the number of units (1 for a bound explored as one
+search, see ``parallel._probe``) and the results of the units finished so far.  The
+units themselves are not stored: splitting is deterministic, so a resumed search
+splits again, skips the finished units and runs the others; the final result is the
+one an uninterrupted search gives.  A finding is stored as its kind, message and
+schedule, and rebuilt (trace included) by replaying the schedule.
 
 ``Progress`` is the ``state`` that ``explore_units`` reports to; it writes the file
 atomically (``pagerace.userio.write_atomic``: a temporary file, fsync, rename) at
@@ -30,7 +31,7 @@ from pagerace.userio import load_json, read_user_text, write_atomic
 __all__ = ["FORMAT", "Progress"]
 
 #: The checkpoint format version this code reads and writes.
-FORMAT = 2
+FORMAT = 3
 _MAGIC = "pagerace-checkpoint"
 
 
@@ -106,6 +107,12 @@ class Progress:
         done = {int(i): self._unit(d) for i, d in level["done"].items()}
         self.save(force=not self.path.exists())
         return done
+
+    def units_of(self, bound: int | None) -> int | None:
+        """How many units ``bound`` was split into (1: it ran as one search), if the
+        checkpoint has begun it."""
+        level = self.levels.get(str(bound))
+        return None if level is None else int(level["units"])
 
     def unit_done(self, bound: int | None, index: int, r: UnitResult) -> None:
         level = self.levels[str(bound)]

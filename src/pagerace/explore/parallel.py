@@ -13,6 +13,12 @@ reversal belongs above it is left out, since the sibling units explore every
 candidate there.  ``dfs`` split so is exactly ``dfs``; ``dpor`` explores every
 candidate of the prefix's points where a single search might have explored fewer.
 
+Each bound is first explored as one search of at most ``PROBE_EXECUTIONS``
+executions in the calling process (``_probe``): a bound that ends within it is that
+search, and is not split (a small tree runs faster so, and without the executions a
+split adds); once a bound needs splitting, the probe's executions are dropped and
+every later bound is split without one.
+
 Nothing here depends on the number of workers or on timing: the units are a function
 of the program and the options, each unit's result a function of the unit, and the
 results are merged in unit order (the order a single search takes them) -- findings
@@ -51,6 +57,7 @@ from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, S
 from pagerace.explore.strategies.dfs import PathSearch
 
 __all__ = [
+    "PROBE_EXECUTIONS",
     "TARGET_UNITS",
     "InlineExecutor",
     "Search",
@@ -465,11 +472,19 @@ def explore_units(
             guess = _unit_guess(means, 2)
             ahead = _start_level(search, executor, program, after + 1, state, deadline, guess)
 
+    # Until a bound needs splitting, each bound is first explored as one search of
+    # at most PROBE_EXECUTIONS executions (``_probe``); trees only grow with the bound,
+    # so once one is split the next ones are split at once.
+    probing = PROBE_EXECUTIONS > 0
     try:
         while True:
+            current = None
             if ahead is not None and ahead.bound == bound:
                 current, ahead = ahead, None
-            else:
+            elif probing:
+                current = _probe(search, program, bound, state, deadline, merged.executions)
+                probing = current is not None
+            if current is None:
                 guess = _unit_guess(means, 1)
                 current = _start_level(search, executor, program, bound, state, deadline, guess)
             level = _Merged()
@@ -477,7 +492,7 @@ def explore_units(
             before = len(merged.findings)
             _run_level(search, current, merged, level, hooks, state, start, prefetch)
             new = len(merged.findings) - before
-            if level.units:
+            if level.units and not probing:  # (a whole bound says nothing of a unit)
                 means.append(level.cpu_seconds / level.units)
             if iterative:
                 assert bound is not None
@@ -501,8 +516,10 @@ def explore_units(
                 nothing_new = True
                 break
             bound += 1
-    except KeyboardInterrupt:  # (while splitting: the units so far are merged)
+    except KeyboardInterrupt as exc:  # (while probing or splitting)
         merged.interrupted = True
+        if isinstance(exc, Interrupted) and isinstance(exc.result, UnitResult):
+            _salvage(merged, _Merged(), exc.result, hooks)  # what the probe ran
     finally:
         if ahead is not None:  # a bound handed out ahead and not needed
             ahead.cancel()
@@ -625,6 +642,48 @@ class _Level:
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
             future.cancel()
+
+
+#: A bound is first explored as one search of at most this many executions; only if
+#: that does not finish it is it split (a small tree runs faster as one search than
+#: as units, and without the executions that a split adds).
+PROBE_EXECUTIONS = 128
+
+
+def _probe(
+    search: Search,
+    program: Callable[[Any], Any],
+    bound: int | None,
+    state: Any,
+    deadline: float | None,
+    spent: int,
+) -> _Level | None:
+    """Bound ``bound`` explored as one search (one unit, the empty prefix) if it ends
+    within ``PROBE_EXECUTIONS`` executions -- or within what is left of the budget
+    (``spent``: the executions so far), or at a finding that stops the search, or at
+    the time limit; None if it needs splitting.  A function of the program and the
+    options (the time limit aside), like the units, whatever runs them."""
+    known = state.units_of(bound) if state is not None else None
+    if known is not None and known != 1:
+        return None  # (it was split when the checkpoint was written)
+    done: dict[int, UnitResult] = {}
+    if known == 1:
+        done = state.begin_bound(bound, 1, program)
+    budget = search.max_executions
+    left = None if budget is None else budget - spent
+    if left is not None and left <= 0:  # (``_run_level`` notes the budget spent)
+        return _Level(bound, [[]], False, done, {}, True, [], deadline)
+    if 0 not in done:
+        limit = PROBE_EXECUTIONS if left is None else min(PROBE_EXECUTIONS, left)
+        r = run_unit(search, bound, [], limit, deadline)
+        if r.exhausted and r.executions >= PROBE_EXECUTIONS and (left is None or left > limit):
+            return None  # too big for one search: split it
+        if state is not None:
+            done = state.begin_bound(bound, 1, program)
+            if not r.exhausted:  # (a unit cut by the budget or the time is not done)
+                state.unit_done(bound, 0, r)
+        done[0] = r
+    return _Level(bound, [[]], False, done, {}, True, [], deadline)
 
 
 def _start_level(
