@@ -174,3 +174,15 @@ class Generated:
     def __call__(self) -> Any:
         rng = random.Random(self.seed)
         return generated_program([_generated_ops(rng, False) for _ in range(rng.randint(2, 3))])
+
+
+def summary(result: Any) -> tuple[Any, ...]:
+    """What two searches that should be one compare: verdict, executions, traces,
+    events, and each finding's kind, key, schedule and preemptions."""
+    return (
+        str(result.status),
+        result.executions,
+        result.traces,
+        result.stats.events,
+        [(f.kind, f.key, f.schedule, f.preemptions) for f in result.findings],
+    )

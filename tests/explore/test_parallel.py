@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from explore_programs import Generated, TraceForms
+from explore_programs import summary as _summary
 
 from pagerace.errors import Interrupted
 from pagerace.explore import explore
@@ -23,16 +24,6 @@ from pagerace.explore.parallel import (
     split,
 )
 from pagerace.explore.strategies.dfs import PathSearch
-
-
-def _summary(result: Any) -> tuple[Any, ...]:
-    return (
-        str(result.status),
-        result.executions,
-        result.traces,
-        result.stats.events,
-        [(f.kind, f.key, f.schedule, f.preemptions) for f in result.findings],
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -9,29 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from explore_programs import Generated
+from explore_programs import Generated, summary
 
 from pagerace.errors import Interrupted
 from pagerace.explore import explore, parallel
 from pagerace.explore.checkpoint import Progress
-from pagerace.explore.parallel import (
-    PROBE_EXECUTIONS,
-    InlineExecutor,
-    Search,
-    explore_units,
-    process_executor,
-    run_unit,
-)
+from pagerace.explore.parallel import PROBE_EXECUTIONS, Search, explore_units
+
+InlineExecutor = parallel.InlineExecutor
+_run_unit = parallel.run_unit  # (the original: tests count its calls)
 
 
 def _summary(result: Any) -> tuple[Any, ...]:
-    return (
-        str(result.status),
-        result.executions,
-        result.stats.events,
-        result.coverage,
-        [(f.kind, f.key, f.schedule, f.preemptions) for f in result.findings],
-    )
+    return (*summary(result), result.coverage)
 
 
 class _Runs:
@@ -43,7 +33,7 @@ class _Runs:
         monkeypatch.setattr(parallel, "run_unit", self)
 
     def __call__(self, search: Search, bound: Any, prefix: Any, *args: Any, **kw: Any) -> Any:
-        r = run_unit(search, bound, prefix, *args, **kw)
+        r = _run_unit(search, bound, prefix, *args, **kw)
         self.runs.append((bound, not prefix, r.executions))
         return r
 
@@ -169,7 +159,7 @@ def test_ctrl_c_in_the_probe_keeps_what_it_ran(monkeypatch: pytest.MonkeyPatch) 
 def test_two_processes_give_the_probed_search_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
     search = Search(Generated(BIG), strategy="dpor", keep_going=True, count_traces=True)
     one = explore_units(search, InlineExecutor(), preemption_bound="iterative")
-    executor = process_executor(2)
+    executor = parallel.process_executor(2)
     try:
         two = explore_units(search, executor, preemption_bound="iterative")
     finally:
