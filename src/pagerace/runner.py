@@ -84,6 +84,7 @@ __all__ = [
     "replay_scenario",
     "run_options",
     "run_scenario",
+    "splits",
 ]
 
 FUNCTIONS = {
@@ -769,8 +770,8 @@ def run_scenario(
     raises ``Interrupted`` with ``run`` set to the run so far.  ``expect``, when
     given, replaces what the scenario's ``[expect]`` says of the variant.
 
-    With ``options.jobs`` or an ``executor`` (``dpor``/``dfs``), the search is split
-    into work units (``pagerace.explore.parallel``) run on ``executor`` or on
+    With ``options.jobs`` or an ``executor``, a search that ``splits`` is split into
+    work units (``pagerace.explore.parallel``) run on ``executor`` or on
     ``options.jobs`` processes; ``state`` (``checkpoint.Progress``) checkpoints it."""
     if options is None:
         options = run_options(scenario)
@@ -797,7 +798,7 @@ def run_scenario(
 
     # the time limit covers the set-up and the serial orders too
     time_left = None if deadline is None else max(deadline - time.perf_counter(), 1e-9)
-    if options.strategy in EXHAUSTIVE and (options.jobs is not None or executor is not None):
+    if splits(options) and (options.jobs is not None or executor is not None):
         try:
             result = _explore_units(
                 p, options, keep_going, decided, time_left, observers, executor, state
@@ -817,6 +818,15 @@ def run_scenario(
         exc.run = finished(exc.result)
         raise
     return finished(result)
+
+
+def splits(options: RunOptions) -> bool:
+    """Whether a run with ``options`` is split into work units when given workers:
+    ``dpor`` and ``dfs`` always, ``random`` and ``pct`` (into samples) with an
+    execution budget."""
+    if options.strategy in EXHAUSTIVE:
+        return True
+    return options.strategy in ("random", "pct") and options.max_executions is not None
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -872,6 +882,8 @@ def _explore_units(
         stop_when=stop_when,
         max_executions=options.max_executions,
         time_limit=time_limit,
+        seed=options.seed,
+        pct_depth=options.pct_depth,
     )
     if options.iterative:
         bound: int | str | None = "iterative"

@@ -30,12 +30,14 @@ def _result(path: Path) -> dict[str, Any]:
     }
 
 
-def kill_and_resume(tmp: Path, checkpoint: Path, delay: float) -> dict[str, Any]:
+def kill_and_resume(
+    tmp: Path, checkpoint: Path, delay: float, args: list[str] = ARGS
+) -> dict[str, Any]:
     """Start a checkpointed run, SIGKILL it (and its workers) ``delay`` seconds after
     its checkpoint first appears, resume it; the resumed run's result."""
     checkpoint.unlink(missing_ok=True)
     proc = subprocess.Popen(
-        [*RUN, "run", *ARGS, "--jobs", "2", "--checkpoint", str(checkpoint)],
+        [*RUN, "run", *args, "--jobs", "2", "--checkpoint", str(checkpoint)],
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -71,6 +73,18 @@ def test_killed_and_resumed_equals_uninterrupted(
     resumed = kill_and_resume(tmp_path, tmp_path / "run.checkpoint", delay)
     assert resumed == uninterrupted
     assert uninterrupted["findings"]
+
+
+SAMPLED = ["xsa345-r1-small", "--strategy", "pct", "--max-executions", "3000", "--keep-going", "-q"]
+
+
+def test_a_killed_sample_run_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+    # (pct split into samples of its own seeds: the samples run, in order, are kept)
+    out = tmp_path / "full.json"
+    subprocess.run([*RUN, "run", *SAMPLED, "--jobs", "1", "--json", str(out)], check=False)
+    uninterrupted = _result(out)
+    resumed = kill_and_resume(tmp_path, tmp_path / "run.checkpoint", 0.3, SAMPLED)
+    assert resumed == uninterrupted and uninterrupted["executions"] == 3000
 
 
 def _checkpoint(tmp_path: Path, scenario: Path) -> Path:

@@ -102,9 +102,9 @@ def processes_option(help: str, maximum: int = 4096) -> Any:
 
 
 jobs_option = processes_option(
-    "dpor/dfs: split the search into work units run by N worker processes (default: "
-    "every core; the result is the same for any N, 1 runs them in this process). random "
-    "and pct always run in one process."
+    "Split the search into work units run by N worker processes (default: every core; "
+    "the result is the same for any N, 1 runs them in this process): dpor/dfs, and "
+    "random/pct with an execution budget (samples of 250 executions, each its own seed)."
 )
 dask_option = click.option(
     "--dask",

@@ -44,12 +44,18 @@ def status_text(progress: Any, findings: int, bound_seconds: float) -> str:
 
 def units_text(p: Any, findings: int) -> str:
     """One status line from a split search's ``UnitProgress`` (after each work unit)."""
+    found = f"{p.findings} finding{'s' if p.findings != 1 else ''}"
+    if getattr(p, "sampled", False):
+        return (
+            f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s):"
+            f" {p.units_done}/{p.units} samples, {p.units_left} left,"
+            f" {p.remaining_estimate:,} executions to go, {found}"
+        )
     bound = "no bound" if p.bound is None else f"bound {p.bound}"
     return (
         f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s), {bound}:"
         f" {p.units_done}/{p.units} units, {p.units_left} left,"
-        f" ~{p.remaining_estimate:,} executions to go (estimate), {p.findings} finding"
-        f"{'s' if p.findings != 1 else ''}"
+        f" ~{p.remaining_estimate:,} executions to go (estimate), {found}"
     )
 
 

@@ -213,8 +213,8 @@ def _print(run: Any, all_traces: bool) -> None:
     "checkpoint_path",
     metavar="FILE",
     default=None,
-    help="dpor/dfs: keep the search's progress in FILE (written every few seconds and on "
-    "Ctrl-C); 'pagerace resume FILE' finishes the run.",
+    help="Keep the search's progress in FILE (written every few seconds and on Ctrl-C; "
+    "dpor/dfs, and random/pct with a budget); 'pagerace resume FILE' finishes the run.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
@@ -263,14 +263,17 @@ def run(
 
         from pagerace.explore.executors import default_jobs
 
-        options = replace(options, jobs=default_jobs())  # dpor/dfs: work units, all cores
+        options = replace(options, jobs=default_jobs())  # work units, all cores
     state = None
     if checkpoint_path is not None:
         from pagerace.explore.checkpoint import Progress
-        from pagerace.runner import scenario_hash
+        from pagerace.runner import scenario_hash, splits
 
-        if options.strategy not in ("dpor", "dfs"):
-            raise PageraceInputError("--checkpoint: only with strategy dpor or dfs")
+        if not splits(options):
+            raise PageraceInputError(
+                "--checkpoint: only with strategy dpor or dfs, or random or pct with an"
+                " execution budget"
+            )
         check_output_path(checkpoint_path, "--checkpoint")
         about = {"scenario": scenario, "variant": variant, "until_expected": until_expected}
         state = Progress(checkpoint_path, about, scenario_hash(sc), _options_data(options))

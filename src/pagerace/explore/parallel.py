@@ -19,6 +19,12 @@ search, and is not split (a small tree runs faster so, and without the execution
 split adds); once a bound needs splitting, the probe's executions are dropped and
 every later bound is split without one.
 
+A ``random`` or ``pct`` run (with an execution budget) is split into *samples* of
+``SAMPLE_EXECUTIONS`` executions each (``samples``), the units of one level: sample j
+runs the strategy with its own seed (``sample_seed``: the run's seed for the first,
+so a run of one sample is the single search).  PCT learns the length of executions
+anew in each sample.
+
 Nothing here depends on the number of workers or on timing: the units are a function
 of the program and the options, each unit's result a function of the unit, and the
 results are merged in unit order (the order a single search takes them) -- findings
@@ -38,13 +44,14 @@ process once (``_program``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, InvalidStateError, wait
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from pagerace.errors import Interrupted
+from pagerace.errors import Interrupted, PageraceInputError
 from pagerace.explore.bounding import PreemptionBound
 from pagerace.explore.canonical import canonical_form
 from pagerace.explore.context import Context
@@ -68,6 +75,8 @@ __all__ = [
     "process_executor",
     "remember",
     "run_unit",
+    "sample_seed",
+    "samples",
     "split",
 ]
 
@@ -78,6 +87,8 @@ MAX_BRANCHINGS = 24
 
 Recipe = Callable[[], Callable[[Any], Any]]
 Prefix = list[list[Any]]
+#: a work unit: a ``Prefix`` (dpor, dfs) or a sample ``[j, executions]`` (random, pct)
+Unit = list[Any]
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ class Search:
     """What every unit of a search shares (plain data and the recipe)."""
 
     recipe: Recipe
-    strategy: str = "dpor"  # "dpor" or "dfs"
+    strategy: str = "dpor"  # "dpor" or "dfs", or "random" or "pct" (``SAMPLING``)
     keep_going: bool = False
     #: with keep_going: stop once ``stop_when(kinds found)`` is true (a picklable
     #: function of the set of kinds, true for any superset of a set it holds for)
@@ -94,6 +105,9 @@ class Search:
     time_limit: float | None = None  # (then the result depends on timing, as always)
     #: count the distinct Mazurkiewicz traces (every execution's trace is read: slower)
     count_traces: bool = False
+    #: random and pct: the run's seed (unit j's is ``sample_seed(seed, j)``) and depth
+    seed: int = 0
+    pct_depth: int = 3
 
 
 @dataclass
@@ -290,6 +304,33 @@ def split(
         branchings += 1
 
 
+# -- samples ---------------------------------------------------------------------------
+
+#: The strategies that sample: a split run of one is a sequence of samples.
+SAMPLING = ("random", "pct")
+#: Executions of each sample (the last may have fewer): a fixed size, so that the
+#: samples, their seeds and so the executions do not depend on the workers.
+SAMPLE_EXECUTIONS = 250
+
+
+def samples(max_executions: int) -> list[list[int]]:
+    """The samples of a ``random`` or ``pct`` run of ``max_executions`` executions, as
+    units ``[j, executions]``: sample j runs the strategy with ``sample_seed(seed,
+    j)``; merged in order, they run the budget."""
+    size = SAMPLE_EXECUTIONS
+    starts = range(0, max_executions, size)
+    return [[j, min(size, max_executions - k)] for j, k in enumerate(starts)]
+
+
+def sample_seed(seed: int, j: int) -> int:
+    """The seed of sample ``j``: the run's own for the first (a run of one sample is the
+    single search's), then a 64-bit hash of both."""
+    if j == 0:
+        return seed
+    digest = hashlib.blake2b(f"{seed}:{j}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
 # -- one unit, in a worker -------------------------------------------------------------
 
 
@@ -317,7 +358,7 @@ class _Indices:
 def run_unit(
     search: Search,
     bound: int | None,
-    prefix: Prefix,
+    prefix: Unit,
     max_executions: int | None,
     deadline: float | None = None,
 ) -> UnitResult:
@@ -335,26 +376,40 @@ def run_unit(
             return rule(frozenset(f.kind for f in findings))
 
     time_limit = None if deadline is None else max(deadline - time.time(), 1e-9)
+    size = None  # (a sample: its executions)
+    where: dict[str, Any]
+    if search.strategy in SAMPLING:
+        j, size = prefix
+        limit = size if max_executions is None else min(size, max_executions)
+        seed = sample_seed(search.seed, j)
+        where = {"seed": seed, "pct_depth": search.pct_depth, "max_executions": limit}
+    else:  # one unit, one bound: the split iterates the bounds
+        where = {"fewest_first": False, "prefix": prefix, "max_executions": max_executions}
     try:
         result = explore(
             program,
             strategy=search.strategy,
             preemption_bound=bound,
-            fewest_first=False,  # one unit, one bound: the split iterates the bounds
-            max_executions=max_executions,
             time_limit=time_limit,
             keep_going=search.keep_going,
             stop_when=stop,
             observers=[indices],
-            prefix=prefix,
+            **where,
         )
     except Interrupted as exc:
-        raise Interrupted(_unit_result(exc.result, indices, search, cpu)) from None
-    return _unit_result(result, indices, search, cpu)
+        raise Interrupted(_unit_result(exc.result, indices, search, cpu, size)) from None
+    return _unit_result(result, indices, search, cpu, size)
 
 
-def _unit_result(result: Result, indices: _Indices, search: Search, cpu: float) -> UnitResult:
+def _unit_result(
+    result: Result, indices: _Indices, search: Search, cpu: float, size: int | None = None
+) -> UnitResult:
+    """``size``: a sample's executions (running them all does not exhaust it)."""
     st = result.stats
+    stopped_by = result.coverage.stopped_by
+    exhausted = stopped_by == "time_limit" or (
+        stopped_by == "max_executions" and result.executions != size
+    )
     return UnitResult(
         executions=result.executions,
         events=st.events,
@@ -364,7 +419,7 @@ def _unit_result(result: Result, indices: _Indices, search: Search, cpu: float) 
         bound_cut=st.bound_cut,
         findings=list(result.findings),
         indices=indices.indices,
-        exhausted=result.coverage.stopped_by in ("max_executions", "time_limit"),
+        exhausted=exhausted,
         forms=frozenset(indices.forms) if search.count_traces else None,
         seconds=st.seconds,
         cpu_seconds=time.process_time() - cpu,
@@ -382,7 +437,7 @@ class UnitProgress(NamedTuple):
     ``PROGRESS_SECONDS`` while waiting for one): the bound being explored, its units
     finished and in all, the executions run so far and per second, the units left
     (the frontier) and an estimate of the executions left at this bound (the mean of
-    its finished units times the units left)."""
+    its finished units times the units left; for samples, the budget left)."""
 
     bound: int | None
     units_done: int
@@ -392,6 +447,8 @@ class UnitProgress(NamedTuple):
     units_left: int
     remaining_estimate: int
     findings: int
+    #: the units are samples (random, pct): the executions to go are exact
+    sampled: bool = False
 
 
 @dataclass
@@ -475,7 +532,7 @@ def explore_units(
     # Until a bound needs splitting, each bound is first explored as one search of
     # at most PROBE_EXECUTIONS executions (``_probe``); trees only grow with the bound,
     # so once one is split the next ones are split at once.
-    probing = PROBE_EXECUTIONS > 0
+    probing = PROBE_EXECUTIONS > 0 and search.strategy not in SAMPLING
     try:
         while True:
             current = None
@@ -561,6 +618,8 @@ def _result(
         stopped_by = "max_executions" if spent else "time_limit"
     elif nothing_new:
         stopped_by = "nothing new"
+    elif search.strategy in SAMPLING:
+        stopped_by = "max_executions"  # (every sample ran: the budget, as one search says)
     else:
         stopped_by = "complete"
     complete = stopped_by == "complete"
@@ -631,7 +690,7 @@ class _Level:
     already, by a checkpoint)."""
 
     bound: int | None
-    units: list[Prefix]
+    units: list[Unit]
     split_cut: bool
     done: dict[int, UnitResult]
     futures: dict[int, Future[UnitResult]]
@@ -701,7 +760,15 @@ def _start_level(
     does not cost more than running it; each unit still has its own future.  On a
     lazy ``InlineExecutor`` nothing is handed out: ``_run_level`` runs the units
     itself, in order, each with what is left of the budget."""
-    units, split_cut = split(program, search.strategy, bound)
+    if search.strategy in SAMPLING:
+        if search.max_executions is None:
+            raise PageraceInputError(
+                f"strategy {search.strategy}: a split run needs an execution budget"
+            )
+        units: list[Unit] = samples(search.max_executions)
+        split_cut = False
+    else:
+        units, split_cut = split(program, search.strategy, bound)
     done = state.begin_bound(bound, len(units), program) if state is not None else {}
     budget = search.max_executions
     lazy = isinstance(executor, InlineExecutor) and executor.lazy
@@ -745,7 +812,7 @@ def _unit_guess(means: list[float], ahead: int) -> float | None:
 def run_units(
     search: Search,
     bound: int | None,
-    prefixes: list[Prefix],
+    prefixes: list[Unit],
     max_executions: int | None,
     deadline: float | None = None,
 ) -> list[UnitResult]:
@@ -794,6 +861,8 @@ def _run_level(
     recorded = set(done)
     finished = 0  # units merged at this bound
 
+    sampled = search.strategy in SAMPLING
+
     def report(extra_units: int = 0, extra_executions: int = 0) -> None:
         units_done = finished + extra_units
         left = len(units) - units_done
@@ -801,6 +870,8 @@ def _run_level(
         merged.units_left, merged.remaining = left, round(mean * left)
         elapsed = time.perf_counter() - start
         executions = merged.executions + extra_executions
+        if sampled and search.max_executions is not None:
+            merged.remaining = max(0, search.max_executions - executions)
         progress = UnitProgress(
             bound,
             units_done,
@@ -810,6 +881,7 @@ def _run_level(
             left,
             merged.remaining,
             len(merged.findings),
+            sampled,
         )
         for hook in hooks:
             if hasattr(hook, "on_progress"):
