@@ -186,3 +186,12 @@ def summary(result: Any) -> tuple[Any, ...]:
         result.stats.events,
         [(f.kind, f.key, f.schedule, f.preemptions) for f in result.findings],
     )
+
+
+def in_one_process_and_on(pool: Any, search: Any, **options: Any) -> tuple[Any, Any]:
+    """``explore_units(search, ..., **options)`` run in this process, then on ``pool``."""
+    from pagerace.explore.parallel import InlineExecutor, explore_units
+
+    return explore_units(search, InlineExecutor(), **options), explore_units(
+        search, pool, **options
+    )

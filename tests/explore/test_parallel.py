@@ -8,7 +8,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 import pytest
-from explore_programs import Generated, TraceForms
+from explore_programs import Generated, TraceForms, in_one_process_and_on
 from explore_programs import summary as _summary
 
 from pagerace.errors import Interrupted
@@ -61,14 +61,9 @@ def test_the_result_does_not_depend_on_the_workers(
     monkeypatch.setattr(parallel, "PROBE_EXECUTIONS", probe)
     for strategy, bound, keep_going, budget in CONFIGS:
         search = Search(
-            Generated(seed),
-            strategy=strategy,
-            keep_going=keep_going,
-            max_executions=budget,
-            count_traces=True,
+            Generated(seed), strategy, keep_going, max_executions=budget, count_traces=True
         )
-        one = explore_units(search, InlineExecutor(), preemption_bound=bound)
-        two = explore_units(search, pool, preemption_bound=bound)
+        one, two = in_one_process_and_on(pool, search, preemption_bound=bound)
         assert _summary(one) == _summary(two), (seed, strategy, bound, keep_going, budget)
 
 

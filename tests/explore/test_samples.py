@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from explore_programs import Generated, summary
+from explore_programs import Generated, in_one_process_and_on, summary
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore import explore, parallel
@@ -63,16 +63,8 @@ def test_the_samples_do_not_depend_on_the_workers(
 ) -> None:
     for seed in range(4):
         budget = 3 * SAMPLE_EXECUTIONS + 17
-        search = Search(
-            Generated(seed),
-            strategy=strategy,
-            seed=seed,
-            keep_going=keep_going,
-            max_executions=budget,
-            count_traces=True,
-        )
-        one = explore_units(search, InlineExecutor())
-        two = explore_units(search, pool)
+        search = Search(Generated(seed), strategy, keep_going, max_executions=budget, seed=seed)
+        one, two = in_one_process_and_on(pool, search)
         assert summary(two) == summary(one) and two.coverage == one.coverage
         assert str(one.status) in ("found", "incomplete")  # (sampling is never complete)
         if keep_going or not one.findings:
