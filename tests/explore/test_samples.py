@@ -63,7 +63,9 @@ def test_the_samples_do_not_depend_on_the_workers(
 ) -> None:
     for seed in range(4):
         budget = 3 * SAMPLE_EXECUTIONS + 17
-        search = Search(Generated(seed), strategy, keep_going, max_executions=budget, seed=seed)
+        search = Search(
+            Generated(seed), strategy, keep_going, None, budget, count_traces=True, seed=seed
+        )
         one, two = in_one_process_and_on(pool, search)
         assert summary(two) == summary(one) and two.coverage == one.coverage
         assert str(one.status) in ("found", "incomplete")  # (sampling is never complete)
