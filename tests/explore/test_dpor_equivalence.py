@@ -79,3 +79,53 @@ def test_dpor_explores_the_same_executions_as_from_scratch(
     kept = _explore(monkeypatch, DporStrategy, program, **options)
     scratch = _explore(monkeypatch, _FromScratch, program, **options)
     assert kept == scratch
+
+
+def _no_groups(monkeypatch: pytest.MonkeyPatch, groups: bool) -> None:
+    """Read groups for every read-only footprint of two keys or more, the cache of
+    groups by footprint emptied at every new footprint -- or no read groups at all."""
+    from pagerace.explore.strategies import dpor
+
+    monkeypatch.setattr(dpor, "GROUP_KEYS", 2 if groups else 10**9)
+    monkeypatch.setattr(dpor, "GROUP_CACHE", 1)
+
+
+@pytest.mark.parametrize("bound", [None, "iterative"])
+@pytest.mark.parametrize("seed", range(20))
+def test_read_groups_explore_the_same_executions_as_key_by_key(
+    monkeypatch: pytest.MonkeyPatch, seed: int, bound: Any
+) -> None:
+    program = _program(seed)
+    options = {"keep_going": True, "preemption_bound": bound}
+    _no_groups(monkeypatch, True)
+    grouped = _explore(monkeypatch, DporStrategy, program, **options)
+    _no_groups(monkeypatch, False)
+    assert grouped == _explore(monkeypatch, DporStrategy, program, **options)
+
+
+@pytest.mark.parametrize("name", ["xsa345-r1-small", "xsa345-r1b-small", "xsa345-r2a-small"])
+@pytest.mark.parametrize("variant", ["xen-4.14", "xsa-345"])
+def test_read_groups_on_the_xen_model_change_no_execution(
+    monkeypatch: pytest.MonkeyPatch, name: str, variant: str
+) -> None:
+    # (the table scans of the model, and with groups from two keys up its loads too)
+    from pagerace.cli.options import load
+    from pagerace.runner import RunOptions, run_scenario
+
+    def executions(groups: bool) -> tuple[Any, ...]:
+        _no_groups(monkeypatch, groups)
+        ran: list[Any] = []
+        run_once = explorer._run_once
+
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            ex = run_once(*args, **kwargs)
+            ran.append((tuple(ex.choices), ex.outcome, [f.message for f in ex.failures()]))
+            return ex
+
+        with monkeypatch.context() as patch:
+            patch.setattr(explorer, "_run_once", noted)
+            options = RunOptions(max_executions=400, keep_going=True, time_limit=None)
+            run = run_scenario(load(name), options, variant=variant)
+        return tuple(ran), [(f.kind, f.schedule) for f in run.result.findings]
+
+    assert executions(True) == executions(False)

@@ -105,7 +105,17 @@ class Accesses:
     ``pte_key`` is an int of more than 30 bits, whose arithmetic costs ~100 ns), or by
     frame (scans, frees)."""
 
-    __slots__ = ("alloc", "flush", "free", "load", "load_fp", "scan", "store", "store_fp")
+    __slots__ = (
+        "alloc",
+        "flush",
+        "free",
+        "load",
+        "load_fp",
+        "scan",
+        "scan_fp",
+        "store",
+        "store_fp",
+    )
 
     def __init__(self) -> None:
         self.load: dict[str, dict[int, dict[int, Access]]] = {}
@@ -117,6 +127,8 @@ class Accesses:
         # the footprints of loads and stores by ``pte_key`` (immutable, so shared too)
         self.load_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
         self.store_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
+        # by frame (one object per table, whatever the step: DPOR's read groups)
+        self.scan_fp: dict[int, tuple[tuple[int, bool], ...]] = {}
 
     def entry(
         self,
@@ -185,6 +197,12 @@ class World:
         fp = self._load_fp.get(k)
         if fp is None:
             fp = self._load_fp[k] = ((k, False), ((frame << 10) | 0x3FF, False))
+        return fp
+
+    def scan_footprint(self, frame: int) -> tuple[tuple[int, bool], ...]:
+        fp = self.accesses.scan_fp.get(frame)
+        if fp is None:
+            fp = self.accesses.scan_fp[frame] = _scan_footprint(frame, self.geometry.entries)
         return fp
 
     def store_footprint(self, frame: int, index: int) -> tuple[tuple[int, bool], ...]:
@@ -300,7 +318,7 @@ class ExploredCPU:
         if self.world.fine_scans:
             return [self.load(ref, i, step) for i in range(n)]
         if self.detailed:
-            ev = self.ctx.event(_scan_footprint(frame, n), step)
+            ev = self.ctx.event(self.world.scan_footprint(frame), step)
             values = [self.memory.read(frame, i) for i in range(n)]
             self._detail(ev, "scan", frame, -1)
         else:
@@ -308,7 +326,7 @@ class ExploredCPU:
             access = by_key.get(frame) if by_key is not None else None
             if access is None:
                 access = self.world.accesses.of(
-                    self.world.accesses.scan, step, frame, _scan_footprint(frame, n)
+                    self.world.accesses.scan, step, frame, self.world.scan_footprint(frame)
                 )
             self._perform(access)
             words = self._live.get(frame)

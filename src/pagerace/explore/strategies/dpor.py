@@ -19,6 +19,8 @@ the threads done and the sleep set.
 * The clocks are kept from one execution to the next: the steps before the point
   where an execution left the previous one are the same, so only the steps past it
   are processed (the table of last accesses per key is restored from an undo log).
+  A big read-only footprint (a scan of a whole table) is noted once per step, not
+  once per key (``_HappensBefore``'s read groups): the same edges and races.
 * Locks: a race between a release of L and a later acquire of L cannot be reversed
   (the acquirer is blocked until the release), so it is reversed at the releasing
   thread's acquire instead: the race is taken between the two acquires.
@@ -278,13 +280,24 @@ class _HappensBefore:
     the shared ones (touched by two threads, one of them writing): a step is ordered
     after another thread's step on a key only when one of the two writes it, so the
     other keys add no edge.
+
+    **Read groups.**  A read-only footprint of at least ``GROUP_KEYS`` keys (a scan
+    of a whole table) is a *group*: instead of one entry per key, its steps note
+    themselves once, per thread, in the group's ``scan`` list, and look for the last
+    writes only among the group's keys ever written (``written``, a few).  A write
+    to a key also checks the groups holding it (``member``) for reads since the
+    key's last write, exactly as it checks the key's own entry: the same edges and
+    races as key by key, without a pass over every key at every scan.
     """
 
     __slots__ = (
+        "by_keys",
         "clocks",
+        "groups",
         "items",
         "last",
         "marks",
+        "member",
         "n",
         "others",
         "own",
@@ -312,6 +325,11 @@ class _HappensBefore:
         self.switches: list[int] = [0]
         self.last: dict[Hashable, list[int]] = {}
         self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
+        # big footprints -> their group (None: not read-only), and the same by id,
+        # a cache (bounded: model code may make a new footprint at every step)
+        self.by_keys: dict[Any, _Group | None] = {}
+        self.groups: dict[int, tuple[Any, _Group | None]] = {}
+        self.member: dict[Hashable, list[_Group]] = {}  # key -> the groups holding it
 
     def rewind(self, keep: int, n: int) -> None:
         """Drop the steps from ``keep`` on (all of them for a new thread count)."""
@@ -323,6 +341,9 @@ class _HappensBefore:
             self.switches = [0]
             self.last = {}
             self.undo = []
+            self.by_keys = {}
+            self.groups = {}
+            self.member = {}
             keep = 0
         elif keep < len(self.marks):
             undo = self.undo
@@ -336,12 +357,53 @@ class _HappensBefore:
                 if mine[-1] == keep - 1 >= 0:
                     # Step keep - 1, now the last, is its keys' last access by p (a run
                     # of repeats cut after it had them name the run's last step).
-                    _settle(self.last, n, p, self.items[keep - 1].footprint, keep - 1)
+                    self._settle(p, self.items[keep - 1].footprint, keep - 1)
         del self.items[keep:]
         del self.positions[keep:]
         del self.own[keep:]
         del self.marks[keep:]
         del self.clocks[keep:]
+
+    def _settle(self, p: int, footprint: Any, i: int) -> None:
+        """Make step ``i`` (thread ``p``) the last access of its footprint's keys (the
+        end of a run of repeats)."""
+        if len(footprint) >= GROUP_KEYS:
+            group = self._group(footprint)
+            if group is not None:
+                group.scan[p] = i
+                return
+        last = self.last
+        n = self.n
+        for key, is_write in footprint:
+            last[key][n if is_write else p] = i
+
+    def _group(self, footprint: Any) -> _Group | None:
+        """The read group of a big footprint (made the first time its keys are seen:
+        its keys' entries written so far go into ``written``), None if it writes."""
+        group = self.by_keys.get(footprint, _NEW)
+        if group is not _NEW:
+            if len(self.groups) >= GROUP_CACHE:
+                self.groups.clear()
+            self.groups[id(footprint)] = (footprint, group)
+            return group
+        group = None
+        if not any(is_write for _, is_write in footprint):
+            n = self.n
+            group = _Group(footprint, n)
+            last = self.last
+            member = self.member
+            for key, _ in footprint:
+                entry = last.get(key)
+                if entry is not None and entry[n] >= 0:
+                    group.seen.add(id(entry))
+                    group.written.append(entry)
+                holders = member.get(key)
+                if holders is None:
+                    member[key] = [group]
+                else:
+                    holders.append(group)
+        self.by_keys[footprint] = group
+        return self._group(footprint)
 
     def extend(self, choices: list[int], log: list[Any], start: int) -> list[tuple[int, int, int]]:
         """Add the steps of an execution (``choices``, ``log``) past the kept ones;
@@ -359,6 +421,8 @@ class _HappensBefore:
         switches = self.switches
         last = self.last
         zero = self.zero
+        groups = self.groups
+        member = self.member
         readers = n + 1  # entry[readers]: the mask of the threads that ever read the key
         i = len(items)
         races: list[tuple[int, int, int]] = []
@@ -389,7 +453,7 @@ class _HappensBefore:
                 i += 1
                 continue
             if repeated:
-                _settle(last, n, choices[i - 1], last_footprint, i - 1)
+                self._settle(choices[i - 1], last_footprint, i - 1)
                 repeated = False
             if prev != i - 1:
                 switches.append(i)
@@ -401,6 +465,27 @@ class _HappensBefore:
             # thread's previous step already happens after it (then neither it nor
             # q's earlier steps add an edge or make a race).  None: no such step.
             cand: list[int] | None = None
+            group = None
+            if len(footprint) >= GROUP_KEYS:
+                known = groups.get(id(footprint))
+                group = known[1] if known is not None else self._group(footprint)
+            if group is not None:
+                # A read of each of the group's keys: the last writes are among the
+                # keys ever written; the read is noted once.
+                for ever in group.written:
+                    w = ever[n]
+                    if w >= 0:
+                        q = choices[w]
+                        if q != p and own[w] > clock[q]:
+                            if cand is None:
+                                cand = [-1] * n
+                            if w > cand[q]:
+                                cand[q] = w
+                scan = group.scan
+                undo.append((scan, p, scan[p]))
+                scan[p] = i
+                group.readers |= 1 << p
+                footprint = ()  # (done)
             for key, is_write in footprint:
                 entry = last.get(key)
                 if entry is None:
@@ -423,6 +508,21 @@ class _HappensBefore:
                                     cand = [-1] * n
                                 if r > cand[q]:
                                     cand[q] = r
+                    holders = member.get(key)
+                    if holders is not None:  # the reads of the key by groups
+                        for held in holders:
+                            if held.readers & ~(1 << p):
+                                scan = held.scan
+                                for q in others[p]:
+                                    r = scan[q]
+                                    if r > w and own[r] > clock[q]:
+                                        if cand is None:
+                                            cand = [-1] * n
+                                        if r > cand[q]:
+                                            cand[q] = r
+                            if id(entry) not in held.seen:
+                                held.seen.add(id(entry))
+                                held.written.append(entry)
                     undo.append((entry, n, w))
                     entry[n] = i
                 else:
@@ -466,15 +566,29 @@ class _HappensBefore:
                         races.append((prev, s, i))
             i += 1
         if repeated:
-            _settle(last, n, choices[i - 1], last_footprint, i - 1)
+            self._settle(choices[i - 1], last_footprint, i - 1)
         return races
 
 
-def _settle(last: dict[Hashable, list[int]], n: int, p: int, footprint: Any, i: int) -> None:
-    """Make step ``i`` (thread ``p``) the last access of its footprint's keys in
-    ``last`` (the end of a run of repeats)."""
-    for key, is_write in footprint:
-        last[key][n if is_write else p] = i
+#: A read-only footprint of at least this many keys is a read group (``_HappensBefore``).
+GROUP_KEYS = 32
+#: Footprint objects whose group is kept by id before that cache is emptied.
+GROUP_CACHE = 4096
+_NEW: Any = object()
+
+
+class _Group:
+    """A read group: its footprint, per thread its last step reading it (-1: none),
+    the threads that ever read it, and the entries of its keys ever written."""
+
+    __slots__ = ("footprint", "readers", "scan", "seen", "written")
+
+    def __init__(self, footprint: Any, n: int) -> None:
+        self.footprint = footprint
+        self.scan = [-1] * n
+        self.readers = 0
+        self.written: list[list[int]] = []
+        self.seen: set[int] = set()  # ids of the entries in ``written``
 
 
 def _shared(choices: list[int], log: list[Any]) -> bool:
