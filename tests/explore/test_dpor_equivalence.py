@@ -69,38 +69,33 @@ def _explore(
     return records.records, result.status, findings, stats.cut_executions, stats.bound_cut
 
 
-@pytest.mark.parametrize("bound", [None, 1, "iterative"])
-@pytest.mark.parametrize("seed", range(20))
-def test_dpor_explores_the_same_executions_as_from_scratch(
-    monkeypatch: pytest.MonkeyPatch, seed: int, bound: Any
-) -> None:
-    program = _program(seed)
-    options = {"keep_going": True, "preemption_bound": bound}
-    kept = _explore(monkeypatch, DporStrategy, program, **options)
-    scratch = _explore(monkeypatch, _FromScratch, program, **options)
-    assert kept == scratch
-
-
-def _no_groups(monkeypatch: pytest.MonkeyPatch, groups: bool) -> None:
+def _read_groups(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
     """Read groups for every read-only footprint of two keys or more, the cache of
     groups by footprint emptied at every new footprint -- or no read groups at all."""
     from pagerace.explore.strategies import dpor
 
-    monkeypatch.setattr(dpor, "GROUP_KEYS", 2 if groups else 10**9)
+    monkeypatch.setattr(dpor, "GROUP_KEYS", 2 if on else 10**9)
     monkeypatch.setattr(dpor, "GROUP_CACHE", 1)
 
 
-@pytest.mark.parametrize("bound", [None, "iterative"])
+@pytest.mark.parametrize("against", ["from scratch", "read groups"])
+@pytest.mark.parametrize("bound", [None, 1, "iterative"])
 @pytest.mark.parametrize("seed", range(20))
-def test_read_groups_explore_the_same_executions_as_key_by_key(
-    monkeypatch: pytest.MonkeyPatch, seed: int, bound: Any
+def test_dpor_explores_the_same_executions(
+    monkeypatch: pytest.MonkeyPatch, seed: int, bound: Any, against: str
 ) -> None:
+    """Against DPOR keeping nothing between executions, and (with no read groups)
+    against read groups for every read-only footprint of two keys or more."""
     program = _program(seed)
     options = {"keep_going": True, "preemption_bound": bound}
-    _no_groups(monkeypatch, True)
-    grouped = _explore(monkeypatch, DporStrategy, program, **options)
-    _no_groups(monkeypatch, False)
-    assert grouped == _explore(monkeypatch, DporStrategy, program, **options)
+    _read_groups(monkeypatch, False)
+    kept = _explore(monkeypatch, DporStrategy, program, **options)
+    if against == "from scratch":
+        other = _explore(monkeypatch, _FromScratch, program, **options)
+    else:
+        _read_groups(monkeypatch, True)
+        other = _explore(monkeypatch, DporStrategy, program, **options)
+    assert kept == other
 
 
 @pytest.mark.parametrize("name", ["xsa345-r1-small", "xsa345-r1b-small", "xsa345-r2a-small"])
@@ -113,7 +108,7 @@ def test_read_groups_on_the_xen_model_change_no_execution(
     from pagerace.runner import RunOptions, run_scenario
 
     def executions(groups: bool) -> tuple[Any, ...]:
-        _no_groups(monkeypatch, groups)
+        _read_groups(monkeypatch, groups)
         ran: list[Any] = []
         run_once = explorer._run_once
 

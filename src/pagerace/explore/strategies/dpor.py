@@ -395,8 +395,8 @@ class _HappensBefore:
             for key, _ in footprint:
                 entry = last.get(key)
                 if entry is not None and entry[n] >= 0:
-                    group.seen.add(id(entry))
-                    group.written.append(entry)
+                    group.seen.add(key)
+                    group.written.append((key, None))
                 holders = member.get(key)
                 if holders is None:
                     member[key] = [group]
@@ -470,22 +470,13 @@ class _HappensBefore:
                 known = groups.get(id(footprint))
                 group = known[1] if known is not None else self._group(footprint)
             if group is not None:
-                # A read of each of the group's keys: the last writes are among the
-                # keys ever written; the read is noted once.
-                for ever in group.written:
-                    w = ever[n]
-                    if w >= 0:
-                        q = choices[w]
-                        if q != p and own[w] > clock[q]:
-                            if cand is None:
-                                cand = [-1] * n
-                            if w > cand[q]:
-                                cand[q] = w
+                # A read of each of the group's keys, noted once; the last writes
+                # are among its keys ever written (``(key, None)``: no read noted).
                 scan = group.scan
                 undo.append((scan, p, scan[p]))
                 scan[p] = i
                 group.readers |= 1 << p
-                footprint = ()  # (done)
+                footprint = group.written
             for key, is_write in footprint:
                 entry = last.get(key)
                 if entry is None:
@@ -499,33 +490,28 @@ class _HappensBefore:
                         if w > cand[q]:
                             cand[q] = w
                 if is_write:
-                    # (only the reads after w: the earlier ones happen before w)
-                    if entry[readers] & ~(1 << p):
+                    # The reads since w (the earlier ones happen before w): of the
+                    # key's entry, and of the read groups holding the key.
+                    reads = [entry] if entry[readers] & ~(1 << p) else []
+                    holders = member.get(key)
+                    if holders is not None:
+                        for held in holders:
+                            if held.readers & ~(1 << p):
+                                reads.append(held.scan)
+                            if key not in held.seen:
+                                held.seen.add(key)
+                                held.written.append((key, None))
+                    for read in reads:
                         for q in others[p]:
-                            r = entry[q]
+                            r = read[q]
                             if r > w and own[r] > clock[q]:
                                 if cand is None:
                                     cand = [-1] * n
                                 if r > cand[q]:
                                     cand[q] = r
-                    holders = member.get(key)
-                    if holders is not None:  # the reads of the key by groups
-                        for held in holders:
-                            if held.readers & ~(1 << p):
-                                scan = held.scan
-                                for q in others[p]:
-                                    r = scan[q]
-                                    if r > w and own[r] > clock[q]:
-                                        if cand is None:
-                                            cand = [-1] * n
-                                        if r > cand[q]:
-                                            cand[q] = r
-                            if id(entry) not in held.seen:
-                                held.seen.add(id(entry))
-                                held.written.append(entry)
                     undo.append((entry, n, w))
                     entry[n] = i
-                else:
+                elif is_write is not None:
                     r = entry[p]
                     if r < 0:
                         entry[readers] |= 1 << p
@@ -579,7 +565,7 @@ _NEW: Any = object()
 
 class _Group:
     """A read group: its footprint, per thread its last step reading it (-1: none),
-    the threads that ever read it, and the entries of its keys ever written."""
+    the threads that ever read it, and its keys ever written."""
 
     __slots__ = ("footprint", "readers", "scan", "seen", "written")
 
@@ -587,8 +573,8 @@ class _Group:
         self.footprint = footprint
         self.scan = [-1] * n
         self.readers = 0
-        self.written: list[list[int]] = []
-        self.seen: set[int] = set()  # ids of the entries in ``written``
+        self.written: list[tuple[Hashable, None]] = []  # (key, None) per key written
+        self.seen: set[Hashable] = set()  # the keys in ``written``
 
 
 def _shared(choices: list[int], log: list[Any]) -> bool:
