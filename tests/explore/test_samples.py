@@ -36,6 +36,10 @@ def test_the_samples_cover_the_budget_in_fixed_sizes() -> None:
     assert samples(1) == [[0, 1]]
     assert samples(n) == [[0, n]]
     assert samples(2 * n + 3) == [[0, n], [1, n], [2, 3]]
+    # (a budget of more than MAX_SAMPLES samples: bigger samples, never more of them)
+    many = samples(10**9)
+    assert len(many) == parallel.MAX_SAMPLES and sum(size for _, size in many) == 10**9
+    assert len(samples(10**6)) == 4000
     assert sample_seed(7, 0) == 7
     seeds = {sample_seed(7, j) for j in range(1, 200)} | {sample_seed(8, j) for j in range(1, 200)}
     assert len(seeds) == 398 and all(0 <= s < 2**64 for s in seeds)

@@ -104,7 +104,8 @@ def processes_option(help: str, maximum: int = 4096) -> Any:
 jobs_option = processes_option(
     "Split the search into work units run by N worker processes (default: every core; "
     "the result is the same for any N, 1 runs them in this process): dpor/dfs, and "
-    "random/pct with an execution budget (samples of 250 executions, each its own seed)."
+    "random/pct with an execution budget (samples of 250 executions or more, each its own "
+    "seed)."
 )
 dask_option = click.option(
     "--dask",

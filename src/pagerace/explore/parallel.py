@@ -308,16 +308,18 @@ def split(
 
 #: The strategies that sample: a split run of one is a sequence of samples.
 SAMPLING = ("random", "pct")
-#: Executions of each sample (the last may have fewer): a fixed size, so that the
+#: Executions of each sample (the last may have fewer), more when the budget would
+#: make more than ``MAX_SAMPLES`` samples: a function of the budget alone, so that the
 #: samples, their seeds and so the executions do not depend on the workers.
 SAMPLE_EXECUTIONS = 250
+MAX_SAMPLES = 4096
 
 
 def samples(max_executions: int) -> list[list[int]]:
     """The samples of a ``random`` or ``pct`` run of ``max_executions`` executions, as
     units ``[j, executions]``: sample j runs the strategy with ``sample_seed(seed,
     j)``; merged in order, they run the budget."""
-    size = SAMPLE_EXECUTIONS
+    size = max(SAMPLE_EXECUTIONS, -(-max_executions // MAX_SAMPLES))
     starts = range(0, max_executions, size)
     return [[j, min(size, max_executions - k)] for j, k in enumerate(starts)]
 
