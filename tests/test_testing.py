@@ -144,8 +144,10 @@ def _pytest(tmp_path: Path, test: str, *args: str, env: dict[str, str] | None = 
     import os
 
     (tmp_path / "test_it.py").write_text(textwrap.dedent(test))
+    # (--rootdir: a setup.py or an ini file above tmp_path would otherwise move it)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", "."]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_it.py"],
+        [*command, *args, "test_it.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
