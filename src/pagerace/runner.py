@@ -37,6 +37,7 @@ from pagerace.checks.memo import MISSING, Memo, memory_key, memory_weight, tlbs_
 from pagerace.errors import Interrupted, PageraceInputError, XenBug
 from pagerace.explore import (
     EXHAUSTIVE,
+    SAMPLING,
     ExploreOptions,
     Finding,
     OptionError,
@@ -666,7 +667,7 @@ class ScenarioRun:
         unfinished = r.status is Status.INCOMPLETE or bool(r.findings)
         if stopped == "interrupted":
             reasons.append("interrupted")
-        elif o.strategy in ("random", "pct"):
+        elif o.strategy in SAMPLING:
             reasons.append(f"{o.strategy} sampling cannot show that every interleaving was run")
         elif unfinished and o.max_executions is not None and r.executions >= o.max_executions:
             reasons.append(f"execution budget spent ({o.max_executions:,} executions)")
@@ -826,7 +827,7 @@ def splits(options: RunOptions) -> bool:
     execution budget."""
     if options.strategy in EXHAUSTIVE:
         return True
-    return options.strategy in ("random", "pct") and options.max_executions is not None
+    return options.strategy in SAMPLING and options.max_executions is not None
 
 
 def scenario_hash(scenario: Scenario) -> str:

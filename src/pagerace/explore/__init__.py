@@ -68,7 +68,7 @@ from pagerace.explore.events import Footprint, TraceEvent, dependent
 from pagerace.explore.explorer import DEFAULT_SAMPLED_EXECUTIONS, STRATEGIES, explore
 from pagerace.explore.frontier import Frontier, Node
 from pagerace.explore.observers import ExecutionRecord, ExploreInfo
-from pagerace.explore.options import EXHAUSTIVE, ExploreOptions, OptionError
+from pagerace.explore.options import EXHAUSTIVE, SAMPLING, ExploreOptions, OptionError
 from pagerace.explore.progress import Progress
 from pagerace.explore.results import (
     STOP_REASONS,
@@ -85,6 +85,7 @@ __all__ = [
     "DEFAULT_SAMPLED_EXECUTIONS",
     "EXHAUSTIVE",
     "MAX_THREADS",
+    "SAMPLING",
     "STOP_REASONS",
     "STRATEGIES",
     "Access",

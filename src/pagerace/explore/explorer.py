@@ -21,6 +21,7 @@ from pagerace.explore.observers import ExecutionRecord, ExploreInfo, Observers
 from pagerace.explore.options import (
     DEFAULT_SAMPLED_EXECUTIONS,
     EXHAUSTIVE,
+    SAMPLING,
     STRATEGIES,
     ExploreOptions,
 )
@@ -69,7 +70,7 @@ def explore(
     strategy = opts.strategy
     parsed = Schedule.parse(opts.schedule) if opts.schedule is not None else None
     max_executions = opts.max_executions
-    if strategy in ("random", "pct") and max_executions is None and opts.time_limit is None:
+    if strategy in SAMPLING and max_executions is None and opts.time_limit is None:
         max_executions = DEFAULT_SAMPLED_EXECUTIONS
     if prefix is not None and (strategy not in EXHAUSTIVE or opts.iterative):
         raise PageraceInputError(

@@ -57,6 +57,7 @@ from pagerace.explore.schedule import Schedule
 __all__ = [
     "DEFAULT_SAMPLED_EXECUTIONS",
     "EXHAUSTIVE",
+    "SAMPLING",
     "SEARCH_STRATEGIES",
     "STRATEGIES",
     "ExploreOptions",
@@ -72,6 +73,8 @@ STRATEGIES = ("dpor", "dfs", "random", "pct", "replay")
 SEARCH_STRATEGIES = ("dpor", "dfs", "random", "pct")
 #: The strategies that explore a space completely (and so can bound it iteratively).
 EXHAUSTIVE = ("dpor", "dfs")
+#: The strategies that sample (seeded random executions; never complete).
+SAMPLING = ("random", "pct")
 #: Upper limits of the numbers (a typing slip, not a wish, goes past them).
 MAX_BOUND = 10**6
 MAX_EXECUTIONS = 10**12

@@ -60,6 +60,7 @@ from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution, Green
 from pagerace.explore.executors import InlineExecutor, default_jobs, process_executor
 from pagerace.explore.explorer import explore
 from pagerace.explore.frontier import Node
+from pagerace.explore.options import SAMPLING
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.strategies.dfs import PathSearch
 
@@ -306,8 +307,6 @@ def split(
 
 # -- samples ---------------------------------------------------------------------------
 
-#: The strategies that sample: a split run of one is a sequence of samples.
-SAMPLING = ("random", "pct")
 #: Executions of each sample (the last may have fewer), more when the budget would
 #: make more than ``MAX_SAMPLES`` samples: a function of the budget alone, so that the
 #: samples, their seeds and so the executions do not depend on the workers.
