@@ -71,11 +71,12 @@ def _explore(
 
 def _read_groups(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
     """Read groups for every read-only footprint of two keys or more, the cache of
-    groups by footprint emptied at every new footprint -- or no read groups at all."""
+    footprints' keys emptied at every new footprint -- or no read groups at all."""
+    from pagerace.explore import events
     from pagerace.explore.strategies import dpor
 
     monkeypatch.setattr(dpor, "GROUP_KEYS", 2 if on else 10**9)
-    monkeypatch.setattr(dpor, "GROUP_CACHE", 1)
+    monkeypatch.setattr(events, "_INDEX_SIZE", 1)
 
 
 @pytest.mark.parametrize("against", ["from scratch", "read groups"])

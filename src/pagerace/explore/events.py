@@ -20,6 +20,7 @@ __all__ = [
     "Pending",
     "TraceEvent",
     "dependent",
+    "footprint_keys",
 ]
 
 Footprint = tuple[tuple[Hashable, bool], ...]
@@ -91,8 +92,8 @@ def dependent(a: Footprint, b: Footprint) -> bool:
     """True iff the footprints share a key that at least one of them writes."""
     if len(a) > _SMALL or len(b) > _SMALL:
         # (a table scan reads hundreds of keys: pairwise would cost their product)
-        keys_a, written_a = _indexed(a)
-        keys_b, written_b = _indexed(b)
+        keys_a, written_a = footprint_keys(a)
+        keys_b, written_b = footprint_keys(b)
         return not (written_a.isdisjoint(keys_b) and written_b.isdisjoint(keys_a))
     for key_a, write_a in a:
         for key_b, write_b in b:
@@ -110,8 +111,8 @@ _INDEX: dict[int, tuple[Footprint, frozenset[Hashable], frozenset[Hashable]]] = 
 _INDEX_SIZE = 4096
 
 
-def _indexed(fp: Footprint) -> tuple[frozenset[Hashable], frozenset[Hashable]]:
-    """The keys of ``fp`` and those it writes."""
+def footprint_keys(fp: Footprint) -> tuple[frozenset[Hashable], frozenset[Hashable]]:
+    """The keys of ``fp`` and those it writes (kept for the footprint object)."""
     entry = _INDEX.get(id(fp))
     if entry is None or entry[0] is not fp:
         if len(_INDEX) >= _INDEX_SIZE:

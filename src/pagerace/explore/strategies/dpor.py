@@ -35,7 +35,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable
 from typing import Any
 
-from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent
+from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent, footprint_keys
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Node
 from pagerace.explore.strategies.dfs import PathSearch
@@ -282,7 +282,8 @@ class _HappensBefore:
     other keys add no edge.
 
     **Read groups.**  A read-only footprint of at least ``GROUP_KEYS`` keys (a scan
-    of a whole table) is a *group*: instead of one entry per key, its steps note
+    of a whole table) is a *group* (one per set of keys, ``by_keys``; the footprint's
+    keys come from ``events.footprint_keys``): instead of one entry per key, its steps note
     themselves once, per thread, in the group's ``scan`` list, and look for the last
     writes only among the group's keys ever written (``written``, a few).  A write
     to a key also checks the groups holding it (``member``) for reads since the
@@ -293,7 +294,6 @@ class _HappensBefore:
     __slots__ = (
         "by_keys",
         "clocks",
-        "groups",
         "items",
         "last",
         "marks",
@@ -325,10 +325,7 @@ class _HappensBefore:
         self.switches: list[int] = [0]
         self.last: dict[Hashable, list[int]] = {}
         self.undo: list[tuple[list[int], int, int]] = []  # (list, index, old value)
-        # big footprints -> their group (None: not read-only), and the same by id,
-        # a cache (bounded: model code may make a new footprint at every step)
-        self.by_keys: dict[Any, _Group | None] = {}
-        self.groups: dict[int, tuple[Any, _Group | None]] = {}
+        self.by_keys: dict[frozenset[Hashable], _Group] = {}  # keys -> their read group
         self.member: dict[Hashable, list[_Group]] = {}  # key -> the groups holding it
 
     def rewind(self, keep: int, n: int) -> None:
@@ -342,7 +339,6 @@ class _HappensBefore:
             self.last = {}
             self.undo = []
             self.by_keys = {}
-            self.groups = {}
             self.member = {}
             keep = 0
         elif keep < len(self.marks):
@@ -378,21 +374,18 @@ class _HappensBefore:
             last[key][n if is_write else p] = i
 
     def _group(self, footprint: Any) -> _Group | None:
-        """The read group of a big footprint (made the first time its keys are seen:
-        its keys' entries written so far go into ``written``), None if it writes."""
-        group = self.by_keys.get(footprint, _NEW)
-        if group is not _NEW:
-            if len(self.groups) >= GROUP_CACHE:
-                self.groups.clear()
-            self.groups[id(footprint)] = (footprint, group)
-            return group
-        group = None
-        if not any(is_write for _, is_write in footprint):
+        """The read group of a big footprint, None if it writes (made the first time
+        its keys are seen: those written so far go into ``written``)."""
+        keys, written = footprint_keys(footprint)
+        if written:
+            return None
+        group = self.by_keys.get(keys)
+        if group is None:
             n = self.n
-            group = _Group(footprint, n)
+            group = self.by_keys[keys] = _Group(n)
             last = self.last
             member = self.member
-            for key, _ in footprint:
+            for key in keys:
                 entry = last.get(key)
                 if entry is not None and entry[n] >= 0:
                     group.seen.add(key)
@@ -402,8 +395,7 @@ class _HappensBefore:
                     member[key] = [group]
                 else:
                     holders.append(group)
-        self.by_keys[footprint] = group
-        return self._group(footprint)
+        return group
 
     def extend(self, choices: list[int], log: list[Any], start: int) -> list[tuple[int, int, int]]:
         """Add the steps of an execution (``choices``, ``log``) past the kept ones;
@@ -421,7 +413,6 @@ class _HappensBefore:
         switches = self.switches
         last = self.last
         zero = self.zero
-        groups = self.groups
         member = self.member
         readers = n + 1  # entry[readers]: the mask of the threads that ever read the key
         i = len(items)
@@ -465,10 +456,7 @@ class _HappensBefore:
             # thread's previous step already happens after it (then neither it nor
             # q's earlier steps add an edge or make a race).  None: no such step.
             cand: list[int] | None = None
-            group = None
-            if len(footprint) >= GROUP_KEYS:
-                known = groups.get(id(footprint))
-                group = known[1] if known is not None else self._group(footprint)
+            group = self._group(footprint) if len(footprint) >= GROUP_KEYS else None
             if group is not None:
                 # A read of each of the group's keys, noted once; the last writes
                 # are among its keys ever written (``(key, None)``: no read noted).
@@ -558,19 +546,15 @@ class _HappensBefore:
 
 #: A read-only footprint of at least this many keys is a read group (``_HappensBefore``).
 GROUP_KEYS = 32
-#: Footprint objects whose group is kept by id before that cache is emptied.
-GROUP_CACHE = 4096
-_NEW: Any = object()
 
 
 class _Group:
-    """A read group: its footprint, per thread its last step reading it (-1: none),
-    the threads that ever read it, and its keys ever written."""
+    """A read group: per thread its last step reading it (-1: none), the threads that
+    ever read it, and its keys ever written."""
 
-    __slots__ = ("footprint", "readers", "scan", "seen", "written")
+    __slots__ = ("readers", "scan", "seen", "written")
 
-    def __init__(self, footprint: Any, n: int) -> None:
-        self.footprint = footprint
+    def __init__(self, n: int) -> None:
         self.scan = [-1] * n
         self.readers = 0
         self.written: list[tuple[Hashable, None]] = []  # (key, None) per key written
