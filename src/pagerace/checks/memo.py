@@ -98,18 +98,11 @@ def walked_key(memory: PhysicalMemory, root: int) -> tuple[Any, ...]:
     levels 4 to 2 that is not a superpage leaf is followed to whatever frame it
     points at; a frame that is no table reads as stored).  Two memories with equal
     keys dump alike from ``root`` however they differ elsewhere."""
-    words = memory.words
-    data = memory.data
-    n = memory.entries
+    frame_words = memory.frame_words
     out: list[Any] = [_WALKED]
 
     def walk(frame: int, level: int) -> None:
-        table = words.get(frame)
-        if table is not None:
-            read = tuple(table)
-        else:
-            page = data.get(frame)
-            read = tuple([page.get(i, 0) for i in range(n)]) if page else (0,) * n
+        read = tuple(frame_words(frame))
         out.append(read)
         if level > 1:
             for entry in read:

@@ -118,7 +118,6 @@ class _Dumper:
         "table_run",
         "table_va",
         "tables",
-        "zero",
     )
 
     def __init__(self, memory: PhysicalMemory, root: int, geometry: Geometry) -> None:
@@ -129,7 +128,6 @@ class _Dumper:
         self.pages = tuple(s >> PAGE_SHIFT for s in geometry.span)
         # canonical(va) = va | sign for the upper half at 512 entries, else va
         self.sign = ((1 << 64) - (1 << geometry.va_bits)) if geometry.entries == 512 else 0
-        self.zero = [0] * geometry.entries
         self.ones, self.steps = _lane_constants(geometry.entries)
         self.leaves: list[list[int]] = []
         self.tables: list[list[int]] = []
@@ -142,15 +140,6 @@ class _Dumper:
         self.table_va = self.table_level = self.table_flags = -1
         self.np_run: list[int] = []
         self.np_va = self.np_level = self.np_raw = -1
-
-    def words(self, frame: int) -> list[int]:
-        words = self.memory.words.get(frame)
-        if words is not None:
-            return words
-        page = self.memory.data.get(frame)
-        if not page:
-            return self.zero
-        return [page.get(i, 0) for i in range(self.entries)]
 
     def canon(self, va: int) -> int:
         sign = self.sign
@@ -198,7 +187,7 @@ class _Dumper:
     # -- the walk ---------------------------------------------------------------
     def walk(self, frame: int, level: int, base: int) -> None:
         """Pre-order walk of a level-``level`` table whose first entry covers ``base``."""
-        words = self.words(frame)
+        words = self.memory.frame_words(frame)
         span = self.span[level]
         first = words[0]
         if level < 4 and first & _PRESENT and first & _PSE:
@@ -255,7 +244,7 @@ class _Dumper:
         return int.from_bytes(lanes.tobytes(), _BYTEORDER) == first * ones + steps
 
     def walk_l1(self, frame: int, base: int) -> None:
-        words = self.words(frame)
+        words = self.memory.frame_words(frame)
         n = self.entries
         first = words[0]
         if first & _PRESENT:

@@ -167,6 +167,18 @@ class PhysicalMemory:
         page = self.data.get(frame)
         return page.get(index, 0) if page else 0
 
+    def frame_words(self, frame: int) -> list[int]:
+        """Every word of any frame, as a walk through a pointer to it reads them: a
+        table's (live or freed; its own list, not to be changed), what was stored
+        into another frame, zeros elsewhere."""
+        words = self.words.get(frame)
+        if words is not None:
+            return words
+        page = self.data.get(frame)
+        if not page:
+            return [0] * self.entries
+        return [page.get(i, 0) for i in range(self.entries)]
+
     def write(self, frame: int, index: int, value: int) -> None:
         words = self.words.get(frame)
         if words is not None:
