@@ -109,13 +109,58 @@ def test_progress_snapshots_carry_the_bound_the_frontier_and_an_estimate(
     assert [p.stats.executions for p in seen] == sorted(p.stats.executions for p in seen)
 
 
-def test_the_share_done_weighs_each_node_by_its_place_in_the_tree() -> None:
-    # root: two branches, the first finished; below the second, three branches, one done
+def _dfs_shares(tree: list[Any]) -> list[float]:
+    """The share done after each execution of a depth-first walk over ``tree`` (a
+    node: the list of its children; a leaf: [])."""
+    frontier = Frontier()
+
+    def descend(sub: list[Any]) -> None:
+        while sub:
+            frontier.nodes.append(Node(list(range(len(sub))), 0, [0]))
+            sub = sub[0]
+
+    descend(tree)
+    shares = [share_done(frontier)[1]]
+    while (depth := frontier.next_branch("enabled")) is not None:
+        sub = tree
+        for node in frontier.nodes[: depth + 1]:
+            sub = sub[node.chosen]
+        descend(sub)
+        shares.append(share_done(frontier)[1])
+    return shares
+
+
+def test_the_share_done_of_a_regular_tree_is_exact() -> None:
+    leaf: list[Any] = []
+    assert _dfs_shares([[leaf, leaf], [leaf, leaf], [leaf, leaf]]) == pytest.approx(
+        [k / 6 for k in range(1, 7)]
+    )
+
+
+def test_the_share_done_learns_the_sizes_of_finished_branches() -> None:
+    # a lopsided tree: the first branch of the root holds 8 of its 10 leaves
+    leaf: list[Any] = []
+    big = [[leaf, leaf], [leaf, leaf], [leaf, leaf], [leaf, leaf]]
+    shares = _dfs_shares([big, leaf, leaf])
+    assert len(shares) == 10 and shares[-1] == 1.0  # the last branch: exact
+    # before the big branch is finished, its remaining two siblings' nodes measure it:
+    assert shares[0] == pytest.approx(1 / 24)  # (2 x 4 leaves, times 3 at the root)
+    # once it is, the branch left is sized by the mean of it and the current one
+    assert shares[8] == pytest.approx(9 / (8 + 1 + (8 + 1) / 2))
+    assert all(0 < s <= 1 for s in shares)
+
+
+def test_the_share_done_of_a_unit_leaves_its_prefix_out_and_dpor_counts_its_backtrack_set() -> None:
+    # nodes read back from data (no counts): the current branch measures the others
     frontier = Frontier([Node([0, 1], 1, [0, 1], [0]), Node([0, 1, 2], 1, [0, 1, 2], [0])])
-    left, done = share_done(frontier)
-    assert left == 1  # thread 2 below the second root branch
-    assert done == pytest.approx(1 / 2 + 1 / 2 * 1 / 3)
+    assert share_done(frontier) == (1, pytest.approx(5 / 6))
+    # below a prefix of one node: only the second node's branches
+    assert share_done(frontier, floor=1) == (1, pytest.approx(2 / 3))
     assert share_done(Frontier()) == (0, 0.0)
+    # dpor: a node's branches are its backtrack set, not every enabled thread
+    frontier = Frontier([Node([0, 1, 2], 0, [0], []), Node([0, 1], 1, [0, 1], [0])])
+    assert share_done(frontier, candidates="backtrack") == (0, pytest.approx(1.0))
+    assert share_done(frontier, candidates="enabled") == (2, pytest.approx(2 / 6))
 
 
 def test_a_capped_keep_going_search_explores_every_bound_up_to_its_cap() -> None:

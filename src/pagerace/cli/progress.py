@@ -52,9 +52,11 @@ def units_text(p: Any, findings: int) -> str:
             f" {p.remaining_estimate:,} executions to go, {found}"
         )
     bound = "no bound" if p.bound is None else f"bound {p.bound}"
+    running = getattr(p, "running", 0)
+    busy = f" ({running} running)" if running else ""
     return (
         f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s), {bound}:"
-        f" {p.units_done}/{p.units} units, {p.units_left} left,"
+        f" {p.units_done}/{p.units} units, {p.units_left} left{busy},"
         f" ~{p.remaining_estimate:,} executions to go (estimate), {found}"
     )
 

@@ -12,6 +12,12 @@ come along: no re-import, no second preparation of a scenario), ignore Ctrl-C (t
 process that owns them decides what an interrupt means) and end when their parent
 dies, even by SIGKILL (Linux).  Tasks are top-level functions whose arguments and
 results are plain data.
+
+A long task can say how far it is while it runs (``post_progress``): a worker process
+writes to its slot of a shared array that the pool's owner reads
+(``live_progress(executor)``); a task run in this process hands it to the callback
+that ``progress_sink`` installs.  Dask workers do not report so: there a task is seen
+only when it ends.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ __all__ = [
     "InlineExecutor",
     "WorkerStopped",
     "default_jobs",
+    "live_progress",
     "open_executor",
+    "post_progress",
     "process_executor",
+    "progress_sink",
     "stop_executor",
 ]
 
@@ -114,11 +123,73 @@ def _run_task(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, A
         _in_task = False
 
 
-def _worker_start() -> None:
+# -- live progress of running tasks -------------------------------------------------
+
+#: Numbers per slot of the shared array: the task's tag (0: idle), its count, its share.
+_SLOT = 3
+#: (worker processes) the shared array and this worker's slot in it
+_board: tuple[Any, int] | None = None
+#: (this process) where tasks run here post their progress
+_sink: Callable[[int, int, float], None] | None = None
+
+
+def post_progress(tag: int, count: int, share: float) -> None:
+    """Called by a running task: it (``tag`` != 0, chosen by the task's owner) has
+    done ``count`` things so far, an estimated ``share`` (0..1) of its work."""
+    if _board is not None:
+        array, k = _board
+        base = k * _SLOT
+        array[base + 1] = count
+        array[base + 2] = share
+        array[base] = tag  # (last: a reader that sees the tag sees numbers of it)
+    elif _sink is not None:
+        _sink(tag, count, share)
+
+
+def clear_progress() -> None:
+    """Called by a task as it ends: its slot is idle again."""
+    if _board is not None:
+        array, k = _board
+        array[k * _SLOT] = 0
+
+
+@contextlib.contextmanager
+def progress_sink(callback: Callable[[int, int, float], None]) -> Iterator[None]:
+    """Tasks run in this process (an ``InlineExecutor``) within the block post their
+    progress to ``callback(tag, count, share)``."""
+    global _sink
+    previous, _sink = _sink, callback
+    try:
+        yield
+    finally:
+        _sink = previous
+
+
+def live_progress(executor: Executor) -> list[tuple[int, int, float]]:
+    """``(tag, count, share)`` of each task that a worker of ``executor`` runs now and
+    has posted progress for (none for executors whose workers do not post)."""
+    array = getattr(executor, "board", None)
+    if array is None:
+        return []
+    out = []
+    for base in range(0, len(array), _SLOT):
+        tag, count, share = array[base : base + _SLOT]
+        if tag:
+            out.append((int(tag), int(count), share))
+    return out
+
+
+def _worker_start(board: Any = None, slots: Any = None) -> None:
     """In a worker process: ignore Ctrl-C, stop the running task on SIGTERM (see
     ``stop_executor``), leave the parent's objects to the collector of the parent,
     and end when the parent dies (Linux) instead of waiting
-    forever for tasks that will not come."""
+    forever for tasks that will not come; take a slot of ``board`` (progress)."""
+    global _board
+    if board is not None and slots is not None:
+        with slots.get_lock():
+            k = slots.value
+            slots.value = k + 1
+        _board = (board, k) if (k + 1) * _SLOT <= len(board) else None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_task)
     if _MASKS:
@@ -149,6 +220,8 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
     class WorkerPool(ProcessPoolExecutor):
         """A process pool whose tasks ``stop_executor`` can stop cleanly."""
 
+        board: Any = None  # (the workers' progress slots, ``live_progress``)
+
         def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
             # The workers are forked here, on demand: with SIGTERM blocked, so that a
             # stop before a worker has set its handler is not its death (the default
@@ -163,7 +236,14 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return WorkerPool(max_workers=jobs, mp_context=context, initializer=_worker_start)
+    # (a slot per worker; written without a lock: a progress figure may be a moment old)
+    board = context.RawArray("d", _SLOT * jobs)
+    slots = context.Value("i", 0)
+    pool = WorkerPool(
+        max_workers=jobs, mp_context=context, initializer=_worker_start, initargs=(board, slots)
+    )
+    pool.board = board
+    return pool
 
 
 def stop_executor(executor: Executor) -> None:

@@ -13,6 +13,11 @@ recomputes them by replaying the path, since the program is deterministic.
 The nodes of a run of granted steps are one shared object (``Node.run``: a search
 makes dozens per execution), so a node is never changed in place: a change puts a new
 node in its place (``nodes[j] = node.adding(t)``).
+
+For progress estimates the frontier also counts the executions finished and, per node
+of the path that has finished a branch, how many executions its finished branches
+took (``sizes``): what a node's remaining branches will cost is best guessed from its
+finished siblings.  These counts are not part of the plain data.
 """
 
 from __future__ import annotations
@@ -72,10 +77,19 @@ class Node:
 class Frontier:
     """The nodes of the current path, with the choice of the next branch."""
 
-    __slots__ = ("nodes",)
+    __slots__ = ("_born", "finished", "nodes", "sizes")
 
     def __init__(self, nodes: list[Node] | None = None) -> None:
         self.nodes: list[Node] = nodes if nodes is not None else []
+        #: executions finished (``next_branch`` is called once after each)
+        self.finished = 0
+        #: per node of the path with a finished branch, by depth (increasing):
+        #: ``[depth, finished executions when its current branch began, executions
+        #: of its finished branches, finished branches]``
+        self.sizes: list[list[int]] = []
+        # (depth, executions finished then): the nodes from that depth on (up to the
+        # next entry's) were made in the execution after that many had finished
+        self._born: list[tuple[int, int]] = [(0, 0)]
 
     def next_branch(self, candidates: str) -> int | None:
         """Move to the next unexplored branch; return its depth, or None when done.
@@ -87,6 +101,7 @@ class Frontier:
         """
         nodes = self.nodes
         by_enabled = candidates == "enabled"
+        self.finished += 1
         while nodes:
             node = nodes[-1]
             pool = node.enabled if by_enabled else node.backtrack
@@ -107,9 +122,29 @@ class Frontier:
                     nodes[-1] = Node(
                         node.enabled, tid, node.backtrack, [*node.done, node.chosen], node.sleep
                     )
-                    return len(nodes) - 1
+                    depth = len(nodes) - 1
+                    self._branch_finished(depth)
+                    return depth
             nodes.pop()
         return None
+
+    def _branch_finished(self, depth: int) -> None:
+        """The node at ``depth`` finished a branch (its nodes below are gone)."""
+        count = self.finished
+        sizes = self.sizes
+        while sizes and sizes[-1][0] > depth:
+            sizes.pop()
+        born = self._born
+        while born[-1][0] > depth:
+            born.pop()
+        if sizes and sizes[-1][0] == depth:
+            entry = sizes[-1]
+            entry[2] += count - entry[1]
+            entry[3] += 1
+            entry[1] = count
+        else:  # its first branch began in the execution that made it
+            sizes.append([depth, count, count - born[-1][1], 1])
+        born.append((depth + 1, count))
 
     def to_data(self) -> list[Any]:
         return [node.to_data() for node in self.nodes]

@@ -57,7 +57,15 @@ from pagerace.explore.canonical import canonical_form
 from pagerace.explore.context import Context
 from pagerace.explore.events import Pending, dependent
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution, GreenletPool
-from pagerace.explore.executors import InlineExecutor, default_jobs, process_executor
+from pagerace.explore.executors import (
+    InlineExecutor,
+    clear_progress,
+    default_jobs,
+    live_progress,
+    post_progress,
+    process_executor,
+    progress_sink,
+)
 from pagerace.explore.explorer import explore
 from pagerace.explore.frontier import Node
 from pagerace.explore.options import SAMPLING
@@ -74,11 +82,13 @@ __all__ = [
     "default_jobs",
     "explore_units",
     "process_executor",
+    "remaining_estimate",
     "remember",
     "run_unit",
     "sample_seed",
     "samples",
     "split",
+    "unit_tag",
 ]
 
 #: At least this many units per bound (when the tree has them), whatever the workers.
@@ -170,6 +180,7 @@ class _Splitter(PathSearch):
     steps just before them, are decided here."""
 
     records = False
+    candidates = "backtrack"
 
     def __init__(self, branchings: int, sleep_sets: bool) -> None:
         super().__init__()
@@ -190,7 +201,7 @@ class _Splitter(PathSearch):
     def begin(self) -> Chooser | None:
         self._fill = None
         if self._started:
-            depth = self.frontier.next_branch("backtrack")
+            depth = self.frontier.next_branch(self.candidates)
             if depth is None:
                 return None
             del self._passed[depth:]
@@ -356,16 +367,40 @@ class _Indices:
         self.done = index + 1
 
 
+class _Heartbeat:
+    """Observer: the unit's executions so far and its share done, posted to whoever
+    runs it (``executors.post_progress``) as the explorer reports progress."""
+
+    def __init__(self, tag: int, size: int | None) -> None:
+        self.tag = tag
+        self.size = size  # (a sample's executions: its share is exact)
+
+    def on_progress(self, progress: Any) -> None:
+        count = progress.stats.executions
+        share = progress.done
+        if share is None:
+            share = count / self.size if self.size else 0.0
+        post_progress(self.tag, count, share)
+
+
+def unit_tag(bound: int | None, index: int) -> int:
+    """The tag under which unit ``index`` of ``bound`` posts its progress (never 0;
+    exact as a float)."""
+    return ((1 if bound is None else bound + 2) << 32) | (index + 1)
+
+
 def run_unit(
     search: Search,
     bound: int | None,
     prefix: Unit,
     max_executions: int | None,
     deadline: float | None = None,
+    *,
+    tag: int = 0,
 ) -> UnitResult:
     """Explore one unit (in whichever process runs it); ``deadline`` is a
-    ``time.time()`` value.  Ctrl-C raises ``Interrupted`` carrying the unit's
-    ``UnitResult`` so far."""
+    ``time.time()`` value; ``tag`` (``unit_tag``): post progress while it runs.
+    Ctrl-C raises ``Interrupted`` carrying the unit's ``UnitResult`` so far."""
     cpu = time.process_time()
     program = _program(search.recipe)
     indices = _Indices(search.count_traces)
@@ -386,6 +421,9 @@ def run_unit(
         where = {"seed": seed, "pct_depth": search.pct_depth, "max_executions": limit}
     else:  # one unit, one bound: the split iterates the bounds
         where = {"fewest_first": False, "prefix": prefix, "max_executions": max_executions}
+    observers: list[Any] = [indices]
+    if tag:
+        observers.append(_Heartbeat(tag, size))
     try:
         result = explore(
             program,
@@ -394,11 +432,14 @@ def run_unit(
             time_limit=time_limit,
             keep_going=search.keep_going,
             stop_when=stop,
-            observers=[indices],
+            observers=observers,
             **where,
         )
     except Interrupted as exc:
         raise Interrupted(_unit_result(exc.result, indices, search, cpu, size)) from None
+    finally:
+        if tag:
+            clear_progress()
     return _unit_result(result, indices, search, cpu, size)
 
 
@@ -436,9 +477,11 @@ PROGRESS_SECONDS = 0.5
 class UnitProgress(NamedTuple):
     """What ``on_progress(progress)`` observers get after each unit merged (and every
     ``PROGRESS_SECONDS`` while waiting for one): the bound being explored, its units
-    finished and in all, the executions run so far and per second, the units left
-    (the frontier) and an estimate of the executions left at this bound (the mean of
-    its finished units times the units left; for samples, the budget left)."""
+    finished and in all, the executions run so far (those of running units
+    included, as far as their workers have posted them) and per second, the units
+    left (the frontier), an estimate of the executions left at this bound
+    (``remaining_estimate``; for samples, exact: the budget left) and the units
+    running with posted progress."""
 
     bound: int | None
     units_done: int
@@ -450,6 +493,7 @@ class UnitProgress(NamedTuple):
     findings: int
     #: the units are samples (random, pct): the executions to go are exact
     sampled: bool = False
+    running: int = 0
 
 
 @dataclass
@@ -698,6 +742,8 @@ class _Level:
     lazy: bool  # (no futures: the units run in ``_run_level``, in order)
     tasks: list[Future[Any]]  # tasks of several units (``futures`` has each unit's)
     deadline: float | None = None  # (the units' ``time.time()`` deadline)
+    #: the ``(tag, executions, share)`` that running units have posted
+    live: Callable[[], list[tuple[int, int, float]]] = list
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -784,14 +830,25 @@ def _start_level(
         part = todo[k : k + size]
         if len(part) == 1:
             i, prefix = part[0]
-            futures[i] = executor.submit(run_unit, search, bound, prefix, budget, deadline)
+            futures[i] = executor.submit(
+                run_unit, search, bound, prefix, budget, deadline, tag=unit_tag(bound, i)
+            )
             continue
-        task = executor.submit(run_units, search, bound, [p for _, p in part], budget, deadline)
+        task = executor.submit(
+            run_units,
+            search,
+            bound,
+            [p for _, p in part],
+            budget,
+            deadline,
+            [unit_tag(bound, i) for i, _ in part],
+        )
         each: list[Future[UnitResult]] = [Future() for _ in part]
         task.add_done_callback(functools.partial(_hand_out, each))
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
-    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline)
+    live = functools.partial(live_progress, executor)
+    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live)
 
 
 #: Units expected to take less CPU time than this go out several to a task.
@@ -816,9 +873,15 @@ def run_units(
     prefixes: list[Unit],
     max_executions: int | None,
     deadline: float | None = None,
+    tags: list[int] | None = None,
 ) -> list[UnitResult]:
-    """``run_unit`` for consecutive units (one task)."""
-    return [run_unit(search, bound, p, max_executions, deadline) for p in prefixes]
+    """``run_unit`` for consecutive units (one task; ``tags``: theirs, to post
+    progress)."""
+    marks = tags if tags is not None else [0] * len(prefixes)
+    return [
+        run_unit(search, bound, p, max_executions, deadline, tag=tag)
+        for p, tag in zip(prefixes, marks, strict=True)
+    ]
 
 
 def _hand_out(each: list[Future[UnitResult]], task: Future[list[UnitResult]]) -> None:
@@ -844,6 +907,36 @@ def _workers(executor: Executor) -> int:
     return count if isinstance(count, int) else 1
 
 
+#: A running unit's share done below this says little of its size.
+MIN_SHARE = 0.02
+
+
+def remaining_estimate(
+    finished_executions: int,
+    finished: int,
+    running: Sequence[tuple[int, float]],
+    waiting: int,
+) -> int:
+    """Executions left at a bound: ``finished`` units ran ``finished_executions``;
+    each running unit ``(executions so far, share done)`` has left what its share
+    says (``progress.share_done``: an estimate from its search path); every unit not
+    started (``waiting``), and a running one whose share is still tiny, is taken to
+    be of the mean size of the finished ones (of the running ones as their shares
+    size them, while none has finished)."""
+    sized = [count / min(share, 1.0) for count, share in running if share >= MIN_SHARE]
+    if finished:
+        mean = finished_executions / finished
+    else:
+        mean = sum(sized) / len(sized) if sized else 0.0
+    left = 0.0
+    for count, share in running:
+        if share >= MIN_SHARE:
+            left += count / min(share, 1.0) - count
+        else:
+            left += max(mean - count, 0.0)
+    return round(left + mean * max(waiting, 0))
+
+
 def _run_level(
     search: Search,
     current: _Level,
@@ -864,13 +957,19 @@ def _run_level(
 
     sampled = search.strategy in SAMPLING
 
-    def report(extra_units: int = 0, extra_executions: int = 0) -> None:
+    def report(
+        extra_units: int = 0, extra_executions: int = 0, running: Sequence[tuple[int, float]] = ()
+    ) -> None:
+        """``extra_*``: the units finished ahead of the merge; ``running``: the
+        ``(executions, share done)`` posted by units still running."""
         units_done = finished + extra_units
         left = len(units) - units_done
-        mean = (level.executions + extra_executions) / units_done if units_done else 0.0
-        merged.units_left, merged.remaining = left, round(mean * left)
+        merged.units_left = left
+        merged.remaining = remaining_estimate(
+            level.executions + extra_executions, units_done, running, left - len(running)
+        )
         elapsed = time.perf_counter() - start
-        executions = merged.executions + extra_executions
+        executions = merged.executions + extra_executions + sum(n for n, _ in running)
         if sampled and search.max_executions is not None:
             merged.remaining = max(0, search.max_executions - executions)
         progress = UnitProgress(
@@ -883,6 +982,7 @@ def _run_level(
             merged.remaining,
             len(merged.findings),
             sampled,
+            len(running),
         )
         for hook in hooks:
             if hasattr(hook, "on_progress"):
@@ -895,6 +995,16 @@ def _run_level(
     ahead: dict[int, UnitResult] = {}
     ahead_executions = 0
     cut = level.bound_cut
+    tags = {unit_tag(bound, j): j for j in futures}
+
+    def posted() -> list[tuple[int, float]]:
+        """What the units still running have posted."""
+        out = []
+        for tag, count, share in current.live():
+            j = tags.get(tag)
+            if j is not None and j in futures and j not in ahead:
+                out.append((count, share))
+        return out
 
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
@@ -913,7 +1023,7 @@ def _run_level(
                 if state is not None and j not in recorded and not r.exhausted:
                     recorded.add(j)
                     state.unit_done(bound, j, r)
-            report(len(ahead), ahead_executions)
+            report(len(ahead), ahead_executions, posted())
             prefetch(bound, len(running), cut)
 
     i = -1
@@ -931,7 +1041,9 @@ def _run_level(
                 if left is not None and left <= 0:
                     r, ran_out = _EMPTY, True  # (none of its executions counts)
                 else:
-                    r = run_unit(search, bound, prefix, left, current.deadline)
+                    tag = unit_tag(bound, i)
+                    with progress_sink(lambda _tag, n, share: report(0, 0, [(n, share)])):
+                        r = run_unit(search, bound, prefix, left, current.deadline, tag=tag)
             else:
                 future = futures[i]
                 wait_for(future)

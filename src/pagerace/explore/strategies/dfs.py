@@ -58,6 +58,9 @@ class PathSearch:
     step by step, and the nodes of a grant past it, added when they are needed."""
 
     complete = True
+    #: a node's branches (``Frontier.next_branch``): every enabled thread (DFS) or
+    #: its backtrack set (DPOR)
+    candidates = "enabled"
 
     def __init__(self) -> None:
         self.frontier = Frontier()
@@ -90,6 +93,11 @@ class PathSearch:
         self.frontier = Frontier(nodes)
         self._floor = len(nodes)
         self._scripting = not nodes
+
+    @property
+    def floor(self) -> int:
+        """The depth where the subtree being explored starts (0: the whole tree)."""
+        return self._floor
 
     def _prefix_enabled(self, enabled: list[int], chosen: int) -> list[int]:
         return enabled
@@ -142,7 +150,7 @@ class DfsStrategy(PathSearch):
         return [chosen]  # (dfs branches over ``enabled``: a prefix node has one choice)
 
     def begin(self) -> Chooser | None:
-        if self._started and self.frontier.next_branch("enabled") is None:
+        if self._started and self.frontier.next_branch(self.candidates) is None:
             return None
         self._started = True
         self._fill = None

@@ -47,6 +47,7 @@ class DporStrategy(PathSearch):
     """Source-DPOR with sleep sets."""
 
     records = True
+    candidates = "backtrack"
 
     def __init__(self, *, bounded: bool = False) -> None:
         super().__init__()
@@ -65,7 +66,7 @@ class DporStrategy(PathSearch):
         # done, no sleep): next_branch would only drop them.
         self._fill = None
         if self._started:
-            depth = self.frontier.next_branch("backtrack")
+            depth = self.frontier.next_branch(self.candidates)
             if depth is None:
                 return None
             self._start = depth
