@@ -64,18 +64,16 @@ def often(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_estimate_takes_running_units_by_their_share_and_the_rest_by_the_mean() -> None:
-    # finished: 2 units of 100 executions in all; running: 30 done of an estimated 60
-    assert remaining_estimate(100, 2, [(30, 0.5)], 0) == 30
-    # a waiting unit counts the mean size of the finished ones (50)
-    assert remaining_estimate(100, 2, [(30, 0.5)], 3) == 30 + 3 * 50
-    # a running unit with a tiny share is taken to be of the mean size: 40 left
-    assert remaining_estimate(100, 2, [(10, 0.001)], 0) == 40
-    # one that already ran more than the mean has nothing known left
-    assert remaining_estimate(100, 2, [(80, 0.001)], 1) == 50
-    # none finished yet: the running units as their shares size them (60 and 100)
-    assert remaining_estimate(0, 0, [(30, 0.5), (50, 0.5)], 2) == 30 + 50 + 2 * 80
+    # finished: 2 units of 100 executions in all (mean 50); running: 30 run, half done:
+    # half of the larger of the mean and its own run is left
+    assert remaining_estimate(100, 2, [(30, 0.5)], 0) == 25
+    assert remaining_estimate(100, 2, [(80, 0.5)], 0) == 40  # (it has run long)
+    # a waiting unit counts the mean size of the finished ones
+    assert remaining_estimate(100, 2, [(30, 0.5)], 3) == 25 + 3 * 50
+    assert remaining_estimate(100, 2, [(10, 1.0)], 1) == 50
+    # none finished yet: the running units as so sized (45 and 75, mean 60)
+    assert remaining_estimate(0, 0, [(30, 0.5), (50, 0.5)], 2) == 15 + 25 + 2 * 60
     assert remaining_estimate(0, 0, [], 5) == 0  # nothing known yet
-    assert remaining_estimate(0, 0, [(10, 1.0)], 0) == 0
 
 
 def test_a_unit_run_in_this_process_is_counted_while_it_runs(often: None) -> None:
@@ -113,4 +111,6 @@ def test_units_on_worker_processes_post_their_progress(often: None) -> None:
     assert any(p.running for p in watch.seen), "no worker posted progress"
     for p in watch.seen:
         assert 0 <= p.running <= 2 and p.executions <= result.executions
+    # (a unit's last count stays until its result is in: the count never goes back)
+    assert [p.executions for p in watch.seen] == sorted(p.executions for p in watch.seen)
     assert watch.seen[-1].executions == result.executions

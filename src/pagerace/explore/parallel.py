@@ -907,10 +907,6 @@ def _workers(executor: Executor) -> int:
     return count if isinstance(count, int) else 1
 
 
-#: A running unit's share done below this says little of its size.
-MIN_SHARE = 0.02
-
-
 def remaining_estimate(
     finished_executions: int,
     finished: int,
@@ -918,22 +914,21 @@ def remaining_estimate(
     waiting: int,
 ) -> int:
     """Executions left at a bound: ``finished`` units ran ``finished_executions``;
-    each running unit ``(executions so far, share done)`` has left what its share
-    says (``progress.share_done``: an estimate from its search path); every unit not
-    started (``waiting``), and a running one whose share is still tiny, is taken to
-    be of the mean size of the finished ones (of the running ones as their shares
-    size them, while none has finished)."""
-    sized = [count / min(share, 1.0) for count, share in running if share >= MIN_SHARE]
-    if finished:
-        mean = finished_executions / finished
-    else:
-        mean = sum(sized) / len(sized) if sized else 0.0
+    each running unit ``(executions so far, share done)`` has left the share not done
+    of the larger of the mean finished unit and what it has run itself (a unit that
+    has run long is likely to run long again: the share, an estimate from its search
+    path alone, is often far off); every unit not started (``waiting``) is taken to
+    be of the mean size of the finished ones (of the running ones as so sized, while
+    none has finished)."""
+    mean = finished_executions / finished if finished else 0.0
     left = 0.0
+    sized = 0.0
     for count, share in running:
-        if share >= MIN_SHARE:
-            left += count / min(share, 1.0) - count
-        else:
-            left += max(mean - count, 0.0)
+        rest = (1.0 - min(max(share, 0.0), 1.0)) * max(mean, count)
+        left += rest
+        sized += count + rest
+    if not finished and running:
+        mean = sized / len(running)
     return round(left + mean * max(waiting, 0))
 
 
@@ -996,15 +991,19 @@ def _run_level(
     ahead_executions = 0
     cut = level.bound_cut
     tags = {unit_tag(bound, j): j for j in futures}
+    # the last progress each unit posted, kept until its result is in (a unit clears
+    # its slot as it ends, a moment before its result is seen here)
+    seen: dict[int, tuple[int, float]] = {}
 
     def posted() -> list[tuple[int, float]]:
         """What the units still running have posted."""
-        out = []
         for tag, count, share in current.live():
             j = tags.get(tag)
-            if j is not None and j in futures and j not in ahead:
-                out.append((count, share))
-        return out
+            if j is not None:
+                seen[j] = (count, share)
+        for j in [j for j in seen if j not in futures or j in ahead]:
+            del seen[j]
+        return list(seen.values())
 
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
@@ -1075,7 +1074,7 @@ def _run_level(
             for hook in hooks:
                 if hasattr(hook, "on_unit"):
                     hook.on_unit(bound, i, r)
-            report()
+            report(len(ahead), ahead_executions, posted())
             if merged.stopped or merged.exhausted:
                 return
     except KeyboardInterrupt as exc:
