@@ -5,10 +5,20 @@ waiting for the rest of it, and the interpreter's exit with it)."""
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+from concurrent.futures import Future
 from typing import Any
 
-from pagerace.explore.executors import WorkerStopped, process_executor, stop_executor
+import pytest
+
+from pagerace.explore.executors import (
+    WorkerStopped,
+    process_executor,
+    stop_executor,
+    wait_first,
+)
 
 
 def _left_cleanly(worker: Any) -> bool:
@@ -58,3 +68,22 @@ def test_a_pool_stopped_before_its_workers_are_ready_still_ends_them_cleanly() -
         stop_executor(pool)
         assert all(_left_cleanly(w) for w in workers), [w.exitcode for w in workers]
         assert task.cancelled() or isinstance(task.exception(timeout=10), WorkerStopped)
+
+
+def test_ctrl_c_waits_until_the_wait_for_futures_is_over() -> None:
+    """An interrupt inside ``concurrent.futures.wait`` can leave futures locked for
+    ever (the pool's shutdown then hangs): ``wait_first`` raises it once the wait
+    returned, with every future's lock free."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    never: Future[Any] = Future()
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        wait_first([never], 0.4)
+    timer.join()
+    assert time.perf_counter() - start >= 0.4  # (not raised inside the wait)
+    assert never._condition.acquire(blocking=False)
+    never._condition.release()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -26,8 +26,9 @@ import contextlib
 import gc
 import os
 import signal
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+import threading
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any, TypeVar
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "process_executor",
     "progress_sink",
     "stop_executor",
+    "wait_first",
 ]
 
 T = TypeVar("T")
@@ -88,6 +90,30 @@ class InlineExecutor(Executor):
         except Exception as exc:
             future.set_exception(exc)
         return future
+
+
+def wait_first(
+    futures: Collection[Future[Any]], timeout: float
+) -> tuple[set[Future[Any]], set[Future[Any]]]:
+    """``concurrent.futures.wait(futures, timeout, FIRST_COMPLETED)``, with Ctrl-C
+    held off until it returns (in the main thread; then raised as it came).
+
+    ``wait`` takes the lock of every future one after another before it looks at
+    them; an interrupt between two leaves the first ones locked for ever, and the
+    pool's shutdown, which cancels the futures, then waits for their locks: the
+    process hangs at exit instead of ending with status 130."""
+    if threading.current_thread() is not threading.main_thread():
+        done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return set(done), set(pending)
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)  # (to the handler it would have met)
+    return set(done), set(pending)
 
 
 class WorkerStopped(Exception):

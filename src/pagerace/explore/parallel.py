@@ -47,7 +47,7 @@ import functools
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, InvalidStateError, wait
+from concurrent.futures import Executor, Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -65,6 +65,7 @@ from pagerace.explore.executors import (
     post_progress,
     process_executor,
     progress_sink,
+    wait_first,
 )
 from pagerace.explore.explorer import explore
 from pagerace.explore.frontier import Node
@@ -1009,9 +1010,7 @@ def _run_level(
         """Until ``future`` is done, keep the checkpoint and the progress current."""
         nonlocal running, ahead_executions, cut
         while not future.done():
-            finished_now, running = wait(
-                running, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED
-            )
+            finished_now, running = wait_first(running, PROGRESS_SECONDS)
             for f in finished_now:
                 j = index[f]
                 if j not in futures or not _ok(f):

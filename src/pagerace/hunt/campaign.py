@@ -18,13 +18,13 @@ import dataclasses
 import os
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pagerace.explore.executors import default_jobs, open_executor
+from pagerace.explore.executors import default_jobs, open_executor, wait_first
 from pagerace.hunt.generate import GenOptions, generate
 from pagerace.hunt.records import HuntResult, Minimised, SignatureRecord
 from pagerace.hunt.search import Budget, Found, SearchResult, search
@@ -236,7 +236,7 @@ class _Hunt:
                     break
                 if grace_end is not None and now >= grace_end:
                     break
-                done, _ = wait([*exploring, *shrinking], timeout=0.25, return_when=FIRST_COMPLETED)
+                done, _ = wait_first([*exploring, *shrinking], 0.25)
                 for fut in done:
                     if fut in exploring:
                         arrived[exploring.pop(fut)] = (fut.result(), self.elapsed())
