@@ -114,3 +114,21 @@ def test_units_on_worker_processes_post_their_progress(often: None) -> None:
     # (a unit's last count stays until its result is in: the count never goes back)
     assert [p.executions for p in watch.seen] == sorted(p.executions for p in watch.seen)
     assert watch.seen[-1].executions == result.executions
+
+
+def test_the_progress_of_a_budgeted_run_stays_within_the_budget(often: None) -> None:
+    # units run ahead with the whole budget; what passes it is dropped, not shown
+    watch = _Seen()
+    pool = process_executor(2)
+    try:
+        result = explore_units(
+            Search(Writers(7, pause=0.0002), strategy="dfs", keep_going=True, max_executions=600),
+            pool,
+            observers=[watch],
+        )
+    finally:
+        pool.shutdown()
+    assert result.executions == 600
+    assert watch.seen
+    for p in watch.seen:
+        assert p.executions <= 600 and 0 <= p.remaining_estimate <= 600 - p.executions

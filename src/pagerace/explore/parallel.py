@@ -966,8 +966,13 @@ def _run_level(
         )
         elapsed = time.perf_counter() - start
         executions = merged.executions + extra_executions + sum(n for n, _ in running)
-        if sampled and search.max_executions is not None:
-            merged.remaining = max(0, search.max_executions - executions)
+        budget = search.max_executions
+        if budget is not None:
+            # (units run ahead with the whole budget; what passes it is dropped)
+            executions = min(executions, budget)
+            merged.remaining = min(merged.remaining, budget - executions)
+            if sampled:
+                merged.remaining = budget - executions
         progress = UnitProgress(
             bound,
             units_done,
