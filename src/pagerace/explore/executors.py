@@ -102,7 +102,10 @@ def wait_first(
     them; an interrupt between two leaves the first ones locked for ever, and the
     pool's shutdown, which cancels the futures, then waits for their locks: the
     process hangs at exit instead of ending with status 130."""
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is None  # (a handler set outside Python)
+    ):
         done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
         return set(done), set(pending)
     caught: list[int] = []
