@@ -87,3 +87,30 @@ def test_a_hunt_on_a_dask_cluster_is_the_hunt_of_one_process(
     assert [(r.signature, r.count, r.first.schedule) for r in one.records] == [
         (r.signature, r.count, r.first.schedule) for r in dask.records
     ]
+
+
+class _Running:
+    """Progress observer: the reports that counted running units."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def on_progress(self, progress: Any) -> None:
+        if getattr(progress, "running", 0):
+            self.seen.append(progress)
+
+
+def test_units_on_a_dask_cluster_post_their_progress_while_they_run(scheduler: str) -> None:
+    # bound 1 of the 512-entry race 1 is split, and one of its units runs for seconds
+    # (its worker posts its progress about twice a second, as a Dask worker event)
+    watch = _Running()
+    with dask_executor(scheduler) as executor:
+        run = run_scenario(
+            load("xsa345-r1"),
+            RunOptions(preemption_bound=1, keep_going=True),
+            variant="xen-4.14",
+            executor=executor,
+            observers=[watch],
+        )
+    assert run.result.stats.units and watch.seen, "no running unit was ever counted"
+    assert all(p.executions <= run.result.executions for p in watch.seen)

@@ -5,17 +5,69 @@ client, for ``pagerace.explore.parallel.explore_units``: the same units and the 
 merging as with worker processes, so the result is the same.  ``address`` is a
 scheduler address (``tcp://HOST:8786``) or ``local:N`` for a local cluster of N
 single-threaded worker processes.  The only module that imports Dask.
+
+A task's progress (``executors.post_progress``) travels as a Dask worker event on a
+topic of the executor's own, to which the client subscribes: ``live()`` lists the
+last progress of each task that posted.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from concurrent.futures import Executor
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any
 
 from pagerace.errors import PageraceInputError
+from pagerace.explore.executors import progress_sink
 
 __all__ = ["dask_executor"]
+
+
+def _posting(topic: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """On a Dask worker: run ``fn``, its progress posted as events on ``topic``."""
+    from distributed import get_worker
+
+    worker = get_worker()
+
+    def post(tag: int, count: int, share: float) -> None:
+        worker.log_event(topic, (tag, count, share))
+
+    with progress_sink(post):
+        return fn(*args, **kwargs)
+
+
+class _ClusterExecutor(Executor):
+    """Dask's executor, with the progress its tasks post."""
+
+    def __init__(self, client: Any, inner: Any) -> None:
+        self._client = client
+        self._inner = inner
+        self._topic = f"pagerace-progress-{uuid.uuid4().hex}"
+        self._posted: dict[int, tuple[int, float]] = {}
+        #: how many tasks the cluster runs at once (a caller that keeps its own
+        #: number of tasks in flight reads it)
+        self.slots = max(1, sum(client.nthreads().values()))
+        client.subscribe_topic(self._topic, self._event)
+
+    def _event(self, event: Any) -> None:
+        # (in the client's event loop: ``(time, message)``)
+        tag, count, share = event[1]
+        self._posted[int(tag)] = (int(count), float(share))
+
+    def live(self) -> list[tuple[int, int, float]]:
+        return [(tag, count, share) for tag, (count, share) in list(self._posted.items())]
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = self._inner.submit(_posting, self._topic, fn, args, kwargs)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        # (not waiting cancels what is queued or running, as cancel_futures asks)
+        self._inner.shutdown(wait=wait)
+        with contextlib.suppress(Exception):  # (the client may be gone already)
+            self._client.unsubscribe_topic(self._topic)
 
 
 @contextlib.contextmanager
@@ -51,11 +103,11 @@ def dask_executor(address: str) -> Iterator[Executor]:
             f"--dask: cannot reach the scheduler at {address}: {exc}"
         ) from None
     try:
-        with client.get_executor(pure=False) as executor:
-            # how many tasks the cluster runs at once (a caller that keeps its own
-            # number of tasks in flight reads it)
-            executor.slots = max(1, sum(client.nthreads().values()))
+        executor = _ClusterExecutor(client, client.get_executor(pure=False))
+        try:
             yield executor
+        finally:
+            executor.shutdown(wait=True)
     finally:
         client.close()
         if cluster is not None:

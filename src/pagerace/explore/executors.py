@@ -15,14 +15,15 @@ results are plain data.
 
 A long task can say how far it is while it runs (``post_progress``): a worker process
 writes to its slot of a shared array that the pool's owner reads
-(``live_progress(executor)``); a task run in this process hands it to the callback
-that ``progress_sink`` installs.  Dask workers do not report so: there a task is seen
-only when it ends.
+(``live_progress(executor)``, which asks the executor's ``live()``); a task run in
+this process, or on a Dask worker (``pagerace.explore.cluster``), hands it to the
+callback that ``progress_sink`` installs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import signal
@@ -196,10 +197,14 @@ def progress_sink(callback: Callable[[int, int, float], None]) -> Iterator[None]
 
 def live_progress(executor: Executor) -> list[tuple[int, int, float]]:
     """``(tag, count, share)`` of each task that a worker of ``executor`` runs now and
-    has posted progress for (none for executors whose workers do not post)."""
-    array = getattr(executor, "board", None)
-    if array is None:
-        return []
+    has posted progress for (none for executors whose workers do not post; a Dask
+    executor may also list tasks that have ended)."""
+    live = getattr(executor, "live", None)
+    return live() if callable(live) else []
+
+
+def _board_entries(array: Any) -> list[tuple[int, int, float]]:
+    """The busy slots of a process pool's shared array."""
     out = []
     for base in range(0, len(array), _SLOT):
         tag, count, share = array[base : base + _SLOT]
@@ -249,7 +254,8 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
     class WorkerPool(ProcessPoolExecutor):
         """A process pool whose tasks ``stop_executor`` can stop cleanly."""
 
-        board: Any = None  # (the workers' progress slots, ``live_progress``)
+        #: the progress its workers' tasks have posted (``live_progress``)
+        live: Callable[[], list[tuple[int, int, float]]] | None = None
 
         def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
             # The workers are forked here, on demand: with SIGTERM blocked, so that a
@@ -271,7 +277,7 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
     pool = WorkerPool(
         max_workers=jobs, mp_context=context, initializer=_worker_start, initargs=(board, slots)
     )
-    pool.board = board
+    pool.live = functools.partial(_board_entries, board)
     return pool
 
 
