@@ -5,6 +5,7 @@ installs it)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -114,3 +115,30 @@ def test_units_on_a_dask_cluster_post_their_progress_while_they_run(scheduler: s
         )
     assert run.result.stats.units and watch.seen, "no running unit was ever counted"
     assert all(p.executions <= run.result.executions for p in watch.seen)
+
+
+def test_a_search_that_stops_early_on_a_cluster_leaves_no_tracebacks(scheduler: str) -> None:
+    # units still running or queued when the search stops are cancelled: Dask's
+    # event loop then reports futures it cannot hand a result to any more (on its
+    # own stderr handler, which does not propagate)
+    reported: list[logging.LogRecord] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            reported.append(record)
+
+    catch = Catch(logging.ERROR)
+    loop_log = logging.getLogger("tornado.application")
+    loop_log.addHandler(catch)
+    try:
+        with dask_executor(scheduler) as executor:
+            run = run_scenario(
+                load("xsa345-r1"),
+                RunOptions(preemption_bound=2, time_limit=3.0, keep_going=True),
+                variant="xen-4.14",
+                executor=executor,
+            )
+    finally:
+        loop_log.removeHandler(catch)
+    assert run.result.coverage.stopped_by == "time_limit"
+    assert not reported, [r.getMessage() for r in reported]

@@ -14,9 +14,10 @@ last progress of each task that posted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
 from typing import Any
 
 from pagerace.errors import PageraceInputError
@@ -36,6 +37,24 @@ def _posting(topic: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
 
     with progress_sink(post):
         return fn(*args, **kwargs)
+
+
+class _CancelledQuietly(logging.Filter):
+    """Drops the event loop's tracebacks about futures cancelled because a search
+    ended early (a time limit, a finding, Ctrl-C): Dask then tries to hand a result
+    to a future that was cancelled, reports the cancellation itself, or (the client
+    closing) cannot fetch a result nobody wants any more.  A failure that matters
+    reaches the search through the futures it waits for."""
+
+    def __init__(self, closed: type[BaseException]) -> None:
+        super().__init__()
+        self.closed = closed
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, InvalidStateError):
+            return not str(exc).startswith("CANCELLED")
+        return not isinstance(exc, (CancelledError, self.closed))
 
 
 class _ClusterExecutor(Executor):
@@ -75,6 +94,7 @@ def dask_executor(address: str) -> Iterator[Executor]:
     """A Dask-backed executor for the duration of the ``with`` block."""
     try:
         from distributed import Client, LocalCluster
+        from distributed.comm import CommClosedError
     except ImportError:
         raise PageraceInputError(
             "--dask: Dask is not installed (pip install 'pagerace[cluster]')"
@@ -86,8 +106,14 @@ def dask_executor(address: str) -> Iterator[Executor]:
             raise PageraceInputError(
                 f"--dask: local:N needs a number of workers >= 1; got {address!r}"
             )
+        # (its workers' warnings as it stops -- a unit cancelled, a worker still
+        # running it killed -- are about stopping it early, which is what was asked)
         cluster = LocalCluster(
-            n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=int(count),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
         )
         target: object = cluster
     elif "://" in address:
@@ -102,13 +128,19 @@ def dask_executor(address: str) -> Iterator[Executor]:
         raise PageraceInputError(
             f"--dask: cannot reach the scheduler at {address}: {exc}"
         ) from None
+    quiet = _CancelledQuietly(CommClosedError)
+    loop_log = logging.getLogger("tornado.application")
+    loop_log.addFilter(quiet)
     try:
         executor = _ClusterExecutor(client, client.get_executor(pure=False))
         try:
             yield executor
         finally:
-            executor.shutdown(wait=True)
+            # (what still runs is not wanted: units handed out ahead, or a search
+            # that stopped early; waiting for them kept a Ctrl-C waiting for seconds)
+            executor.shutdown(wait=False)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+        loop_log.removeFilter(quiet)
