@@ -6,6 +6,7 @@ installs it)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -142,3 +143,41 @@ def test_a_search_that_stops_early_on_a_cluster_leaves_no_tracebacks(scheduler: 
         loop_log.removeHandler(catch)
     assert run.result.coverage.stopped_by == "time_limit"
     assert not reported, [r.getMessage() for r in reported]
+
+
+class _InterruptInABigUnit:
+    """Progress observer: Ctrl-C once a running unit has run 500 executions."""
+
+    def __init__(self) -> None:
+        self.mark: tuple[Any, int, int] | None = None  # (bound, units done, executions)
+
+    def on_progress(self, progress: Any) -> None:
+        if not hasattr(progress, "running"):
+            return
+        key = (progress.bound, progress.units_done)
+        if self.mark is None or self.mark[:2] != key:
+            self.mark = (*key, progress.executions)
+        elif progress.running and progress.executions - self.mark[2] >= 500:
+            raise KeyboardInterrupt
+
+
+def test_a_search_that_stops_early_leaves_no_unit_running_on_the_cluster(scheduler: str) -> None:
+    # (Dask cannot stop a running task: the unit ends itself at its next progress post)
+    from distributed import Client
+
+    with pytest.raises(KeyboardInterrupt), dask_executor(scheduler) as executor:
+        run_scenario(
+            load("xsa345-r1"),
+            RunOptions(preemption_bound=2, keep_going=True),
+            variant="xen-4.14",
+            executor=executor,
+            observers=[_InterruptInABigUnit()],
+        )
+    # a cancelled task leaves the scheduler's books at once, but not its worker's
+    # thread: a task pinned to each worker runs once the worker is free again
+    stopped = time.perf_counter()
+    with Client(scheduler) as client:
+        workers = list(client.scheduler_info()["workers"])
+        pinned = [client.submit(int, 1, pure=False, workers=[w]) for w in workers]
+        client.gather(pinned)
+    assert time.perf_counter() - stopped < 4, "units still ran on the cluster"

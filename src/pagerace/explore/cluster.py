@@ -8,7 +8,10 @@ single-threaded worker processes.  The only module that imports Dask.
 
 A task's progress (``executors.post_progress``) travels as a Dask worker event on a
 topic of the executor's own, to which the client subscribes: ``live()`` lists the
-last progress of each task that posted.
+last progress of each task that posted.  Dask cannot stop a running task, so a task
+that posts progress also looks at a Dask ``Event`` of the executor's as it does, and
+ends (``WorkerStopped``) once the executor has been shut down without waiting: a
+search that stopped early does not leave its units running on the cluster.
 """
 
 from __future__ import annotations
@@ -21,18 +24,22 @@ from concurrent.futures import CancelledError, Executor, Future, InvalidStateErr
 from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.executors import progress_sink
+from pagerace.explore.executors import WorkerStopped, progress_sink
 
 __all__ = ["dask_executor"]
 
 
-def _posting(topic: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-    """On a Dask worker: run ``fn``, its progress posted as events on ``topic``."""
-    from distributed import get_worker
+def _posting(topic: str, stop: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """On a Dask worker: run ``fn``, its progress posted as events on ``topic``; it
+    ends at its next post once the Dask event ``stop`` is set."""
+    from distributed import Event, get_worker
 
     worker = get_worker()
+    stopped = Event(stop)
 
     def post(tag: int, count: int, share: float) -> None:
+        if stopped.is_set():
+            raise WorkerStopped("the executor was stopped")
         worker.log_event(topic, (tag, count, share))
 
     with progress_sink(post):
@@ -60,9 +67,10 @@ class _CancelledQuietly(logging.Filter):
 class _ClusterExecutor(Executor):
     """Dask's executor, with the progress its tasks post."""
 
-    def __init__(self, client: Any, inner: Any) -> None:
+    def __init__(self, client: Any, inner: Any, stop: Any) -> None:
         self._client = client
         self._inner = inner
+        self._stop = stop  # (a ``distributed.Event``)
         self._topic = f"pagerace-progress-{uuid.uuid4().hex}"
         self._posted: dict[int, tuple[int, float]] = {}
         #: how many tasks the cluster runs at once (a caller that keeps its own
@@ -79,13 +87,19 @@ class _ClusterExecutor(Executor):
         return [(tag, count, share) for tag, (count, share) in list(self._posted.items())]
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = self._inner.submit(_posting, self._topic, fn, args, kwargs)
+        future: Future[Any] = self._inner.submit(
+            _posting, self._topic, self._stop.name, fn, args, kwargs
+        )
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        # (not waiting cancels what is queued or running, as cancel_futures asks)
+        # (not waiting cancels what is queued, and stops what runs at its next post,
+        # as cancel_futures asks)
+        if not wait:
+            with contextlib.suppress(Exception):  # (the client may be gone already)
+                self._stop.set()
         self._inner.shutdown(wait=wait)
-        with contextlib.suppress(Exception):  # (the client may be gone already)
+        with contextlib.suppress(Exception):
             self._client.unsubscribe_topic(self._topic)
 
 
@@ -93,7 +107,7 @@ class _ClusterExecutor(Executor):
 def dask_executor(address: str) -> Iterator[Executor]:
     """A Dask-backed executor for the duration of the ``with`` block."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, Event, LocalCluster
         from distributed.comm import CommClosedError
     except ImportError:
         raise PageraceInputError(
@@ -132,7 +146,8 @@ def dask_executor(address: str) -> Iterator[Executor]:
     loop_log = logging.getLogger("tornado.application")
     loop_log.addFilter(quiet)
     try:
-        executor = _ClusterExecutor(client, client.get_executor(pure=False))
+        stop = Event(f"pagerace-stop-{uuid.uuid4().hex}", client=client)
+        executor = _ClusterExecutor(client, client.get_executor(pure=False), stop)
         try:
             yield executor
         finally:
