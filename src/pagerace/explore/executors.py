@@ -107,17 +107,15 @@ def wait_first(
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is None  # (a handler set outside Python)
     ):
-        done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-        return set(done), set(pending)
+        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
     caught: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
-        done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
     finally:
         signal.signal(signal.SIGINT, previous)
         if caught:
             signal.raise_signal(signal.SIGINT)  # (to the handler it would have met)
-    return set(done), set(pending)
 
 
 class WorkerStopped(Exception):

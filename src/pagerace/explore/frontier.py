@@ -77,7 +77,7 @@ class Node:
 class Frontier:
     """The nodes of the current path, with the choice of the next branch."""
 
-    __slots__ = ("_born", "finished", "nodes", "sizes")
+    __slots__ = ("finished", "nodes", "sizes")
 
     def __init__(self, nodes: list[Node] | None = None) -> None:
         self.nodes: list[Node] = nodes if nodes is not None else []
@@ -85,11 +85,9 @@ class Frontier:
         self.finished = 0
         #: per node of the path with a finished branch, by depth (increasing):
         #: ``[depth, finished executions when its current branch began, executions
-        #: of its finished branches, finished branches]``
+        #: of its finished branches, finished branches]``; the nodes below an entry
+        #: were made in the execution its current branch began with
         self.sizes: list[list[int]] = []
-        # (depth, executions finished then): the nodes from that depth on (up to the
-        # next entry's) were made in the execution after that many had finished
-        self._born: list[tuple[int, int]] = [(0, 0)]
 
     def next_branch(self, candidates: str) -> int | None:
         """Move to the next unexplored branch; return its depth, or None when done.
@@ -134,17 +132,14 @@ class Frontier:
         sizes = self.sizes
         while sizes and sizes[-1][0] > depth:
             sizes.pop()
-        born = self._born
-        while born[-1][0] > depth:
-            born.pop()
         if sizes and sizes[-1][0] == depth:
             entry = sizes[-1]
             entry[2] += count - entry[1]
             entry[3] += 1
             entry[1] = count
         else:  # its first branch began in the execution that made it
-            sizes.append([depth, count, count - born[-1][1], 1])
-        born.append((depth + 1, count))
+            made = sizes[-1][1] if sizes else 0
+            sizes.append([depth, count, count - made, 1])
 
     def to_data(self) -> list[Any]:
         return [node.to_data() for node in self.nodes]

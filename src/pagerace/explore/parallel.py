@@ -369,19 +369,15 @@ class _Indices:
 
 
 class _Heartbeat:
-    """Observer: the unit's executions so far and its share done, posted to whoever
-    runs it (``executors.post_progress``) as the explorer reports progress."""
+    """Observer: the unit's executions so far and its share done (0 for a sample,
+    whose executions to go are known), posted to whoever runs it
+    (``executors.post_progress``) as the explorer reports progress."""
 
-    def __init__(self, tag: int, size: int | None) -> None:
+    def __init__(self, tag: int) -> None:
         self.tag = tag
-        self.size = size  # (a sample's executions: its share is exact)
 
     def on_progress(self, progress: Any) -> None:
-        count = progress.stats.executions
-        share = progress.done
-        if share is None:
-            share = count / self.size if self.size else 0.0
-        post_progress(self.tag, count, share)
+        post_progress(self.tag, progress.stats.executions, progress.done or 0.0)
 
 
 def unit_tag(bound: int | None, index: int) -> int:
@@ -424,7 +420,7 @@ def run_unit(
         where = {"fewest_first": False, "prefix": prefix, "max_executions": max_executions}
     observers: list[Any] = [indices]
     if tag:
-        observers.append(_Heartbeat(tag, size))
+        observers.append(_Heartbeat(tag))
     try:
         result = explore(
             program,
