@@ -152,3 +152,32 @@ def test_a_hardware_walk_fills_the_tlb_of_the_cpu_that_walked(entries: int) -> N
 
     explore(world_program(body, entries=entries))
     assert seen["tlb"] == (1, 0)
+
+
+def test_a_quiet_access_is_recorded_under_its_step_label() -> None:
+    # The records of an execution run without details (DPOR's, trace counting's) carry
+    # the shared descriptors; their labels are the model's step labels, whatever the
+    # frame and index.
+    worlds: list[World] = []
+    g = Geometry(8)
+    base = PhysicalMemory(g)
+    root = base.alloc(4)
+    l3 = base.alloc(3)
+    assert root is not None and l3 is not None
+
+    def program(ctx: Any) -> Any:
+        world = World(ctx, base.clone(), root, XenConfig(), [TLB(g)])
+        worlds.append(world)
+        cpu = ExploredCPU(world, 0)
+        table = cpu.ref(mk_pte(l3, 0x63))
+
+        def body() -> None:
+            cpu.load(table, 3, "V3.1")
+            cpu.store(table, 5, 0, "M2.4")
+
+        return [body], None
+
+    explore(program, count_traces=True)
+    accesses = worlds[-1].accesses
+    assert accesses.load["V3.1"][l3][3].label == "V3.1"
+    assert accesses.store["M2.4"][l3][5].label == "M2.4"

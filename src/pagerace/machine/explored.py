@@ -140,7 +140,11 @@ class Accesses:
     ) -> Access:
         """The descriptor of ``step`` at entry ``index`` of ``frame`` (made with
         footprint ``fp`` the first time)."""
-        return self.of(table.setdefault(step, {}), frame, index, fp)
+        by_index = table.setdefault(step, {}).setdefault(frame, {})
+        access = by_index.get(index)
+        if access is None:
+            access = by_index[index] = Access(step, fp, None)
+        return access
 
     def of(self, table: dict[Any, dict[int, Access]], step: Any, key: int, fp: Any) -> Access:
         """The descriptor of ``step`` at ``key`` in ``table`` (made with footprint
