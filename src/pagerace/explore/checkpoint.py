@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.explorer import explore
-from pagerace.explore.parallel import UnitResult
+from pagerace.explore.parallel import UnitResult, finding_from_data
 from pagerace.explore.results import Finding
+from pagerace.explore.searchstate import finding_data
 from pagerace.userio import load_json, read_user_text, write_atomic
 
 __all__ = ["FORMAT", "Progress"]
@@ -153,19 +153,9 @@ class Progress:
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{self.path}: a damaged checkpoint (unit results)") from None
 
-    def _finding(self, f: dict[str, Any]) -> Finding:
+    def _finding(self, f: Any) -> Finding:
         assert self._program is not None
-        replayed = explore(self._program, strategy="replay", schedule=f["schedule"])
-        for finding in replayed.findings:
-            if (finding.kind, finding.message, repr(finding.key)) == (
-                f["kind"],
-                f["message"],
-                f["key"],
-            ):
-                return finding
-        raise PageraceInputError(
-            f"{self.path}: replaying {f['schedule']} no longer gives its finding; cannot resume"
-        )
+        return finding_from_data(self._program, f, str(self.path))
 
 
 def _unit_data(r: UnitResult) -> dict[str, Any]:
@@ -178,8 +168,5 @@ def _unit_data(r: UnitResult) -> dict[str, Any]:
         "bound_cut": r.bound_cut,
         "exhausted": r.exhausted,
         "indices": r.indices,
-        "findings": [
-            {"kind": f.kind, "message": f.message, "key": repr(f.key), "schedule": f.schedule}
-            for f in r.findings
-        ],
+        "findings": [finding_data(f) for f in r.findings],
     }

@@ -17,6 +17,7 @@ from pagerace.explore.execution import (
     GreenletPool,
     failure_from_exception,
 )
+from pagerace.explore.frontier import Frontier
 from pagerace.explore.observers import ExecutionRecord, ExploreInfo, Observers
 from pagerace.explore.options import (
     DEFAULT_SAMPLED_EXECUTIONS,
@@ -25,9 +26,10 @@ from pagerace.explore.options import (
     STRATEGIES,
     ExploreOptions,
 )
-from pagerace.explore.progress import PROGRESS_SECONDS, progress_of
+from pagerace.explore.progress import PROGRESS_SECONDS, frontier_owner, progress_of
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.schedule import MAX_THREADS, Schedule
+from pagerace.explore.searchstate import SearchState
 from pagerace.explore.strategies.base import Strategy
 from pagerace.explore.strategies.dfs import DfsStrategy
 from pagerace.explore.strategies.dpor import DporStrategy
@@ -49,6 +51,7 @@ def explore(
     observers: Sequence[Any] = (),
     stop_when: Callable[[Sequence[Finding]], bool] | None = None,
     prefix: Sequence[Sequence[Any]] | None = None,
+    resume: SearchState | None = None,
     **fields: Any,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
@@ -63,7 +66,11 @@ def explore(
     ``prefix`` (``dpor``/``dfs``, a single bound or none: ``fewest_first=False``)
     explores only the subtree below a path of scheduling points ``[enabled, chosen,
     done, sleep]`` (a work unit of ``pagerace.explore.parallel``, whose other units
-    explore the siblings)."""
+    explore the siblings).
+
+    ``resume`` (with ``prefix``) goes on with a search that an ``on_state`` observer
+    was handed (``pagerace.explore.searchstate``), in this process or another: the
+    result is the one the search would have given had it not stopped."""
     if not callable(program):
         raise PageraceInputError("program: must be callable as program(ctx)")
     opts = _options(options, fields)
@@ -76,6 +83,8 @@ def explore(
         raise PageraceInputError(
             "prefix: only with 'dpor' or 'dfs' and a single bound or none (fewest_first=False)"
         )
+    if resume is not None and prefix is None:
+        raise PageraceInputError("resume: only with a prefix (a search below a path)")
     keep_going = opts.keep_going
     count_traces = opts.count_traces
     preemption_bound = opts.preemption_bound
@@ -103,6 +112,11 @@ def explore(
     keys: set[object] = set()
     forms: set[object] = set()
     executions = events = cut = deadlocks = max_depth = 0
+    if resume is not None:
+        findings = list(resume.findings)
+        keys = {f.key for f in findings}
+        executions, events, cut = resume.executions, resume.events, resume.cut_executions
+        deadlocks, max_depth = resume.deadlocks, resume.max_depth
     # per bound explored: [bound, executions, new findings]
     bound_log: list[list[int]] = []
 
@@ -124,6 +138,12 @@ def explore(
         inner = bounded = PreemptionBound(make_inner(), preemption_bound)
     else:
         inner = make_inner()
+    owner = frontier_owner(inner)
+    if resume is not None:
+        assert owner is not None
+        owner.resume_at(Frontier.from_data(resume.nodes), resume.finished, resume.sizes)
+        if isinstance(bounded, PreemptionBound):  # (a prefix rules out iterative bounds)
+            bounded.cut = resume.bound_cut
     hooks = Observers(tuple(observers)) if observers else _NO_OBSERVERS
     if hooks.on_start:
         info = ExploreInfo(opts, max_executions)
@@ -153,9 +173,13 @@ def explore(
     # Event details are built only when every execution's trace is read in full.
     detailed = bool(hooks.on_execution)
     budget = Budget(inner, max_executions, opts.time_limit)  # the clock of Stats.seconds
+    budget.executions = executions  # (a resumed search has run these)
+    # (a search below a prefix only: the state of one bound, without trace forms)
+    on_state = hooks.on_state if prefix is not None and not count_traces else []
     logging_bounds = isinstance(bounded, IterativeBound)
     stopped_by = "complete"
     on_progress = hooks.on_progress
+    ticking = bool(on_progress or on_state)
     next_progress = PROGRESS_SECONDS
     try:
         while True:
@@ -219,11 +243,29 @@ def explore(
                 so_far = stats(budget.elapsed())
                 for hook in hooks.on_execution_end:
                     hook(executions - 1, so_far)
-            if on_progress and not executions & 15 and budget.elapsed() >= next_progress:
+            if ticking and not executions & 15 and budget.elapsed() >= next_progress:
                 next_progress = budget.elapsed() + PROGRESS_SECONDS
-                snapshot = progress_of(inner, stats(budget.elapsed()))
-                for hook in on_progress:
-                    hook(snapshot)
+                if on_progress:
+                    snapshot = progress_of(inner, stats(budget.elapsed()))
+                    for hook in on_progress:
+                        hook(snapshot)
+                if on_state and not stop:
+                    assert owner is not None
+                    frontier = owner.frontier
+                    state = SearchState(
+                        frontier.to_data(),
+                        frontier.finished,
+                        [list(entry) for entry in frontier.sizes],
+                        executions,
+                        events,
+                        cut,
+                        max_depth,
+                        deadlocks,
+                        bounded.cut if bounded is not None else False,
+                        list(findings),
+                    )
+                    for hook in on_state:
+                        hook(state)
             if stop:
                 break
     except KeyboardInterrupt:

@@ -15,6 +15,10 @@ skipped at no cost (they are looked up once per ``explore`` call):
 * ``on_progress(progress: Progress)`` -- about every ``PROGRESS_SECONDS`` (checked
   every 16 executions): the counters, the bound being explored, the frontier's size
   and an estimate of the share done (``pagerace.explore.progress``);
+* ``on_state(state: SearchState)`` -- with ``on_progress``, in a search below a
+  prefix (a work unit): where the search stands, to go on from it later
+  (``explore(..., resume=state)``, see ``pagerace.explore.searchstate``); not when
+  counting traces;
 * ``on_end(result: Result)`` -- once, with the result (also when interrupted).
 """
 
@@ -66,6 +70,7 @@ class Observers:
         "on_finding",
         "on_progress",
         "on_start",
+        "on_state",
     )
 
     def __init__(self, observers: list[Any] | tuple[Any, ...]) -> None:
@@ -77,4 +82,5 @@ class Observers:
         self.on_execution_end = hooks("on_execution_end")
         self.on_finding = hooks("on_finding")
         self.on_progress = hooks("on_progress")
+        self.on_state = hooks("on_state")
         self.on_end = hooks("on_end")

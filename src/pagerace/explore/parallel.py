@@ -168,6 +168,26 @@ def remember(recipe: Recipe, program: Callable[[Any], Any]) -> None:
         pass
 
 
+def finding_from_data(program: Callable[[Any], Any], data: Any, where: str) -> Finding:
+    """The finding of ``data`` (``searchstate.finding_data``: kind, message, key,
+    schedule), rebuilt -- trace and all -- by replaying its schedule on ``program``;
+    ``PageraceInputError`` naming ``where`` when the data is damaged or the replay no
+    longer gives that finding."""
+    try:
+        kind, message, key, schedule = (data[k] for k in ("kind", "message", "key", "schedule"))
+        if not all(isinstance(v, str) for v in (kind, message, key, schedule)):
+            raise TypeError
+    except (KeyError, TypeError):
+        raise PageraceInputError(f"{where}: a damaged finding") from None
+    replayed = explore(program, strategy="replay", schedule=schedule)
+    for finding in replayed.findings:
+        if (finding.kind, finding.message, repr(finding.key)) == (kind, message, key):
+            return finding
+    raise PageraceInputError(
+        f"{where}: replaying {schedule} no longer gives its finding; cannot resume"
+    )
+
+
 # -- splitting -----------------------------------------------------------------------
 
 

@@ -26,7 +26,14 @@ from typing import Any, NamedTuple
 from pagerace.explore.frontier import Frontier
 from pagerace.explore.results import Stats
 
-__all__ = ["PROGRESS_SECONDS", "Progress", "frontier_of", "progress_of", "share_done"]
+__all__ = [
+    "PROGRESS_SECONDS",
+    "Progress",
+    "frontier_of",
+    "frontier_owner",
+    "progress_of",
+    "share_done",
+]
 
 #: How often (seconds) ``on_progress`` observers hear from a running search.
 PROGRESS_SECONDS = 0.5
@@ -44,7 +51,7 @@ class Progress(NamedTuple):
     done: float | None
 
 
-def _owner(strategy: Any) -> Any:
+def frontier_owner(strategy: Any) -> Any:
     """``strategy`` or the strategy it wraps that has a frontier (None: none has)."""
     seen = 0
     while strategy is not None and seen < 8:
@@ -57,7 +64,7 @@ def _owner(strategy: Any) -> Any:
 
 def frontier_of(strategy: Any) -> Frontier | None:
     """The frontier of ``strategy`` or of the strategy it wraps (None: it has none)."""
-    owner = _owner(strategy)
+    owner = frontier_owner(strategy)
     return None if owner is None else owner.frontier
 
 
@@ -108,7 +115,7 @@ def share_done(
 
 
 def progress_of(strategy: Any, stats: Stats) -> Progress:
-    owner = _owner(strategy)
+    owner = frontier_owner(strategy)
     bound = getattr(strategy, "bound", None)
     if owner is None:
         return Progress(stats, bound, None, None)

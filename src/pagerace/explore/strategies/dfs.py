@@ -94,6 +94,18 @@ class PathSearch:
         self._floor = len(nodes)
         self._scripting = not nodes
 
+    def resume_at(self, frontier: Frontier, finished: int, sizes: list[list[int]]) -> None:
+        """Go on below the prefix (``start_below``, called before) from a search that
+        stopped between two executions with ``frontier`` (its path then, and its
+        counts for progress estimates): the next execution takes the next branch."""
+        if len(frontier) < self._floor:
+            raise PageraceInputError("resume: the search state is not below the prefix")
+        self.frontier = frontier
+        frontier.finished = finished
+        frontier.sizes = sizes
+        self._started = True
+        self._scripting = True
+
     @property
     def floor(self) -> int:
         """The depth where the subtree being explored starts (0: the whole tree)."""

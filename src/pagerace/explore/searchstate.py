@@ -1,0 +1,107 @@
+"""Where a depth-first search (``dpor``, ``dfs``) stands between two executions.
+
+A ``SearchState`` holds the frontier of the current path (plain data, see
+``frontier.py``), the counters of the executions run so far and their findings.  An
+``explore`` call with ``on_state`` observers hands them one about every
+``PROGRESS_SECONDS``, taken after an execution ended and before the next one began;
+``explore(..., resume=state)`` goes on from there and ends exactly as the search that
+was never stopped would have: the next execution is the branch ``next_branch`` picks
+from the same nodes, and the strategy rebuilds what else it knows (DPOR's clocks,
+footprints, sleep sets) by running it, the program being deterministic.
+
+``to_data``/``from_data`` turn a state into JSON-ready data and back.  A finding is
+kept as its kind, message, key (its ``repr``) and schedule, and rebuilt -- trace and
+all -- by replaying the schedule (``parallel.finding_from_data``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pagerace.errors import PageraceInputError
+from pagerace.explore.results import Finding
+
+__all__ = ["SearchState", "finding_data"]
+
+
+@dataclass
+class SearchState:
+    """A depth-first search between two executions (see the module docstring)."""
+
+    nodes: list[list[Any]]  # ``Frontier.to_data()``: the current path
+    finished: int  # ``Frontier.finished``
+    sizes: list[list[int]]  # ``Frontier.sizes`` (for the share-done estimate)
+    executions: int
+    events: int
+    cut_executions: int
+    max_depth: int
+    deadlocks: int
+    bound_cut: bool  # the preemption bound has excluded a choice
+    findings: list[Finding]
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "nodes": self.nodes,
+            "finished": self.finished,
+            "sizes": self.sizes,
+            "executions": self.executions,
+            "events": self.events,
+            "cut": self.cut_executions,
+            "max_depth": self.max_depth,
+            "deadlocks": self.deadlocks,
+            "bound_cut": self.bound_cut,
+            "findings": [finding_data(f) for f in self.findings],
+        }
+
+    @classmethod
+    def from_data(cls, data: Any, rebuild: Callable[[Any], Finding], where: str) -> SearchState:
+        """The state ``to_data`` gave; ``rebuild`` makes a finding of its data
+        (``parallel.finding_from_data``); ``PageraceInputError`` naming ``where`` when the
+        data is not a state's."""
+        try:
+            nodes = [_node(item) for item in data["nodes"]]
+            sizes = [[int(v) for v in entry] for entry in data["sizes"]]
+            counts = [
+                int(data[k]) for k in ("finished", "executions", "events", "cut", "max_depth")
+            ]
+            deadlocks = int(data["deadlocks"])
+            bound_cut = data["bound_cut"]
+            findings = data["findings"]
+            if not isinstance(bound_cut, bool) or not isinstance(findings, list):
+                raise TypeError
+        except (KeyError, TypeError, ValueError):
+            raise PageraceInputError(f"{where}: a damaged search state") from None
+        if any(n < 0 for n in counts) or deadlocks < 0:
+            raise PageraceInputError(f"{where}: a damaged search state (negative counts)")
+        finished, executions, events, cut, max_depth = counts
+        return cls(
+            nodes,
+            finished,
+            sizes,
+            executions,
+            events,
+            cut,
+            max_depth,
+            deadlocks,
+            bound_cut,
+            [rebuild(f) for f in findings],
+        )
+
+
+def _node(item: Any) -> list[Any]:
+    """A node's data ``[enabled, chosen, backtrack, done, sleep]``, checked."""
+    enabled, chosen, backtrack, done, sleep = item
+    return [
+        [int(t) for t in enabled],
+        int(chosen),
+        [int(t) for t in backtrack],
+        [int(t) for t in done],
+        [int(t) for t in sleep],
+    ]
+
+
+def finding_data(f: Finding) -> dict[str, Any]:
+    """A finding as data: what identifies it, and the schedule that replays it."""
+    return {"kind": f.kind, "message": f.message, "key": repr(f.key), "schedule": f.schedule}
