@@ -12,18 +12,31 @@ schedule, and rebuilt (trace included) by replaying the schedule.
 ``Progress`` is the ``state`` that ``explore_units`` reports to; it writes the file
 atomically (``pagerace.userio.write_atomic``: a temporary file, fsync, rename) at
 most every ``interval`` seconds and whenever ``save()`` is called (e.g. on Ctrl-C).
+
+A unit that runs long keeps its own progress too: a dpor or dfs unit writes its
+search state (``searchstate.SearchState``: its path, counters and findings) every
+``parallel.SAVE_SECONDS`` to a file of its own in the directory ``FILE.units`` beside
+the checkpoint, and a resumed search goes on with it from there instead of running
+the unit again from its start.  The file is removed when the unit is done, the
+directory when the search is over.  It carries a stamp of the checkpoint (format,
+content hash, options) and the unit's prefix: a file of another search is ignored.
+Units on a Dask cluster write none (its workers may not see these files); a resumed
+search hands the states it finds to any executor.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.parallel import UnitResult, finding_from_data
+from pagerace.explore.parallel import UNIT_STATE, UnitResult, UnitSave, finding_from_data
 from pagerace.explore.results import Finding
 from pagerace.explore.searchstate import finding_data
 from pagerace.userio import load_json, read_user_text, write_atomic
@@ -118,6 +131,57 @@ class Progress:
         level = self.levels[str(bound)]
         level["done"][str(index)] = _unit_data(r)
         self.save()
+        with contextlib.suppress(FileNotFoundError):
+            self._unit_path(bound, index).unlink()  # (its search state: no longer needed)
+
+    # -- the search states of running units --------------------------------------------
+
+    @property
+    def units_dir(self) -> Path:
+        """Where running units keep their search states."""
+        return self.path.with_name(self.path.name + ".units")
+
+    @property
+    def stamp(self) -> str:
+        """What ties a unit's state file to this search."""
+        ident = json.dumps([FORMAT, self.content_hash, self.options], sort_keys=True)
+        return hashlib.blake2b(ident.encode(), digest_size=16).hexdigest()
+
+    def _unit_path(self, bound: int | None, index: int) -> Path:
+        return self.units_dir / f"{bound}-{index}.json"
+
+    def unit_save(self, bound: int | None, index: int) -> UnitSave:
+        """Where unit ``index`` of ``bound`` keeps its search state while it runs."""
+        return UnitSave(str(self._unit_path(bound, index)), self.stamp)
+
+    def unit_state(self, bound: int | None, index: int, prefix: Any) -> dict[str, Any] | None:
+        """The search state unit ``index`` of ``bound`` (whose prefix is ``prefix``)
+        left when the run stopped, if it left one for this search."""
+        path = self._unit_path(bound, index)
+        if not path.exists():
+            return None
+        text = read_user_text(str(path))
+        try:
+            data = load_json(text)
+        except PageraceInputError:
+            raise PageraceInputError(f"{path}: not a unit's search state (not JSON)") from None
+        if not isinstance(data, dict) or data.get(UNIT_STATE) != 1:
+            raise PageraceInputError(f"{path}: not a unit's search state of this version")
+        if data.get("stamp") != self.stamp or data.get("prefix") != json.loads(json.dumps(prefix)):
+            return None  # (left by another search: this one starts the unit afresh)
+        try:
+            state = data["state"]
+            indices = [int(i) for i in data["indices"]]
+            cpu = float(data["cpu"])
+            if not isinstance(state, dict):
+                raise TypeError
+        except (KeyError, TypeError, ValueError):
+            raise PageraceInputError(f"{path}: a damaged search state") from None
+        return {"state": state, "indices": indices, "cpu": cpu}
+
+    def finish(self) -> None:
+        """The search is over: the units' states go (the checkpoint stays)."""
+        shutil.rmtree(self.units_dir, ignore_errors=True)
 
     def save(self, force: bool = True) -> None:
         """Write the checkpoint (at most every ``interval`` seconds unless ``force``)."""

@@ -76,6 +76,8 @@ class _ClusterExecutor(Executor):
         #: how many tasks the cluster runs at once (a caller that keeps its own
         #: number of tasks in flight reads it)
         self.slots = max(1, sum(client.nthreads().values()))
+        #: (its workers may run on other machines: no unit writes a file of ours)
+        self.shares_files = False
         client.subscribe_topic(self._topic, self._event)
 
     def _event(self, event: Any) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "post_progress",
     "process_executor",
     "progress_sink",
+    "shares_files",
     "stop_executor",
     "wait_first",
 ]
@@ -199,6 +200,12 @@ def live_progress(executor: Executor) -> list[tuple[int, int, float]]:
     executor may also list tasks that have ended)."""
     live = getattr(executor, "live", None)
     return live() if callable(live) else []
+
+
+def shares_files(executor: Executor) -> bool:
+    """Whether the tasks ``executor`` runs see this machine's files (a process pool's
+    and this process's do; a cluster's workers may be elsewhere)."""
+    return bool(getattr(executor, "shares_files", True))
 
 
 def _board_entries(array: Any) -> list[tuple[int, int, float]]:

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, InvalidStateError
@@ -65,13 +67,16 @@ from pagerace.explore.executors import (
     post_progress,
     process_executor,
     progress_sink,
+    shares_files,
     wait_first,
 )
 from pagerace.explore.explorer import explore
 from pagerace.explore.frontier import Node
 from pagerace.explore.options import SAMPLING
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
+from pagerace.explore.searchstate import SearchState
 from pagerace.explore.strategies.dfs import PathSearch
+from pagerace.userio import write_atomic
 
 __all__ = [
     "PROBE_EXECUTIONS",
@@ -388,6 +393,61 @@ class _Indices:
         self.done = index + 1
 
 
+@dataclass(frozen=True)
+class UnitSave:
+    """Where a unit keeps its search state while it runs (a file beside the
+    checkpoint, see ``checkpoint.Progress.unit_save``), and the stamp that ties the
+    file to the run."""
+
+    path: str
+    stamp: str
+
+
+#: A running unit writes its search state at most this often (seconds).
+SAVE_SECONDS = 2.0
+#: The magic key (and format version) of a unit's state file.
+UNIT_STATE = "pagerace-unit-state"
+
+
+class _Saver:
+    """Observer: the unit's search state (``on_state``), written atomically to its
+    ``UnitSave`` file at most every ``SAVE_SECONDS``; ``flush`` writes the latest one
+    (on Ctrl-C).  A unit that ends within ``SAVE_SECONDS`` writes nothing."""
+
+    def __init__(
+        self, save: UnitSave, prefix: Unit, indices: _Indices, cpu: float, cpu_before: float
+    ) -> None:
+        self.save = save
+        self.prefix = prefix
+        self.indices = indices
+        self.cpu = cpu  # (``process_time`` when the unit started here)
+        self.cpu_before = cpu_before  # (CPU seconds of the run it resumes)
+        self.latest: tuple[SearchState, list[int]] | None = None
+        self.written = time.monotonic()
+
+    def on_state(self, state: SearchState) -> None:
+        self.latest = (state, list(self.indices.indices))
+        if time.monotonic() - self.written >= SAVE_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.latest is None:
+            return
+        state, indices = self.latest
+        self.latest = None
+        self.written = time.monotonic()
+        doc = {
+            UNIT_STATE: 1,
+            "stamp": self.save.stamp,
+            "prefix": self.prefix,
+            "state": state.to_data(),
+            "indices": indices,
+            "cpu": self.cpu_before + time.process_time() - self.cpu,
+        }
+        os.makedirs(os.path.dirname(self.save.path) or ".", exist_ok=True)
+        write_atomic(self.save.path, json.dumps(doc, separators=(",", ":")) + "\n")
+
+
 class _Heartbeat:
     """Observer: the unit's executions so far and its share done (0 for a sample,
     whose executions to go are known), posted to whoever runs it
@@ -414,13 +474,27 @@ def run_unit(
     deadline: float | None = None,
     *,
     tag: int = 0,
+    save: UnitSave | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> UnitResult:
     """Explore one unit (in whichever process runs it); ``deadline`` is a
-    ``time.time()`` value; ``tag`` (``unit_tag``): post progress while it runs.
+    ``time.time()`` value; ``tag`` (``unit_tag``): post progress while it runs;
+    ``save``: keep its search state in that file while it runs (a dpor or dfs unit);
+    ``resume``: go on from such a file's data (read by ``checkpoint.Progress``).
     Ctrl-C raises ``Interrupted`` carrying the unit's ``UnitResult`` so far."""
     cpu = time.process_time()
     program = _program(search.recipe)
     indices = _Indices(search.count_traces)
+    state = None
+    cpu_before = 0.0
+    if resume is not None:
+        source = save.path if save is not None else "a unit's search state"
+        state = SearchState.from_data(
+            resume["state"], lambda d: finding_from_data(program, d, source), source
+        )
+        indices.indices = list(resume["indices"])
+        indices.done = state.executions
+        cpu_before = float(resume["cpu"])
     stop = None
     if search.stop_when is not None:
         rule = search.stop_when
@@ -438,9 +512,14 @@ def run_unit(
         where = {"seed": seed, "pct_depth": search.pct_depth, "max_executions": limit}
     else:  # one unit, one bound: the split iterates the bounds
         where = {"fewest_first": False, "prefix": prefix, "max_executions": max_executions}
+        where["resume"] = state
     observers: list[Any] = [indices]
     if tag:
         observers.append(_Heartbeat(tag))
+    saver = None
+    if save is not None and search.strategy not in SAMPLING:
+        saver = _Saver(save, prefix, indices, cpu, cpu_before)
+        observers.append(saver)
     try:
         result = explore(
             program,
@@ -453,17 +532,26 @@ def run_unit(
             **where,
         )
     except Interrupted as exc:
-        raise Interrupted(_unit_result(exc.result, indices, search, cpu, size)) from None
+        if saver is not None:
+            saver.flush()  # (where it stood after its last state: resumed from there)
+        r = _unit_result(exc.result, indices, search, cpu, size, cpu_before)
+        raise Interrupted(r) from None
     finally:
         if tag:
             clear_progress()
-    return _unit_result(result, indices, search, cpu, size)
+    return _unit_result(result, indices, search, cpu, size, cpu_before)
 
 
 def _unit_result(
-    result: Result, indices: _Indices, search: Search, cpu: float, size: int | None = None
+    result: Result,
+    indices: _Indices,
+    search: Search,
+    cpu: float,
+    size: int | None = None,
+    cpu_before: float = 0.0,
 ) -> UnitResult:
-    """``size``: a sample's executions (running them all does not exhaust it)."""
+    """``size``: a sample's executions (running them all does not exhaust it);
+    ``cpu_before``: the CPU seconds of the run a resumed unit goes on from."""
     st = result.stats
     stopped_by = result.coverage.stopped_by
     exhausted = stopped_by == "time_limit" or (
@@ -481,7 +569,7 @@ def _unit_result(
         exhausted=exhausted,
         forms=frozenset(indices.forms) if search.count_traces else None,
         seconds=st.seconds,
-        cpu_seconds=time.process_time() - cpu,
+        cpu_seconds=cpu_before + time.process_time() - cpu,
     )
 
 
@@ -642,6 +730,8 @@ def explore_units(
     finally:
         if ahead is not None:  # a bound handed out ahead and not needed
             ahead.cancel()
+    if state is not None and not merged.interrupted:
+        state.finish()  # (the states of running units are needed no more)
     return _result(search, merged, bound, log, nothing_new, hooks, time.perf_counter() - start)
 
 
@@ -837,6 +927,9 @@ def _start_level(
     budget = search.max_executions
     lazy = isinstance(executor, InlineExecutor) and executor.lazy
     todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
+    # (units that a checkpointed run left half done go on from their search state)
+    resumes = {i: _resume_of(state, bound, i, prefix) for i, prefix in todo}
+    saving = state is not None and shares_files(executor)
     size = 1
     if unit_seconds and not lazy:
         spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
@@ -845,11 +938,19 @@ def _start_level(
     tasks: list[Future[Any]] = []
     for k in range(0, len(todo), size):
         part = todo[k : k + size]
-        if len(part) == 1:
-            i, prefix = part[0]
-            futures[i] = executor.submit(
-                run_unit, search, bound, prefix, budget, deadline, tag=unit_tag(bound, i)
-            )
+        if len(part) == 1 or any(resumes[i] is not None for i, _ in part):
+            for i, prefix in part:
+                futures[i] = executor.submit(
+                    run_unit,
+                    search,
+                    bound,
+                    prefix,
+                    budget,
+                    deadline,
+                    tag=unit_tag(bound, i),
+                    save=state.unit_save(bound, i) if saving else None,
+                    resume=resumes[i],
+                )
             continue
         task = executor.submit(
             run_units,
@@ -866,6 +967,12 @@ def _start_level(
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
     live = functools.partial(live_progress, executor)
     return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live)
+
+
+def _resume_of(state: Any, bound: int | None, index: int, prefix: Unit) -> dict[str, Any] | None:
+    """The search state a checkpointed run left for unit ``index`` of ``bound``
+    (None: none, or no checkpoint)."""
+    return state.unit_state(bound, index, prefix) if state is not None else None
 
 
 #: Units expected to take less CPU time than this go out several to a task.
@@ -1061,8 +1168,19 @@ def _run_level(
                     r, ran_out = _EMPTY, True  # (none of its executions counts)
                 else:
                     tag = unit_tag(bound, i)
+                    save = state.unit_save(bound, i) if state is not None else None
+                    resume = _resume_of(state, bound, i, prefix)
                     with progress_sink(lambda _tag, n, share: report(0, 0, [(n, share)])):
-                        r = run_unit(search, bound, prefix, left, current.deadline, tag=tag)
+                        r = run_unit(
+                            search,
+                            bound,
+                            prefix,
+                            left,
+                            current.deadline,
+                            tag=tag,
+                            save=save,
+                            resume=resume,
+                        )
             else:
                 future = futures[i]
                 wait_for(future)

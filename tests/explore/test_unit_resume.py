@@ -1,0 +1,151 @@
+"""A checkpointed split search stopped dead in the middle of a unit (no clean-up: as
+``kill -9`` leaves it) goes on, when resumed, from the search state the unit last
+wrote, and ends exactly as the search never stopped."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pagerace.explore import explorer, parallel
+from pagerace.explore.checkpoint import Progress
+from pagerace.explore.parallel import InlineExecutor, Search, explore_units
+from pagerace.runner import ScenarioRecipe
+from pagerace.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing catches it, nothing is saved on the way out."""
+
+
+class _KillInAUnit:
+    """Observer of a split search: kill it ``after`` progress reports once some unit
+    has written its search state."""
+
+    def __init__(self, units_dir: Path, after: int) -> None:
+        self.units_dir = units_dir
+        self.after = after
+
+    def on_progress(self, progress: Any) -> None:
+        if self.units_dir.is_dir() and any(self.units_dir.iterdir()):
+            if self.after <= 0:
+                raise _Killed
+            self.after -= 1
+
+
+def _summary(r: Any) -> tuple[Any, ...]:
+    return (
+        r.status,
+        r.executions,
+        r.stats.events,
+        r.stats.cut_executions,
+        r.stats.bound_cut,
+        [(f.kind, f.message, f.key, f.schedule, f.preemptions) for f in r.findings],
+    )
+
+
+@pytest.fixture
+def search(monkeypatch: pytest.MonkeyPatch) -> Search:
+    # a state after every 16 executions, and every one written
+    monkeypatch.setattr(explorer, "PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(parallel, "SAVE_SECONDS", 0.0)
+    monkeypatch.setattr(parallel, "PROGRESS_SECONDS", 0.0)
+    scenario = load_scenario(ROOT / "scenarios" / "xsa345-r1-small.toml")
+    return Search(ScenarioRecipe.of(scenario, "xen-4.14", False), "dpor", keep_going=True)
+
+
+class _Runs:
+    """Counts the executions run (splitting, probing and replays included)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        run_once = explorer._run_once
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return run_once(*args, **kwargs)
+
+        monkeypatch.setattr(explorer, "_run_once", counted)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
+    seed: int, search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _Runs(monkeypatch)
+    expected = explore_units(search, InlineExecutor(), preemption_bound=3)
+    whole = runs.count
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1})
+    kill = _KillInAUnit(progress.units_dir, random.Random(seed).randrange(40))
+    with pytest.raises(_Killed):
+        explore_units(
+            search, InlineExecutor(), preemption_bound=3, state=progress, observers=[kill]
+        )
+    [left] = list(progress.units_dir.iterdir())  # (the unit that was running)
+    saved = json.loads(left.read_text())["state"]["executions"]
+    assert saved >= 16
+    levels = json.loads(path.read_text())["levels"]
+    done = sum(u["executions"] for level in levels.values() for u in level["done"].values())
+    runs.count = 0
+    resumes: list[Any] = []
+    run_unit = parallel.run_unit
+
+    def spied(*args: Any, resume: Any = None, **kwargs: Any) -> Any:
+        resumes.append(resume)
+        return run_unit(*args, resume=resume, **kwargs)
+
+    monkeypatch.setattr(parallel, "run_unit", spied)
+    resumed = explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+    assert [r["state"]["executions"] for r in resumes if r is not None] == [saved]
+    assert _summary(resumed) == _summary(expected)
+    # Neither the units done nor the executions of the running unit up to its state
+    # ran again (a finding they hold is rebuilt by a replay).
+    assert runs.count <= whole - done - saved + len(expected.findings)
+    assert not progress.units_dir.exists()  # (removed once the search is over)
+
+
+def test_a_units_state_of_another_search_is_ignored(search: Search, tmp_path: Path) -> None:
+    expected = explore_units(search, InlineExecutor(), preemption_bound=3)
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1})
+    with pytest.raises(_Killed):
+        explore_units(
+            search,
+            InlineExecutor(),
+            preemption_bound=3,
+            state=progress,
+            observers=[_KillInAUnit(progress.units_dir, 3)],
+        )
+    [left] = list(progress.units_dir.iterdir())
+    data = json.loads(left.read_text())
+    data["stamp"] = "another search"
+    left.write_text(json.dumps(data))
+    resumed = explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+    assert _summary(resumed) == _summary(expected)
+
+
+def test_a_damaged_units_state_is_one_clear_error(search: Search, tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1})
+    with pytest.raises(_Killed):
+        explore_units(
+            search,
+            InlineExecutor(),
+            preemption_bound=3,
+            state=progress,
+            observers=[_KillInAUnit(progress.units_dir, 0)],
+        )
+    [left] = list(progress.units_dir.iterdir())
+    data = json.loads(left.read_text())
+    data["state"]["nodes"] = "no nodes"
+    left.write_text(json.dumps(data))
+    with pytest.raises(Exception, match=r"\.json: a damaged search state$") as info:
+        explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+    assert "\n" not in str(info.value)
