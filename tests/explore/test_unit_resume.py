@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pagerace.errors import PageraceInputError
 from pagerace.explore import explorer, parallel
 from pagerace.explore.checkpoint import Progress
 from pagerace.explore.parallel import InlineExecutor, Search, explore_units
@@ -74,6 +75,23 @@ class _Runs:
         monkeypatch.setattr(explorer, "_run_once", counted)
 
 
+def _killed_in_a_unit(search: Search, path: Path, after: int) -> Path:
+    """A checkpointed search (to ``path``) killed ``after`` progress reports once a
+    unit has written its search state; that state's file."""
+    progress = Progress(path, {}, "hash", {"o": 1})
+    kill = _KillInAUnit(progress.units_dir, after)
+    with pytest.raises(_Killed):
+        explore_units(
+            search, InlineExecutor(), preemption_bound=3, state=progress, observers=[kill]
+        )
+    [left] = list(progress.units_dir.iterdir())  # (the unit that was running)
+    return left
+
+
+def _resumed(search: Search, path: Path) -> Any:
+    return explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
     seed: int, search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -82,13 +100,7 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
     expected = explore_units(search, InlineExecutor(), preemption_bound=3)
     whole = runs.count
     path = tmp_path / "c.json"
-    progress = Progress(path, {}, "hash", {"o": 1})
-    kill = _KillInAUnit(progress.units_dir, random.Random(seed).randrange(40))
-    with pytest.raises(_Killed):
-        explore_units(
-            search, InlineExecutor(), preemption_bound=3, state=progress, observers=[kill]
-        )
-    [left] = list(progress.units_dir.iterdir())  # (the unit that was running)
+    left = _killed_in_a_unit(search, path, random.Random(seed).randrange(40))
     saved = json.loads(left.read_text())["state"]["executions"]
     assert saved >= 16
     levels = json.loads(path.read_text())["levels"]
@@ -102,50 +114,31 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
         return run_unit(*args, resume=resume, **kwargs)
 
     monkeypatch.setattr(parallel, "run_unit", spied)
-    resumed = explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+    resumed = _resumed(search, path)
     assert [r["state"]["executions"] for r in resumes if r is not None] == [saved]
     assert _summary(resumed) == _summary(expected)
     # Neither the units done nor the executions of the running unit up to its state
     # ran again (a finding they hold is rebuilt by a replay).
     assert runs.count <= whole - done - saved + len(expected.findings)
-    assert not progress.units_dir.exists()  # (removed once the search is over)
+    assert not left.parent.exists()  # (removed once the search is over)
 
 
 def test_a_units_state_of_another_search_is_ignored(search: Search, tmp_path: Path) -> None:
     expected = explore_units(search, InlineExecutor(), preemption_bound=3)
     path = tmp_path / "c.json"
-    progress = Progress(path, {}, "hash", {"o": 1})
-    with pytest.raises(_Killed):
-        explore_units(
-            search,
-            InlineExecutor(),
-            preemption_bound=3,
-            state=progress,
-            observers=[_KillInAUnit(progress.units_dir, 3)],
-        )
-    [left] = list(progress.units_dir.iterdir())
+    left = _killed_in_a_unit(search, path, 3)
     data = json.loads(left.read_text())
     data["stamp"] = "another search"
     left.write_text(json.dumps(data))
-    resumed = explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
-    assert _summary(resumed) == _summary(expected)
+    assert _summary(_resumed(search, path)) == _summary(expected)
 
 
 def test_a_damaged_units_state_is_one_clear_error(search: Search, tmp_path: Path) -> None:
     path = tmp_path / "c.json"
-    progress = Progress(path, {}, "hash", {"o": 1})
-    with pytest.raises(_Killed):
-        explore_units(
-            search,
-            InlineExecutor(),
-            preemption_bound=3,
-            state=progress,
-            observers=[_KillInAUnit(progress.units_dir, 0)],
-        )
-    [left] = list(progress.units_dir.iterdir())
+    left = _killed_in_a_unit(search, path, 0)
     data = json.loads(left.read_text())
     data["state"]["nodes"] = "no nodes"
     left.write_text(json.dumps(data))
-    with pytest.raises(Exception, match=r"\.json: a damaged search state$") as info:
-        explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+    with pytest.raises(PageraceInputError, match=r"\.json: a damaged search state$") as info:
+        _resumed(search, path)
     assert "\n" not in str(info.value)
