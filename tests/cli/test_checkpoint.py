@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,17 @@ def _result(path: Path) -> dict[str, Any]:
 
 
 def kill_and_resume(
-    tmp: Path, checkpoint: Path, delay: float, args: list[str] = ARGS
+    tmp: Path,
+    checkpoint: Path,
+    delay: float,
+    args: list[str] = ARGS,
+    killed: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Start a checkpointed run, SIGKILL it (and its workers) ``delay`` seconds after
-    its checkpoint first appears, resume it; the resumed run's result."""
+    its checkpoint first appears, call ``killed()``, resume it; the resumed run's
+    result."""
     checkpoint.unlink(missing_ok=True)
+    shutil.rmtree(checkpoint.with_name(checkpoint.name + ".units"), ignore_errors=True)
     proc = subprocess.Popen(
         [*RUN, "run", *args, "--jobs", "2", "--checkpoint", str(checkpoint)],
         stdout=subprocess.DEVNULL,
@@ -48,6 +56,8 @@ def kill_and_resume(
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    if killed is not None:
+        killed()
     out = tmp / "resumed.json"
     done = subprocess.run(
         [*RUN, "resume", str(checkpoint), "-q", "--json", str(out)],
