@@ -214,7 +214,8 @@ def _print(run: Any, all_traces: bool) -> None:
     metavar="FILE",
     default=None,
     help="Keep the search's progress in FILE (written every few seconds and on Ctrl-C; "
-    "dpor/dfs, and random/pct with a budget); 'pagerace resume FILE' finishes the run.",
+    "dpor/dfs, and random/pct with a budget; long units keep theirs in FILE.units/); "
+    "'pagerace resume FILE' finishes the run.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(
