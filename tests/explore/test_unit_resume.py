@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pagerace.errors import PageraceInputError
+from pagerace.errors import Interrupted, PageraceInputError
 from pagerace.explore import explorer, parallel
 from pagerace.explore.checkpoint import Progress
 from pagerace.explore.parallel import InlineExecutor, Search, explore_units
@@ -142,3 +142,36 @@ def test_a_damaged_units_state_is_one_clear_error(search: Search, tmp_path: Path
     with pytest.raises(PageraceInputError, match=r"\.json: a damaged search state$") as info:
         _resumed(search, path)
     assert "\n" not in str(info.value)
+
+
+class _CtrlCInAUnit:
+    """Observer of a split search: Ctrl-C at the ``after``-th progress report."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+
+    def on_progress(self, progress: Any) -> None:
+        self.after -= 1
+        if self.after == 0:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_a_unit_writes_its_latest_state(
+    search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = explore_units(search, InlineExecutor(), preemption_bound=3)
+    monkeypatch.setattr(parallel, "SAVE_SECONDS", 1e9)  # (no state written on the way)
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1})
+    with pytest.raises(Interrupted):
+        explore_units(
+            search,
+            InlineExecutor(),
+            preemption_bound=3,
+            state=progress,
+            observers=[_CtrlCInAUnit(40)],
+        )
+    progress.save()  # (what the command does on Ctrl-C)
+    [left] = list(progress.units_dir.iterdir())
+    assert json.loads(left.read_text())["state"]["executions"] >= 16
+    assert _summary(_resumed(search, path)) == _summary(expected)
