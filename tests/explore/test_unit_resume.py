@@ -88,6 +88,19 @@ def _killed_in_a_unit(search: Search, path: Path, after: int) -> Path:
     return left
 
 
+def _spy_resumes(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The ``resume`` that each unit run from now on gets (None: from its start)."""
+    resumes: list[Any] = []
+    run_unit = parallel.run_unit
+
+    def spied(*args: Any, resume: Any = None, **kwargs: Any) -> Any:
+        resumes.append(resume)
+        return run_unit(*args, resume=resume, **kwargs)
+
+    monkeypatch.setattr(parallel, "run_unit", spied)
+    return resumes
+
+
 def _resumed(search: Search, path: Path) -> Any:
     return explore_units(search, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
 
@@ -106,14 +119,7 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
     levels = json.loads(path.read_text())["levels"]
     done = sum(u["executions"] for level in levels.values() for u in level["done"].values())
     runs.count = 0
-    resumes: list[Any] = []
-    run_unit = parallel.run_unit
-
-    def spied(*args: Any, resume: Any = None, **kwargs: Any) -> Any:
-        resumes.append(resume)
-        return run_unit(*args, resume=resume, **kwargs)
-
-    monkeypatch.setattr(parallel, "run_unit", spied)
+    resumes = _spy_resumes(monkeypatch)
     resumed = _resumed(search, path)
     assert [r["state"]["executions"] for r in resumes if r is not None] == [saved]
     assert _summary(resumed) == _summary(expected)
@@ -175,3 +181,14 @@ def test_ctrl_c_in_a_unit_writes_its_latest_state(
     [left] = list(progress.units_dir.iterdir())
     assert json.loads(left.read_text())["state"]["executions"] >= 16
     assert _summary(_resumed(search, path)) == _summary(expected)
+
+
+def test_a_new_run_with_the_same_file_starts_without_the_old_units_states(
+    search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.json"
+    _killed_in_a_unit(search, path, 3)
+    resumes = _spy_resumes(monkeypatch)
+    again = Progress(path, {}, "hash", {"o": 1})  # (run, not resume)
+    explore_units(search, InlineExecutor(), preemption_bound=3, state=again)
+    assert resumes and not any(resumes)

@@ -69,6 +69,9 @@ class Progress:
         self.levels: dict[str, dict[str, Any]] = {}
         self._program: Callable[[Any], Any] | None = None
         self._written = 0.0
+        #: a new run's (not a loaded checkpoint's): the units' states that an earlier
+        #: run with the same file left go when the search begins
+        self._fresh = True
 
     # -- reading -------------------------------------------------------------------
 
@@ -93,6 +96,7 @@ class Progress:
             if not isinstance(levels, dict):
                 raise TypeError
             progress.levels = levels
+            progress._fresh = False
         except (KeyError, TypeError):
             raise PageraceInputError(f"{path}: a damaged checkpoint (missing fields)") from None
         return progress
@@ -111,6 +115,9 @@ class Progress:
     ) -> dict[int, UnitResult]:
         """The finished units of ``bound`` (their findings rebuilt by replay)."""
         self._program = program
+        if self._fresh:
+            self._fresh = False
+            self.finish()
         level = self.levels.setdefault(str(bound), {"units": units, "done": {}})
         if level["units"] != units:
             raise PageraceInputError(
