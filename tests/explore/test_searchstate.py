@@ -163,15 +163,17 @@ def test_resume_needs_a_prefix_and_a_state_below_it() -> None:
     with pytest.raises(PageraceInputError, match="resume: only with a prefix"):
         explore(program, strategy="dpor", resume=state)
     unit = [[[0, 1], 0, [], []]]
-    with pytest.raises(PageraceInputError, match="not below the prefix"):
-        explore(
-            program,
-            strategy="dpor",
-            preemption_bound=1,
-            fewest_first=False,
-            prefix=unit,
-            resume=state,
-        )
+    elsewhere = SearchState([[[0, 1], 1, [1], [], []]], 1, [], 1, 5, 0, 5, 0, False, [])
+    for wrong in (state, elsewhere):  # (above the prefix; on another path)
+        with pytest.raises(PageraceInputError, match="not below the prefix"):
+            explore(
+                program,
+                strategy="dpor",
+                preemption_bound=1,
+                fewest_first=False,
+                prefix=unit,
+                resume=wrong,
+            )
 
 
 @pytest.mark.parametrize(

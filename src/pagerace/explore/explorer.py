@@ -250,19 +250,11 @@ def explore(
                     for hook in on_progress:
                         hook(snapshot)
                 if on_state and not stop:
-                    assert owner is not None
-                    frontier = owner.frontier
-                    state = SearchState(
-                        frontier.to_data(),
-                        frontier.finished,
-                        [list(entry) for entry in frontier.sizes],
-                        executions,
-                        events,
-                        cut,
-                        max_depth,
-                        deadlocks,
-                        bounded.cut if bounded is not None else False,
-                        list(findings),
+                    state = _search_state(
+                        owner.frontier,
+                        (executions, events, cut, max_depth, deadlocks),
+                        bounded is not None and bounded.cut,
+                        findings,
                     )
                     for hook in on_state:
                         hook(state)
@@ -372,6 +364,29 @@ def _recorded(program: Program, ctx: Context, pool: GreenletPool, ex: Execution)
 
 def _finding_key(failure: Failure) -> Hashable:
     return failure.key if failure.key is not None else (failure.kind, failure.label)
+
+
+def _search_state(
+    frontier: Frontier,
+    counts: tuple[int, int, int, int, int],
+    bound_cut: bool,
+    findings: list[Finding],
+) -> SearchState:
+    """Where a search stands between two executions (``counts``: executions, events,
+    cut executions, max depth, deadlocks)."""
+    executions, events, cut, max_depth, deadlocks = counts
+    return SearchState(
+        frontier.to_data(),
+        frontier.finished,
+        [list(entry) for entry in frontier.sizes],
+        executions,
+        events,
+        cut,
+        max_depth,
+        deadlocks,
+        bound_cut,
+        list(findings),
+    )
 
 
 def _finding(ex: Execution, failure: Failure, key: Hashable, schedule: str) -> Finding:

@@ -98,7 +98,11 @@ class PathSearch:
         """Go on below the prefix (``start_below``, called before) from a search that
         stopped between two executions with ``frontier`` (its path then, and its
         counts for progress estimates): the next execution takes the next branch."""
-        if len(frontier) < self._floor:
+        floor = self._floor
+        nodes = self.frontier.nodes
+        if len(frontier) < floor or any(
+            frontier.nodes[j].chosen != nodes[j].chosen for j in range(floor)
+        ):
             raise PageraceInputError("resume: the search state is not below the prefix")
         self.frontier = frontier
         frontier.finished = finished
