@@ -14,6 +14,7 @@ import pytest
 from pagerace.errors import Interrupted, PageraceInputError
 from pagerace.explore import explorer, parallel
 from pagerace.explore.checkpoint import Progress
+from pagerace.explore.executors import open_executor
 from pagerace.explore.parallel import InlineExecutor, Search, explore_units
 from pagerace.runner import ScenarioRecipe
 from pagerace.scenario import load_scenario
@@ -34,7 +35,7 @@ class _KillInAUnit:
         self.after = after
 
     def on_progress(self, progress: Any) -> None:
-        if self.units_dir.is_dir() and any(self.units_dir.iterdir()):
+        if any(self.units_dir.glob("*.json")):  # (a state written, not being written)
             if self.after <= 0:
                 raise _Killed
             self.after -= 1
@@ -84,7 +85,7 @@ def _killed_in_a_unit(search: Search, path: Path, after: int) -> Path:
         explore_units(
             search, InlineExecutor(), preemption_bound=3, state=progress, observers=[kill]
         )
-    [left] = list(progress.units_dir.iterdir())  # (the unit that was running)
+    [left] = list(progress.units_dir.glob("*.json"))  # (the unit that was running)
     return left
 
 
@@ -178,7 +179,7 @@ def test_ctrl_c_in_a_unit_writes_its_latest_state(
             observers=[_CtrlCInAUnit(40)],
         )
     progress.save()  # (what the command does on Ctrl-C)
-    [left] = list(progress.units_dir.iterdir())
+    [left] = list(progress.units_dir.glob("*.json"))
     assert json.loads(left.read_text())["state"]["executions"] >= 16
     assert _summary(_resumed(search, path)) == _summary(expected)
 
@@ -192,3 +193,26 @@ def test_a_new_run_with_the_same_file_starts_without_the_old_units_states(
     again = Progress(path, {}, "hash", {"o": 1})  # (run, not resume)
     explore_units(search, InlineExecutor(), preemption_bound=3, state=again)
     assert resumes and not any(resumes)
+
+
+def test_units_on_worker_processes_keep_their_states_and_resume_there(
+    search: Search, tmp_path: Path
+) -> None:
+    # (the pool forks after the fixture's settings: its workers write every state)
+    expected = explore_units(search, InlineExecutor(), preemption_bound=3)
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1})
+    with open_executor(2) as pool, pytest.raises(_Killed):
+        explore_units(
+            search,
+            pool,
+            preemption_bound=3,
+            state=progress,
+            observers=[_KillInAUnit(progress.units_dir, 2)],
+        )
+    left = list(progress.units_dir.glob("*.json"))
+    assert left  # (written by the workers)
+    with open_executor(2) as pool:
+        resumed = explore_units(search, pool, preemption_bound=3, state=Progress.load(path))
+    assert _summary(resumed) == _summary(expected)
+    assert not progress.units_dir.exists()
