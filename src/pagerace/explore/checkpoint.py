@@ -37,7 +37,7 @@ from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.parallel import UNIT_STATE, UnitResult, UnitSave, finding_from_data
-from pagerace.explore.results import Finding
+from pagerace.explore.results import Finding, Result
 from pagerace.explore.searchstate import finding_data
 from pagerace.userio import load_json, read_user_text, write_atomic
 
@@ -209,7 +209,9 @@ class Progress:
 
     def _unit(self, d: dict[str, Any]) -> UnitResult:
         try:
-            findings = [self._finding(f) for f in d["findings"]]
+            # (a unit's findings of one execution share its schedule: one replay)
+            replays: dict[str, Result] = {}
+            findings = [self._finding(f, replays) for f in d["findings"]]
             return UnitResult(
                 executions=int(d["executions"]),
                 events=int(d["events"]),
@@ -224,9 +226,9 @@ class Progress:
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{self.path}: a damaged checkpoint (unit results)") from None
 
-    def _finding(self, f: Any) -> Finding:
+    def _finding(self, f: Any, replays: dict[str, Result]) -> Finding:
         assert self._program is not None
-        return finding_from_data(self._program, f, str(self.path))
+        return finding_from_data(self._program, f, str(self.path), replays)
 
 
 def _unit_data(r: UnitResult) -> dict[str, Any]:

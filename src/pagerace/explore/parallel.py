@@ -173,18 +173,28 @@ def remember(recipe: Recipe, program: Callable[[Any], Any]) -> None:
         pass
 
 
-def finding_from_data(program: Callable[[Any], Any], data: Any, where: str) -> Finding:
+def finding_from_data(
+    program: Callable[[Any], Any],
+    data: Any,
+    where: str,
+    replays: dict[str, Result] | None = None,
+) -> Finding:
     """The finding of ``data`` (``searchstate.finding_data``: kind, message, key,
     schedule), rebuilt -- trace and all -- by replaying its schedule on ``program``;
     ``PageraceInputError`` naming ``where`` when the data is damaged or the replay no
-    longer gives that finding."""
+    longer gives that finding.  ``replays``: the replays made so far, by schedule
+    (the findings of one execution share it)."""
     try:
         kind, message, key, schedule = (data[k] for k in ("kind", "message", "key", "schedule"))
         if not all(isinstance(v, str) for v in (kind, message, key, schedule)):
             raise TypeError
     except (KeyError, TypeError):
         raise PageraceInputError(f"{where}: a damaged finding") from None
-    replayed = explore(program, strategy="replay", schedule=schedule)
+    replayed = replays.get(schedule) if replays is not None else None
+    if replayed is None:
+        replayed = explore(program, strategy="replay", schedule=schedule)
+        if replays is not None:
+            replays[schedule] = replayed
     for finding in replayed.findings:
         if (finding.kind, finding.message, repr(finding.key)) == (kind, message, key):
             return finding
@@ -489,8 +499,9 @@ def run_unit(
     cpu_before = 0.0
     if resume is not None:
         source = save.path if save is not None else "a unit's search state"
+        replays: dict[str, Result] = {}
         state = SearchState.from_data(
-            resume["state"], lambda d: finding_from_data(program, d, source), source
+            resume["state"], lambda d: finding_from_data(program, d, source, replays), source
         )
         indices.indices = list(resume["indices"])
         indices.done = state.executions
