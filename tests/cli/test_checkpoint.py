@@ -139,3 +139,15 @@ def test_resume_refuses_another_format(tmp_path: Path) -> None:
     done = subprocess.run([*RUN, "resume", str(checkpoint)], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "format 99" in done.stderr
+
+
+def test_a_file_where_the_units_states_go_is_one_clear_line(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "c.json"
+    (tmp_path / "c.json.units").write_text("in the way")
+    done = subprocess.run(
+        [*RUN, "run", "xsa345-r1-small", "-q", "--checkpoint", str(checkpoint)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "c.json.units: cannot make" in done.stderr

@@ -181,3 +181,42 @@ def test_a_search_that_stops_early_leaves_no_unit_running_on_the_cluster(schedul
         pinned = [client.submit(int, 1, pure=False, workers=[w]) for w in workers]
         client.gather(pinned)
     assert time.perf_counter() - stopped < 4, "units still ran on the cluster"
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing catches it."""
+
+
+def test_units_on_a_dask_cluster_keep_their_search_states_for_a_resume(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A unit's search state travels to the client, which writes it beside the
+    # checkpoint; killed while a big unit runs, the search resumes from it.
+    from pagerace.explore.checkpoint import Progress
+    from pagerace.explore.parallel import InlineExecutor, Search, explore_units
+    from pagerace.runner import ScenarioRecipe
+
+    monkeypatch.setattr(parallel, "PROGRESS_SECONDS", 0.05)  # (this process looks often)
+    root = Path(__file__).resolve().parents[2]
+    scenario = load(str(root / "bench" / "scenarios" / "three-cpus-small.toml"))
+    search = Search(ScenarioRecipe.of(scenario, "xen-4.14", False), "dpor", keep_going=True)
+    expected = explore_units(search, InlineExecutor(), preemption_bound=2)
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
+
+    class KillOnAState:
+        def on_progress(self, _progress: Any) -> None:
+            if any(progress.units_dir.glob("*.json")):
+                raise _Killed
+
+    with dask_executor(scheduler) as executor, pytest.raises(_Killed):
+        explore_units(
+            search, executor, preemption_bound=2, state=progress, observers=[KillOnAState()]
+        )
+    kept = list(progress.units_dir.glob("*.json"))
+    assert kept and all('"pagerace-unit-state":1' in f.read_text() for f in kept)
+    resumed = explore_units(search, InlineExecutor(), preemption_bound=2, state=Progress.load(path))
+    assert (resumed.executions, [f.schedule for f in resumed.findings]) == (
+        expected.executions,
+        [f.schedule for f in expected.findings],
+    )

@@ -54,9 +54,8 @@ def _summary(r: Any) -> tuple[Any, ...]:
 
 @pytest.fixture
 def search(monkeypatch: pytest.MonkeyPatch) -> Search:
-    # a state after every 16 executions, and every one written
+    # a state after every 16 executions (each written: ``Progress(interval=0)``)
     monkeypatch.setattr(explorer, "PROGRESS_SECONDS", 0.0)
-    monkeypatch.setattr(parallel, "SAVE_SECONDS", 0.0)
     monkeypatch.setattr(parallel, "PROGRESS_SECONDS", 0.0)
     scenario = load_scenario(ROOT / "scenarios" / "xsa345-r1-small.toml")
     return Search(ScenarioRecipe.of(scenario, "xen-4.14", False), "dpor", keep_going=True)
@@ -79,7 +78,7 @@ class _Runs:
 def _killed_in_a_unit(search: Search, path: Path, after: int) -> Path:
     """A checkpointed search (to ``path``) killed ``after`` progress reports once a
     unit has written its search state; that state's file."""
-    progress = Progress(path, {}, "hash", {"o": 1})
+    progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
     kill = _KillInAUnit(progress.units_dir, after)
     with pytest.raises(_Killed):
         explore_units(
@@ -167,9 +166,8 @@ def test_ctrl_c_in_a_unit_writes_its_latest_state(
     search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected = explore_units(search, InlineExecutor(), preemption_bound=3)
-    monkeypatch.setattr(parallel, "SAVE_SECONDS", 1e9)  # (no state written on the way)
     path = tmp_path / "c.json"
-    progress = Progress(path, {}, "hash", {"o": 1})
+    progress = Progress(path, {}, "hash", {"o": 1}, interval=1e9)  # (none on the way)
     with pytest.raises(Interrupted):
         explore_units(
             search,
@@ -190,7 +188,7 @@ def test_a_new_run_with_the_same_file_starts_without_the_old_units_states(
     path = tmp_path / "c.json"
     _killed_in_a_unit(search, path, 3)
     resumes = _spy_resumes(monkeypatch)
-    again = Progress(path, {}, "hash", {"o": 1})  # (run, not resume)
+    again = Progress(path, {}, "hash", {"o": 1}, interval=0.0)  # (run, not resume)
     explore_units(search, InlineExecutor(), preemption_bound=3, state=again)
     assert resumes and not any(resumes)
 
@@ -201,7 +199,7 @@ def test_units_on_worker_processes_keep_their_states_and_resume_there(
     # (the pool forks after the fixture's settings: its workers write every state)
     expected = explore_units(search, InlineExecutor(), preemption_bound=3)
     path = tmp_path / "c.json"
-    progress = Progress(path, {}, "hash", {"o": 1})
+    progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
     with open_executor(2) as pool, pytest.raises(_Killed):
         explore_units(
             search,

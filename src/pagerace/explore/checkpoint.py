@@ -15,13 +15,12 @@ most every ``interval`` seconds and whenever ``save()`` is called (e.g. on Ctrl-
 
 A unit that runs long keeps its own progress too: a dpor or dfs unit writes its
 search state (``searchstate.SearchState``: its path, counters and findings) every
-``parallel.SAVE_SECONDS`` to a file of its own in the directory ``FILE.units`` beside
-the checkpoint, and a resumed search goes on with it from there instead of running
-the unit again from its start.  The file is removed when the unit is done, the
-directory when the search is over.  It carries a stamp of the checkpoint (format,
-content hash, options) and the unit's prefix: a file of another search is ignored.
-Units on a Dask cluster write none (its workers may not see these files); a resumed
-search hands the states it finds to any executor.
+``interval`` seconds to a file of its own in the directory ``FILE.units`` beside the
+checkpoint (a unit on a Dask cluster sends it to the client, which writes it), and a
+resumed search goes on with it from there instead of running the unit again from
+its start.  The file is removed when the unit is done, the directory when the search
+is over.  It carries a stamp of the checkpoint (format, content hash, options) and
+the unit's prefix: a file of another search is ignored.
 """
 
 from __future__ import annotations
@@ -118,6 +117,13 @@ class Progress:
         if self._fresh:
             self._fresh = False
             self.finish()
+        try:
+            self.units_dir.mkdir(exist_ok=True)  # (units keep their states while it is there)
+        except OSError as exc:
+            raise PageraceInputError(
+                f"{self.units_dir}: cannot make the directory of the running units' states:"
+                f" {exc.strerror or exc}"
+            ) from None
         level = self.levels.setdefault(str(bound), {"units": units, "done": {}})
         if level["units"] != units:
             raise PageraceInputError(
@@ -159,7 +165,7 @@ class Progress:
 
     def unit_save(self, bound: int | None, index: int) -> UnitSave:
         """Where unit ``index`` of ``bound`` keeps its search state while it runs."""
-        return UnitSave(str(self._unit_path(bound, index)), self.stamp)
+        return UnitSave(str(self._unit_path(bound, index)), self.stamp, self.interval)
 
     def unit_state(self, bound: int | None, index: int, prefix: Any) -> dict[str, Any] | None:
         """The search state unit ``index`` of ``bound`` (whose prefix is ``prefix``)
@@ -187,7 +193,8 @@ class Progress:
         return {"state": state, "indices": indices, "cpu": cpu}
 
     def finish(self) -> None:
-        """The search is over: the units' states go (the checkpoint stays)."""
+        """The search is over: the units' states go (the checkpoint stays), and a unit
+        still running writes no more."""
         shutil.rmtree(self.units_dir, ignore_errors=True)
 
     def save(self, force: bool = True) -> None:

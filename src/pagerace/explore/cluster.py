@@ -8,10 +8,12 @@ single-threaded worker processes.  The only module that imports Dask.
 
 A task's progress (``executors.post_progress``) travels as a Dask worker event on a
 topic of the executor's own, to which the client subscribes: ``live()`` lists the
-last progress of each task that posted.  Dask cannot stop a running task, so a task
-that posts progress also looks at a Dask ``Event`` of the executor's as it does, and
-ends (``WorkerStopped``) once the executor has been shut down without waiting: a
-search that stopped early does not leave its units running on the cluster.
+last progress of each task that posted.  So do the files a task keeps
+(``executors.keep_file``: a unit's search state), which the client writes.  Dask
+cannot stop a running task, so a task that posts progress also looks at a Dask
+``Event`` of the executor's as it does, and ends (``WorkerStopped``) once the
+executor has been shut down without waiting: a search that stopped early does not
+leave its units running on the cluster.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from concurrent.futures import CancelledError, Executor, Future, InvalidStateErr
 from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.executors import WorkerStopped, progress_sink
+from pagerace.explore.executors import WorkerStopped, file_sink, progress_sink, write_kept_file
 
 __all__ = ["dask_executor"]
 
@@ -42,7 +44,10 @@ def _posting(topic: str, stop: str, fn: Callable[..., Any], args: Any, kwargs: A
             raise WorkerStopped("the executor was stopped")
         worker.log_event(topic, (tag, count, share))
 
-    with progress_sink(post):
+    def send(path: str, text: str) -> None:
+        worker.log_event(topic, ("file", path, text))
+
+    with progress_sink(post), file_sink(send):
         return fn(*args, **kwargs)
 
 
@@ -76,13 +81,17 @@ class _ClusterExecutor(Executor):
         #: how many tasks the cluster runs at once (a caller that keeps its own
         #: number of tasks in flight reads it)
         self.slots = max(1, sum(client.nthreads().values()))
-        #: (its workers may run on other machines: no unit writes a file of ours)
-        self.shares_files = False
         client.subscribe_topic(self._topic, self._event)
 
     def _event(self, event: Any) -> None:
         # (in the client's event loop: ``(time, message)``)
-        tag, count, share = event[1]
+        message = event[1]
+        if message[0] == "file":  # a file a task keeps (``keep_file``), written here
+            _, path, text = message
+            with contextlib.suppress(OSError, PageraceInputError):  # (it keeps no file)
+                write_kept_file(path, text)
+            return
+        tag, count, share = message
         self._posted[int(tag)] = (int(count), float(share))
 
     def live(self) -> list[tuple[int, int, float]]:

@@ -32,16 +32,19 @@ from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any, TypeVar
 
+from pagerace.userio import write_atomic
+
 __all__ = [
     "InlineExecutor",
     "WorkerStopped",
     "default_jobs",
+    "file_sink",
+    "keep_file",
     "live_progress",
     "open_executor",
     "post_progress",
     "process_executor",
     "progress_sink",
-    "shares_files",
     "stop_executor",
     "wait_first",
 ]
@@ -194,18 +197,47 @@ def progress_sink(callback: Callable[[int, int, float], None]) -> Iterator[None]
         _sink = previous
 
 
+# -- files that running tasks keep ----------------------------------------------------
+
+#: (this process) where tasks run here send the files they keep (None: written here)
+_file_sink: Callable[[str, str], None] | None = None
+
+
+def keep_file(path: str, text: str) -> None:
+    """Called by a running task: replace the file ``path`` of its owner's machine with
+    ``text``, atomically -- while its owner keeps the file's directory (a task still
+    running once its owner is done with it writes nothing).  A task on a cluster
+    sends it to its owner, which writes it (``file_sink``)."""
+    if _file_sink is not None:
+        _file_sink(path, text)
+    else:
+        write_kept_file(path, text)
+
+
+def write_kept_file(path: str, text: str) -> None:
+    """Write a file that a task keeps (see ``keep_file``)."""
+    if os.path.isdir(os.path.dirname(path) or "."):
+        write_atomic(path, text)
+
+
+@contextlib.contextmanager
+def file_sink(callback: Callable[[str, str], None]) -> Iterator[None]:
+    """Tasks run in this process within the block send the files they keep to
+    ``callback(path, text)``."""
+    global _file_sink
+    previous, _file_sink = _file_sink, callback
+    try:
+        yield
+    finally:
+        _file_sink = previous
+
+
 def live_progress(executor: Executor) -> list[tuple[int, int, float]]:
     """``(tag, count, share)`` of each task that a worker of ``executor`` runs now and
     has posted progress for (none for executors whose workers do not post; a Dask
     executor may also list tasks that have ended)."""
     live = getattr(executor, "live", None)
     return live() if callable(live) else []
-
-
-def shares_files(executor: Executor) -> bool:
-    """Whether the tasks ``executor`` runs see this machine's files (a process pool's
-    and this process's do; a cluster's workers may be elsewhere)."""
-    return bool(getattr(executor, "shares_files", True))
 
 
 def _board_entries(array: Any) -> list[tuple[int, int, float]]:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, InvalidStateError
@@ -63,11 +62,11 @@ from pagerace.explore.executors import (
     InlineExecutor,
     clear_progress,
     default_jobs,
+    keep_file,
     live_progress,
     post_progress,
     process_executor,
     progress_sink,
-    shares_files,
     wait_first,
 )
 from pagerace.explore.explorer import explore
@@ -76,7 +75,6 @@ from pagerace.explore.options import SAMPLING
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.searchstate import SearchState
 from pagerace.explore.strategies.dfs import PathSearch
-from pagerace.userio import write_atomic
 
 __all__ = [
     "PROBE_EXECUTIONS",
@@ -411,18 +409,18 @@ class UnitSave:
 
     path: str
     stamp: str
+    seconds: float = 2.0  # (at most this often)
 
 
-#: A running unit writes its search state at most this often (seconds).
-SAVE_SECONDS = 2.0
 #: The magic key (and format version) of a unit's state file.
 UNIT_STATE = "pagerace-unit-state"
 
 
 class _Saver:
     """Observer: the unit's search state (``on_state``), written atomically to its
-    ``UnitSave`` file at most every ``SAVE_SECONDS``; ``flush`` writes the latest one
-    (on Ctrl-C).  A unit that ends within ``SAVE_SECONDS`` writes nothing."""
+    ``UnitSave`` file (``keep_file``: by whoever runs the unit) at most every
+    ``save.seconds``; ``flush`` writes the latest one (on Ctrl-C).  A unit that ends
+    sooner writes nothing."""
 
     def __init__(
         self, save: UnitSave, prefix: Unit, indices: _Indices, cpu: float, cpu_before: float
@@ -437,7 +435,7 @@ class _Saver:
 
     def on_state(self, state: SearchState) -> None:
         self.latest = (state, list(self.indices.indices))
-        if time.monotonic() - self.written >= SAVE_SECONDS:
+        if time.monotonic() - self.written >= self.save.seconds:
             self.flush()
 
     def flush(self) -> None:
@@ -454,8 +452,7 @@ class _Saver:
             "indices": indices,
             "cpu": self.cpu_before + time.process_time() - self.cpu,
         }
-        os.makedirs(os.path.dirname(self.save.path) or ".", exist_ok=True)
-        write_atomic(self.save.path, json.dumps(doc, separators=(",", ":")) + "\n")
+        keep_file(self.save.path, json.dumps(doc, separators=(",", ":")) + "\n")
 
 
 class _Heartbeat:
@@ -940,7 +937,7 @@ def _start_level(
     todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
     # (units that a checkpointed run left half done go on from their search state)
     resumes = {i: _resume_of(state, bound, i, prefix) for i, prefix in todo}
-    saving = state is not None and shares_files(executor)
+    saving = state is not None
     size = 1
     if unit_seconds and not lazy:
         spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
