@@ -183,6 +183,9 @@ def test_resume_needs_a_prefix_and_a_state_below_it() -> None:
         lambda d: d.update(executions=-1),
         lambda d: d.update(bound_cut="yes"),
         lambda d: d.update(nodes=[[1, 2]]),
+        lambda d: d.update(nodes=[[[0, 1], 3, [3], [], []]]),  # (chosen, not enabled)
+        lambda d: d.update(nodes=[[[0, 99], 0, [0], [], []]]),  # (no thread 99)
+        lambda d: d.update(nodes=[[[0, "1"], 0, [0], [], []]]),
         lambda d: d.update(findings=[{"kind": "x"}]),
     ],
 )

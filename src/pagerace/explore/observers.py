@@ -15,8 +15,8 @@ skipped at no cost (they are looked up once per ``explore`` call):
 * ``on_progress(progress: Progress)`` -- about every ``PROGRESS_SECONDS`` (checked
   every 16 executions): the counters, the bound being explored, the frontier's size
   and an estimate of the share done (``pagerace.explore.progress``);
-* ``on_state(state: SearchState)`` -- with ``on_progress``, in a search below a
-  prefix (a work unit): where the search stands, to go on from it later
+* ``on_state(state: SearchState)`` -- at the moments of ``on_progress``, in a search
+  below a prefix (a work unit): where the search stands, to go on from it later
   (``explore(..., resume=state)``, see ``pagerace.explore.searchstate``); not when
   counting traces;
 * ``on_end(result: Result)`` -- once, with the result (also when interrupted).

@@ -22,6 +22,7 @@ from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.results import Finding
+from pagerace.explore.schedule import MAX_THREADS
 
 __all__ = ["SearchState", "finding_data"]
 
@@ -91,15 +92,19 @@ class SearchState:
 
 
 def _node(item: Any) -> list[Any]:
-    """A node's data ``[enabled, chosen, backtrack, done, sleep]``, checked."""
+    """A node's data ``[enabled, chosen, backtrack, done, sleep]``, checked: thread
+    numbers, the chosen one among the enabled ones."""
     enabled, chosen, backtrack, done, sleep = item
-    return [
-        [int(t) for t in enabled],
-        int(chosen),
-        [int(t) for t in backtrack],
-        [int(t) for t in done],
-        [int(t) for t in sleep],
-    ]
+    threads = [_thread(t) for t in enabled]
+    if _thread(chosen) not in threads:
+        raise ValueError
+    return [threads, chosen, *([_thread(t) for t in part] for part in (backtrack, done, sleep))]
+
+
+def _thread(t: Any) -> int:
+    if type(t) is not int or not 0 <= t < MAX_THREADS:
+        raise ValueError
+    return t
 
 
 def finding_data(f: Finding) -> dict[str, Any]:
