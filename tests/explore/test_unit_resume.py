@@ -129,14 +129,19 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
     assert not left.parent.exists()  # (removed once the search is over)
 
 
-def test_a_units_state_of_another_search_is_ignored(search: Search, tmp_path: Path) -> None:
+@pytest.mark.parametrize("field", ["stamp", "prefix"])
+def test_a_units_state_of_another_search_is_ignored(
+    field: str, search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = explore_units(search, InlineExecutor(), preemption_bound=3)
     path = tmp_path / "c.json"
     left = _killed_in_a_unit(search, path, 3)
     data = json.loads(left.read_text())
-    data["stamp"] = "another search"
+    data[field] = "another search" if field == "stamp" else [[[0, 1], 1, [], []]]
     left.write_text(json.dumps(data))
+    resumes = _spy_resumes(monkeypatch)
     assert _summary(_resumed(search, path)) == _summary(expected)
+    assert resumes and not any(resumes)  # (the unit ran from its start)
 
 
 def test_a_damaged_units_state_is_one_clear_error(search: Search, tmp_path: Path) -> None:
