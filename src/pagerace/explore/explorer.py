@@ -374,18 +374,9 @@ def _search_state(
 ) -> SearchState:
     """Where a search stands between two executions (``counts``: executions, events,
     cut executions, max depth, deadlocks)."""
-    executions, events, cut, max_depth, deadlocks = counts
+    sizes = [list(entry) for entry in frontier.sizes]
     return SearchState(
-        frontier.to_data(),
-        frontier.finished,
-        [list(entry) for entry in frontier.sizes],
-        executions,
-        events,
-        cut,
-        max_depth,
-        deadlocks,
-        bound_cut,
-        list(findings),
+        frontier.to_data(), frontier.finished, sizes, *counts, bound_cut, list(findings)
     )
 
 

@@ -64,19 +64,20 @@ class SearchState:
         try:
             nodes = [_node(item) for item in data["nodes"]]
             sizes = [[int(v) for v in entry] for entry in data["sizes"]]
+            finished = int(data["finished"])
             counts = [
-                int(data[k]) for k in ("finished", "executions", "events", "cut", "max_depth")
+                int(data[k]) for k in ("executions", "events", "cut", "max_depth", "deadlocks")
             ]
-            deadlocks = int(data["deadlocks"])
             bound_cut = data["bound_cut"]
             findings = data["findings"]
             if not isinstance(bound_cut, bool) or not isinstance(findings, list):
                 raise TypeError
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{where}: a damaged search state") from None
-        if any(n < 0 for n in counts) or deadlocks < 0:
+        if finished < 0 or any(n < 0 for n in counts):
             raise PageraceInputError(f"{where}: a damaged search state (negative counts)")
-        finished, executions, events, cut, max_depth = counts
+        executions, events, cut, max_depth, deadlocks = counts
+        findings = [rebuild(f) for f in findings]
         return cls(
             nodes,
             finished,
@@ -87,7 +88,7 @@ class SearchState:
             max_depth,
             deadlocks,
             bound_cut,
-            [rebuild(f) for f in findings],
+            findings,
         )
 
 
