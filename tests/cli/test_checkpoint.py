@@ -151,3 +151,13 @@ def test_a_file_where_the_units_states_go_is_one_clear_line(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "c.json.units: cannot make" in done.stderr
+
+
+def test_resume_says_what_it_starts_from(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
+    checkpoint = _checkpoint(tmp_path, bundled)
+    done = subprocess.run(
+        [*RUN, "resume", str(checkpoint), "--jobs", "1"], capture_output=True, text=True
+    )
+    assert done.returncode in (0, 1, 3), done.stderr
+    assert done.stderr.startswith(f"pagerace: resuming {checkpoint}: 1 unit done\n")

@@ -126,6 +126,9 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
     # Neither the units done nor the executions of the running unit up to its state
     # ran again (a finding they hold is rebuilt by a replay).
     assert runs.count <= whole - done - saved + len(expected.findings)
+    # its rate counts only the executions it ran itself
+    st = resumed.stats
+    assert st.executions_per_second * st.seconds == pytest.approx(st.executions - done - saved)
     assert not left.parent.exists()  # (removed once the search is over)
 
 

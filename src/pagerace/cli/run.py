@@ -375,6 +375,16 @@ def resume(
         raise PageraceInputError(f"{checkpoint}: a damaged checkpoint (options)") from None
     sc = load(source)
     state.check(scenario_hash(sc), f"the scenario {source}")
+    if not quiet:
+        done, states, executions = state.kept()
+        going_on = (
+            f"; {states} unit{'s' if states != 1 else ''} go{'es' if states == 1 else ''} on"
+            f" from {executions:,} executions kept in {state.units_dir}"
+            if states
+            else ""
+        )
+        units = f"{done:,} unit{'s' if done != 1 else ''} done"
+        click.echo(f"pagerace: resuming {checkpoint}: {units}{going_on}", err=True)
     _explore_and_report(sc, options, variant, dask_address, quiet, outputs, all_traces, state)
 
 

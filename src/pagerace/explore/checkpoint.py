@@ -169,7 +169,9 @@ class Progress:
 
     def unit_state(self, bound: int | None, index: int, prefix: Any) -> dict[str, Any] | None:
         """The search state unit ``index`` of ``bound`` (whose prefix is ``prefix``)
-        left when the run stopped, if it left one for this search."""
+        left when the run stopped, if it left one for this search: ``run_unit``'s
+        ``resume`` (the state's data, the findings' indices, the CPU seconds so far,
+        and its executions)."""
         path = self._unit_path(bound, index)
         if not path.exists():
             return None
@@ -186,11 +188,25 @@ class Progress:
             state = data["state"]
             indices = [int(i) for i in data["indices"]]
             cpu = float(data["cpu"])
-            if not isinstance(state, dict):
-                raise TypeError
+            executions = int(state["executions"])
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{path}: a damaged search state") from None
-        return {"state": state, "indices": indices, "cpu": cpu}
+        return {"state": state, "indices": indices, "cpu": cpu, "executions": executions}
+
+    def kept(self) -> tuple[int, int, int]:
+        """What a resumed search starts from: the units done, the running units' states
+        of this search, and the executions those states hold."""
+        done = sum(len(level.get("done", {})) for level in self.levels.values())
+        states = executions = 0
+        for path in sorted(self.units_dir.glob("*.json")) if self.units_dir.is_dir() else []:
+            try:
+                data = load_json(read_user_text(str(path)))
+                if data.get("stamp") == self.stamp:
+                    executions += int(data["state"]["executions"])
+                    states += 1
+            except (PageraceInputError, AttributeError, KeyError, TypeError, ValueError):
+                continue  # (the search itself says what is wrong with it)
+        return done, states, executions
 
     def finish(self) -> None:
         """The search is over: the units' states go (the checkpoint stays), and a unit

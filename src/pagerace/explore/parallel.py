@@ -627,6 +627,9 @@ class _Merged:
     units_left: int = 0
     remaining: int = 0
     cpu_seconds: float = 0.0  # of the units merged
+    #: executions counted but not run by this search: those of a checkpoint's units
+    #: done and of the states its resumed units went on from (not in the rates)
+    carried: int = 0
 
     def add(self, r: UnitResult) -> None:
         if r.forms:
@@ -757,7 +760,9 @@ def _result(
         events=merged.events,
         cut_executions=merged.cut,
         seconds=seconds,
-        executions_per_second=merged.executions / seconds if seconds > 0 else 0.0,
+        executions_per_second=(merged.executions - merged.carried) / seconds
+        if seconds > 0
+        else 0.0,
         max_depth=merged.max_depth,
         bound_cut=merged.bound_cut,
         preemption_bound=bound,
@@ -859,6 +864,7 @@ class _Level:
     deadline: float | None = None  # (the units' ``time.time()`` deadline)
     #: the ``(tag, executions, share)`` that running units have posted
     live: Callable[[], list[tuple[int, int, float]]] = list
+    carried: int = 0  # executions in the search states its resumed units got
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -974,7 +980,8 @@ def _start_level(
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
     live = functools.partial(live_progress, executor)
-    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live)
+    carried = sum(r["executions"] for r in resumes.values() if r is not None)
+    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
 
 
 def _resume_of(state: Any, bound: int | None, index: int, prefix: Unit) -> dict[str, Any] | None:
@@ -1079,6 +1086,7 @@ def _run_level(
     bound)`` may hand out the next bound."""
     bound, units, done, futures = current.bound, current.units, current.done, current.futures
     lazy = current.lazy
+    merged.carried += current.carried
     recorded = set(done)
     finished = 0  # units merged at this bound
 
@@ -1109,7 +1117,7 @@ def _run_level(
             units_done,
             len(units),
             executions,
-            executions / elapsed if elapsed > 0 else 0.0,
+            (executions - merged.carried) / elapsed if elapsed > 0 else 0.0,
             left,
             merged.remaining,
             len(merged.findings),
@@ -1166,6 +1174,7 @@ def _run_level(
             ran_out = False  # (the budget was spent before this unit)
             if i in done:
                 r = done[i]
+                merged.carried += r.executions
             elif lazy:
                 # Units run here, in order: each gets what is left of the budget (what
                 # a unit that runs ahead and is cut afterwards ends up counting,
@@ -1178,6 +1187,8 @@ def _run_level(
                     tag = unit_tag(bound, i)
                     save = state.unit_save(bound, i) if state is not None else None
                     resume = _resume_of(state, bound, i, prefix)
+                    if resume is not None:
+                        merged.carried += resume["executions"]
                     with progress_sink(lambda _tag, n, share: report(0, 0, [(n, share)])):
                         r = run_unit(
                             search,
