@@ -943,7 +943,6 @@ def _start_level(
     todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
     # (units that a checkpointed run left half done go on from their search state)
     resumes = {i: _resume_of(state, bound, i, prefix) for i, prefix in todo}
-    saving = state is not None
     size = 1
     if unit_seconds and not lazy:
         spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
@@ -962,7 +961,7 @@ def _start_level(
                     budget,
                     deadline,
                     tag=unit_tag(bound, i),
-                    save=state.unit_save(bound, i) if saving else None,
+                    save=state.unit_save(bound, i) if state is not None else None,
                     resume=resumes[i],
                 )
             continue
