@@ -128,6 +128,7 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
     assert runs.count <= whole - done - saved + len(expected.findings)
     # its rate counts only the executions it ran itself
     st = resumed.stats
+    assert st.resumed_executions == done + saved
     assert st.executions_per_second * st.seconds == pytest.approx(st.executions - done - saved)
     assert not left.parent.exists()  # (removed once the search is over)
 

@@ -65,7 +65,12 @@ def _summary(run: Any) -> list[str]:
         f"{run.scenario.name} on {run.variant}: {status}"
         + (f" ({kinds})" if kinds else "")
         + f" after {r.executions:,} execution{'s' if r.executions != 1 else ''}"
-        f" in {run.seconds:.2f} s ({run.options.strategy}, {run.options.describe()})"
+        + (
+            f" ({r.stats.resumed_executions:,} of them from the checkpoint)"
+            if r.stats.resumed_executions
+            else ""
+        )
+        + f" in {run.seconds:.2f} s ({run.options.strategy}, {run.options.describe()})"
     ]
     lines.append(f"coverage: {coverage_text(r)}")
     if run.caller_faults_only:

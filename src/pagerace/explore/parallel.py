@@ -771,6 +771,7 @@ def _result(
         deadlocks=merged.deadlocks,
         units=merged.units,
         units_left=merged.units_left,
+        resumed_executions=merged.carried,
         remaining_estimate=merged.remaining,
     )
     if merged.interrupted:

@@ -80,6 +80,9 @@ class Stats(NamedTuple):
     units: int | None = None
     units_left: int | None = None
     remaining_estimate: int | None = None
+    #: a resumed split search: the executions counted from its checkpoint (units done
+    #: and the search states of units that went on), not run by it
+    resumed_executions: int | None = None
 
 
 class BoundCoverage(NamedTuple):

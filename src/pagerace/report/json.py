@@ -131,6 +131,7 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
             "units": stats.units,
             "units_left": stats.units_left,
             "remaining_estimate": stats.remaining_estimate,
+            "resumed_executions": stats.resumed_executions,
         },
         "coverage": {
             "stopped_by": result.coverage.stopped_by,
