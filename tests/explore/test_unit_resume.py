@@ -111,6 +111,7 @@ def test_a_search_killed_in_a_unit_goes_on_from_the_units_state(
 ) -> None:
     runs = _Runs(monkeypatch)
     expected = explore_units(search, InlineExecutor(), preemption_bound=3)
+    assert expected.stats.resumed_executions == 0
     whole = runs.count
     path = tmp_path / "c.json"
     left = _killed_in_a_unit(search, path, random.Random(seed).randrange(40))
@@ -223,3 +224,21 @@ def test_units_on_worker_processes_keep_their_states_and_resume_there(
         resumed = explore_units(search, pool, preemption_bound=3, state=Progress.load(path))
     assert _summary(resumed) == _summary(expected)
     assert not progress.units_dir.exists()
+
+
+def test_a_search_cut_by_its_budget_keeps_the_cut_units_state(
+    search: Search, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (as after a time limit: ``pagerace resume`` then goes on from there)
+    cut = Search(search.recipe, "dpor", keep_going=True, max_executions=2000)
+    expected = explore_units(cut, InlineExecutor(), preemption_bound=3)
+    assert expected.coverage.stopped_by == "max_executions"
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
+    first = explore_units(cut, InlineExecutor(), preemption_bound=3, state=progress)
+    assert _summary(first) == _summary(expected)
+    assert list(progress.units_dir.glob("*.json"))  # (the unit the budget cut)
+    resumes = _spy_resumes(monkeypatch)
+    again = explore_units(cut, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
+    assert _summary(again) == _summary(expected)
+    assert any(resumes)

@@ -547,7 +547,10 @@ def run_unit(
     finally:
         if tag:
             clear_progress()
-    return _unit_result(result, indices, search, cpu, size, cpu_before)
+    r = _unit_result(result, indices, search, cpu, size, cpu_before)
+    if saver is not None and r.exhausted:
+        saver.flush()  # (cut by the time limit: a resume goes on from its latest state)
+    return r
 
 
 def _unit_result(
@@ -741,8 +744,9 @@ def explore_units(
     finally:
         if ahead is not None:  # a bound handed out ahead and not needed
             ahead.cancel()
-    if state is not None and not merged.interrupted:
-        state.finish()  # (the states of running units are needed no more)
+    if state is not None and not (merged.interrupted or merged.exhausted):
+        # (the units' states are needed no more; after a time limit a resume goes on)
+        state.finish()
     return _result(search, merged, bound, log, nothing_new, hooks, time.perf_counter() - start)
 
 
@@ -865,7 +869,7 @@ class _Level:
     deadline: float | None = None  # (the units' ``time.time()`` deadline)
     #: the ``(tag, executions, share)`` that running units have posted
     live: Callable[[], list[tuple[int, int, float]]] = list
-    carried: int = 0  # executions in the search states its resumed units got
+    carried: int = 0  # executions from a checkpoint: its units done, its units' states
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -897,10 +901,11 @@ def _probe(
     done: dict[int, UnitResult] = {}
     if known == 1:
         done = state.begin_bound(bound, 1, program)
+    carried = _executions(done)  # (from the checkpoint)
     budget = search.max_executions
     left = None if budget is None else budget - spent
     if left is not None and left <= 0:  # (``_run_level`` notes the budget spent)
-        return _Level(bound, [[]], False, done, {}, True, [], deadline)
+        return _Level(bound, [[]], False, done, {}, True, [], deadline, carried=carried)
     if 0 not in done:
         limit = PROBE_EXECUTIONS if left is None else min(PROBE_EXECUTIONS, left)
         r = run_unit(search, bound, [], limit, deadline)
@@ -911,7 +916,7 @@ def _probe(
             if not r.exhausted:  # (a unit cut by the budget or the time is not done)
                 state.unit_done(bound, 0, r)
         done[0] = r
-    return _Level(bound, [[]], False, done, {}, True, [], deadline)
+    return _Level(bound, [[]], False, done, {}, True, [], deadline, carried=carried)
 
 
 def _start_level(
@@ -980,8 +985,13 @@ def _start_level(
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
     live = functools.partial(live_progress, executor)
-    carried = sum(r["executions"] for r in resumes.values() if r is not None)
+    # (executions from the checkpoint: its units done, and its units' states)
+    carried = _executions(done) + sum(r["executions"] for r in resumes.values() if r)
     return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
+
+
+def _executions(done: dict[int, UnitResult]) -> int:
+    return sum(r.executions for r in done.values())
 
 
 def _resume_of(state: Any, bound: int | None, index: int, prefix: Unit) -> dict[str, Any] | None:
@@ -1174,7 +1184,6 @@ def _run_level(
             ran_out = False  # (the budget was spent before this unit)
             if i in done:
                 r = done[i]
-                merged.carried += r.executions
             elif lazy:
                 # Units run here, in order: each gets what is left of the budget (what
                 # a unit that runs ahead and is cut afterwards ends up counting,
