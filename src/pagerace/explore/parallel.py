@@ -39,6 +39,11 @@ and handed out ahead; if the search ends first, those results are dropped.
 The program is not sent to workers: a *recipe*, a picklable callable (a module-level
 function with plain arguments, e.g. ``functools.partial``), builds it in each worker
 process once (``_program``).
+
+With a checkpoint (``state``, ``checkpoint.Progress``), a running dpor or dfs unit
+keeps its search state in a file (``UnitSave``, written through
+``executors.keep_file``), and a unit that has one goes on from it (``run_unit``'s
+``resume``); the result is the same.
 """
 
 from __future__ import annotations
@@ -419,8 +424,8 @@ UNIT_STATE = "pagerace-unit-state"
 class _Saver:
     """Observer: the unit's search state (``on_state``), written atomically to its
     ``UnitSave`` file (``keep_file``: by whoever runs the unit) at most every
-    ``save.seconds``; ``flush`` writes the latest one (on Ctrl-C).  A unit that ends
-    sooner writes nothing."""
+    ``save.seconds``; ``flush`` writes the latest one (on Ctrl-C, and when a time limit
+    or budget cuts the unit).  A unit that ends sooner writes nothing."""
 
     def __init__(
         self, save: UnitSave, prefix: Unit, indices: _Indices, cpu: float, cpu_before: float
