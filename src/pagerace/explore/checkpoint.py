@@ -175,6 +175,13 @@ class Progress:
         path = self._unit_path(bound, index)
         if not path.exists():
             return None
+        kept = self._unit_file(path)
+        if kept is None or kept["prefix"] != json.loads(json.dumps(prefix)):
+            return None  # (left by another search: this one starts the unit afresh)
+        return kept
+
+    def _unit_file(self, path: Path) -> dict[str, Any] | None:
+        """A unit's state file read and checked (None: another search's)."""
         text = read_user_text(str(path))
         try:
             data = load_json(text)
@@ -182,8 +189,8 @@ class Progress:
             raise PageraceInputError(f"{path}: not a unit's search state (not JSON)") from None
         if not isinstance(data, dict) or data.get(UNIT_STATE) != 1:
             raise PageraceInputError(f"{path}: not a unit's search state of this version")
-        if data.get("stamp") != self.stamp or data.get("prefix") != json.loads(json.dumps(prefix)):
-            return None  # (left by another search: this one starts the unit afresh)
+        if data.get("stamp") != self.stamp:
+            return None
         try:
             state = data["state"]
             indices = [int(i) for i in data["indices"]]
@@ -191,7 +198,13 @@ class Progress:
             executions = int(state["executions"])
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{path}: a damaged search state") from None
-        return {"state": state, "indices": indices, "cpu": cpu, "executions": executions}
+        return {
+            "state": state,
+            "indices": indices,
+            "cpu": cpu,
+            "executions": executions,
+            "prefix": data.get("prefix"),
+        }
 
     def kept(self) -> tuple[int, int, int]:
         """What a resumed search starts from: the units done, the running units' states
@@ -200,12 +213,12 @@ class Progress:
         states = executions = 0
         for path in sorted(self.units_dir.glob("*.json")) if self.units_dir.is_dir() else []:
             try:
-                data = load_json(read_user_text(str(path)))
-                if data.get("stamp") == self.stamp:
-                    executions += int(data["state"]["executions"])
-                    states += 1
-            except (PageraceInputError, AttributeError, KeyError, TypeError, ValueError):
+                kept = self._unit_file(path)
+            except PageraceInputError:
                 continue  # (the search itself says what is wrong with it)
+            if kept is not None:
+                executions += kept["executions"]
+                states += 1
         return done, states, executions
 
     def finish(self) -> None:

@@ -414,7 +414,7 @@ class UnitSave:
 
     path: str
     stamp: str
-    seconds: float = 2.0  # (at most this often)
+    seconds: float  # (at most this often: the checkpoint's interval)
 
 
 #: The magic key (and format version) of a unit's state file.

@@ -140,11 +140,7 @@ class Accesses:
     ) -> Access:
         """The descriptor of ``step`` at entry ``index`` of ``frame`` (made with
         footprint ``fp`` the first time)."""
-        by_index = table.setdefault(step, {}).setdefault(frame, {})
-        access = by_index.get(index)
-        if access is None:
-            access = by_index[index] = Access(step, fp, None)
-        return access
+        return _made(table.setdefault(step, {}).setdefault(frame, {}), index, step, fp)
 
     def of(self, table: dict[Any, dict[int, Access]], step: Any, key: int, fp: Any) -> Access:
         """The descriptor of ``step`` at ``key`` in ``table`` (made with footprint
@@ -152,10 +148,15 @@ class Accesses:
         by_key = table.get(step)
         if by_key is None:
             by_key = table[step] = {}
-        access = by_key.get(key)
-        if access is None:
-            access = by_key[key] = Access(step, fp, None)
-        return access
+        return _made(by_key, key, step, fp)
+
+
+def _made(by_key: dict[int, Access], key: int, step: str, fp: Any) -> Access:
+    """The descriptor at ``key`` of a table of ``step``'s (made the first time)."""
+    access = by_key.get(key)
+    if access is None:
+        access = by_key[key] = Access(step, fp, None)
+    return access
 
 
 class World:
