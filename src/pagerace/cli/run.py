@@ -371,8 +371,16 @@ def resume(
     state = Progress.load(checkpoint)
     about = state.about
     try:
-        source, variant = str(about["scenario"]), about["variant"]
-        until_expected = bool(about["until_expected"])
+        source, variant = about["scenario"], about["variant"]
+        until_expected = about["until_expected"]
+        kept = set(RunOptions.field_names()) - {"jobs"}
+        if (
+            not isinstance(source, str)
+            or not (variant is None or isinstance(variant, str))
+            or not isinstance(until_expected, bool)
+            or set(state.options) != kept
+        ):
+            raise TypeError
         options = RunOptions(
             **{**state.options, "until_expected": until_expected}, jobs=jobs or default_jobs()
         )
