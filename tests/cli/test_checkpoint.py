@@ -225,3 +225,25 @@ def test_a_damaged_checkpoint_is_one_clear_line(
     assert info.value.code == 2, err
     assert err.startswith(f"pagerace: {checkpoint}: a damaged checkpoint (")
     assert err.count("\n") == 1
+
+
+def test_a_checkpoint_of_a_scenario_file_resumes_from_another_directory(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "s.toml").write_text(bundled.read_text())
+    subprocess.run(
+        [*RUN, "run", "s.toml", "--preemption-bound", "0", "-q", "--jobs", "1"]
+        + ["--checkpoint", "c.json"],
+        cwd=tmp_path / "a",
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    done = subprocess.run(
+        [*RUN, "resume", "../a/c.json", "--jobs", "1", "-q"],
+        cwd=tmp_path / "b",
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "xsa345-r1-small on xen-4.14: incomplete" in done.stdout

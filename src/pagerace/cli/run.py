@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -281,7 +282,9 @@ def run(
                 " execution budget"
             )
         check_output_path(checkpoint_path, "--checkpoint")
-        about = {"scenario": scenario, "variant": variant, "until_expected": until_expected}
+        # (a file by its absolute path: resume may run in another directory)
+        source = os.path.abspath(scenario) if os.path.lexists(scenario) else scenario
+        about = {"scenario": source, "variant": variant, "until_expected": until_expected}
         state = Progress(checkpoint_path, about, scenario_hash(sc), _options_data(options))
     _explore_and_report(sc, options, variant, dask_address, quiet, outputs, all_traces, state)
 
