@@ -227,14 +227,16 @@ def test_a_damaged_checkpoint_is_one_clear_line(
     assert err.count("\n") == 1
 
 
+CKPT = ("--checkpoint", "c.json")
+
+
 def test_a_checkpoint_of_a_scenario_file_resumes_from_another_directory(tmp_path: Path) -> None:
     bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "s.toml").write_text(bundled.read_text())
     subprocess.run(
-        [*RUN, "run", "s.toml", "--preemption-bound", "0", "-q", "--jobs", "1"]
-        + ["--checkpoint", "c.json"],
+        [*RUN, "run", "s.toml", *("--preemption-bound", "0", "-q", "--jobs", "1"), *CKPT],
         cwd=tmp_path / "a",
         stdout=subprocess.DEVNULL,
         check=False,
