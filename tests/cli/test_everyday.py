@@ -284,3 +284,10 @@ def test_shell_completion_offers_bundled_scenarios_and_variants() -> None:
 
     assert complete("pagerace run x --variant x", 4) == [f"plain,{v}" for v in KNOWN_VARIANTS]
     assert complete("pagerace run x --variant xs", 4) == ["plain,xsa-345"]
+
+
+def test_pagerace_alone_prints_the_help() -> None:
+    p = pagerace()
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout == pagerace("--help").stdout
+    assert "\n  run " in p.stdout

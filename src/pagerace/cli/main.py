@@ -101,6 +101,10 @@ def cli() -> None:
     """pagerace: find, explain and rule out races in hypervisor page-table code."""
 
 
+#: What click (8.2 on) raises for a group given no command (older versions print the
+#: help and exit 0 themselves).
+_NO_ARGS: type[click.UsageError] | tuple[()] = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 #: The environment variable of click's shell completion for ``pagerace``.
 COMPLETE_VAR = "_PAGERACE_COMPLETE"
 
@@ -123,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.flush()
     except click.exceptions.Exit as exc:
         _exit(exc.exit_code)
+    except _NO_ARGS as exc:  # `pagerace` alone: the help, as --help gives it
+        assert exc.ctx is not None
+        click.echo(exc.ctx.get_help())
+        _exit(0)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "pagerace"
         _fail(f"{where}: {exc.format_message()} (see '{where} --help')", 2)
