@@ -249,3 +249,23 @@ def test_a_checkpoint_of_a_scenario_file_resumes_from_another_directory(tmp_path
     )
     assert done.returncode == 3, done.stderr
     assert "xsa345-r1-small on xen-4.14: incomplete" in done.stdout
+
+
+@pytest.mark.parametrize("option", ["--json", "--html"])
+def test_an_output_on_the_checkpoint_itself_is_refused(
+    option: str, small_checkpoint: str, tmp_path: Path, capsys: Any
+) -> None:
+    from pagerace.cli.main import main
+
+    checkpoint = tmp_path / "c.json"
+    checkpoint.write_text(small_checkpoint)
+    for args in (
+        ["run", "xsa345-r1-small", "-q", option, str(checkpoint), "--checkpoint", str(checkpoint)],
+        ["resume", str(checkpoint), "-q", option, str(tmp_path / "." / "c.json")],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        err = capsys.readouterr().err
+        assert info.value.code == 2, err
+        assert err.startswith(f"pagerace: {option} and ") and "name the same file" in err
+        assert checkpoint.read_text() == small_checkpoint  # (left as it was)

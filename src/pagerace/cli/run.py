@@ -282,6 +282,7 @@ def run(
                 " execution budget"
             )
         check_output_path(checkpoint_path, "--checkpoint")
+        outputs.check_apart("--checkpoint", checkpoint_path)
         # (a file by its absolute path: resume may run in another directory)
         source = os.path.abspath(scenario) if os.path.lexists(scenario) else scenario
         about = {"scenario": source, "variant": variant, "until_expected": until_expected}
@@ -371,6 +372,7 @@ def resume(
     from pagerace.runner import RunOptions, scenario_hash
 
     outputs = plan_outputs(("--json",), json=json_path, html=html_path)
+    outputs.check_apart("the checkpoint", checkpoint)
     state = Progress.load(checkpoint)
     about = state.about
     try:

@@ -208,6 +208,16 @@ class OutputPlan:
     def get(self, option: str) -> str | None:
         return self.files.get(option)
 
+    def check_apart(self, option: str, path: str) -> None:
+        """Refuse ``path`` of ``option`` (a file the command keeps for itself, such as
+        a checkpoint) when it names the same file as one of the plan's outputs."""
+        identity = _identity(path)
+        for other, where in self.files.items():
+            if _identity(where) == identity:
+                raise PageraceInputError(
+                    f"{other} and {option} name the same file {one_line(path)}"
+                )
+
     def discard_stale(self) -> list[str]:
         """Remove the existing files this plan would have replaced (an interrupted
         run must not leave an older run's result looking like its own); the paths
@@ -219,6 +229,16 @@ class OutputPlan:
                     os.unlink(path)
                     removed.append(path)
         return removed
+
+
+def _identity(path: str) -> tuple[int, int] | str:
+    """What tells two names of one file apart from two files: its device and inode,
+    or, before it exists, its real path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino)
 
 
 def plan_outputs(stdout_ok: tuple[str, ...] = (), **options: str | None) -> OutputPlan:
@@ -242,11 +262,7 @@ def plan_outputs(stdout_ok: tuple[str, ...] = (), **options: str | None) -> Outp
             stdout = option
             continue
         check_output_path(path, option)
-        try:
-            st = os.stat(path)
-            identity: tuple[int, int] | str = (st.st_dev, st.st_ino)
-        except OSError:
-            identity = os.path.realpath(path)
+        identity = _identity(path)
         if identity in seen:
             raise PageraceInputError(
                 f"{seen[identity]} and {option} name the same file {one_line(path)}"
