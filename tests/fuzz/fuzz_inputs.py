@@ -440,8 +440,82 @@ def cli_cases(rng: random.Random, tmp: Path) -> list[str]:
         ["assess", "--cpu-vendor", rng.choice(HOSTILE_STRINGS[:12])],
         ["xsa345", "--json", rng.choice([p["dir"], p["missing"], p["full"], ""])],
         [rng.choice(["run", "show", "assess", "conform"]), "--no-such-option"],
+        ["run", "xsa345-r1-small", "-q", "--dask", rng.choice(BAD_DASK + HOSTILE_STRINGS[:12])],
+        ["hunt", "--out", p["dir"], "-q", "--dask", rng.choice(BAD_DASK)],
+        [
+            "run",
+            "xsa345-r1-small",
+            "-q",
+            "--checkpoint",
+            rng.choice([p["dir"], p["missing"], p["full"], p["fifo"], p["zero"], ""]),
+        ],
+        ["run", "xsa345-r1-small", "-q", "--json", "c.json", "--checkpoint", "./c.json"],
+        ["resume", bad_path],
+        ["resume", _damaged_checkpoint(rng, tmp)],
+        ["check", bad_path],
+        ["replay", bad_path, "v1:0"],
+        ["steps", rng.choice(HOSTILE_STRINGS[:12])],
+        ["hunt", "--max-scenarios", "1", "--out", rng.choice([p["empty"], p["zero"], "", "\x00"])],
     ]
     return rng.choice(forms)
+
+
+#: --dask addresses that are refused before any connection is tried
+BAD_DASK = [
+    "tcp://",
+    "tcp://host",
+    "tcp://host:port",
+    "tcp://:8786",
+    "tcp://host:70000",
+    "tcp://host:0",
+    "local:",
+    "local:0",
+    "local:x",
+    "local:99999",
+    "local:\u0661",
+    "host:8786",
+]
+
+
+def _damaged_checkpoint(rng: random.Random, tmp: Path) -> str:
+    """A checkpoint file of the shape run --checkpoint writes, mutated (its hash is no
+    scenario's, so even an intact one is refused)."""
+    unit = {
+        "executions": 39,
+        "events": 2636,
+        "cut": 0,
+        "max_depth": 77,
+        "deadlocks": 0,
+        "bound_cut": True,
+        "exhausted": False,
+        "indices": [0, 0, 1],
+        "findings": [
+            {"kind": "leak", "message": "m", "key": "('leak', 'quiescence')", "schedule": "v1:0"}
+        ],
+    }
+    doc = {
+        "pagerace-checkpoint": 3,
+        "about": {"scenario": "xsa345-r1-small", "variant": None, "until_expected": True},
+        "hash": "0" * 64,
+        "options": {
+            "strategy": "dpor",
+            "preemption_bound": 1,
+            "fewest_first": True,
+            "max_executions": 1000,
+            "time_limit": 300.0,
+            "seed": 0,
+            "keep_going": True,
+            "count_traces": False,
+            "schedule": None,
+            "pct_depth": 3,
+            "fine_scans": False,
+            "until_expected": True,
+        },
+        "levels": {"0": {"units": 1, "done": {"0": unit}}, "1": {"units": 2, "done": {}}},
+    }
+    path = tmp / "damaged.ckpt"
+    path.write_text(json_text(rng, mutate_json(rng, doc)), encoding="utf-8", errors="replace")
+    return str(path)
 
 
 def _bad_number_option(rng: random.Random, bad_number: str) -> list[str]:
@@ -449,7 +523,7 @@ def _bad_number_option(rng: random.Random, bad_number: str) -> list[str]:
         ["--max-executions", "--seed", "--pct-depth", "--time-limit", "--preemption-bound"]
     )
     if bad_number == "0" and option in ("--seed", "--preemption-bound"):
-        bad_number = "-0"  # 0 is a valid seed and bound
+        bad_number = "-1"  # 0 is a valid seed and bound (and so is -0, read as 0)
     return ["run", "xsa345-r1-small", "-q", option, bad_number]
 
 

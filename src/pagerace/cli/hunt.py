@@ -198,12 +198,16 @@ def hunt(
         raise PageraceInputError(
             f"--variant: unknown variant {variant!r}; known: {', '.join(KNOWN_VARIANTS)}"
         )
-    from pagerace.userio import plan_outputs
+    from pagerace.userio import one_line, plan_outputs
 
     plan_outputs(("--json",), json=json_path, html=html_path)
     lo, hi = _cpus(cpus)
+    if not out_dir:
+        raise PageraceInputError("--out: an empty directory name")
+    if "\x00" in out_dir:
+        raise PageraceInputError("--out: a directory name with a NUL character")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise PageraceInputError(f"--out: {out_dir} exists and is not a directory")
+        raise PageraceInputError(f"--out: {one_line(out_dir)} exists and is not a directory")
     if time_limit is None and max_scenarios is None:
         time_limit = 60.0
     options = HuntOptions(
@@ -221,7 +225,9 @@ def hunt(
     try:
         result = run_hunt(options, out_dir, live)
     except OSError as exc:
-        raise PageraceInputError(f"--out: cannot write to {out_dir}: {exc.strerror}") from None
+        raise PageraceInputError(
+            f"--out: cannot write to {one_line(out_dir)}: {exc.strerror}"
+        ) from None
     finally:
         live.close()
     _emit(result, json_path, html_path)

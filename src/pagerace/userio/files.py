@@ -236,8 +236,11 @@ def _identity(path: str) -> tuple[int, int] | str:
     or, before it exists, its real path."""
     try:
         st = os.stat(path)
-    except OSError:
-        return os.path.realpath(path)
+    except (OSError, ValueError):  # (ValueError: a NUL in the name, which no file has)
+        try:
+            return os.path.realpath(path)
+        except (OSError, ValueError):
+            return path
     return (st.st_dev, st.st_ino)
 
 
