@@ -262,16 +262,16 @@ class ExploredCPU:
         memory = self.memory
         frame = ref.frame
         if frame in memory.words and (frame not in memory.level or memory.gen[frame] != ref.gen):
-            now = (
-                "free"
-                if frame not in memory.level
-                else f"reused as an L{memory.level[frame]} table"
-            )
             seen = (self.cpu, frame, ref.gen)
             stale_used = self.world.stale_used
             if seen in stale_used:
                 return  # a consequence of the use already reported
             stale_used.add(seen)
+            now = (
+                "free"
+                if frame not in memory.level
+                else f"reused as an L{memory.level[frame]} table"
+            )
             self.ctx.report(
                 "use-after-free",
                 f"CPU{self.cpu} {step}: {what} frame {frame:#x}, freed since the pointer was"
