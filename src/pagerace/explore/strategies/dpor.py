@@ -58,6 +58,9 @@ class DporStrategy(PathSearch):
         # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
         self._valid = 0
+        #: Below a prefix under a preemption bound, when not None: what the search
+        #: would add to the backtrack sets of the prefix's nodes (``above``).
+        self.above: dict[tuple[tuple[int, ...], tuple[int, ...]], None] | None = None
 
     # -- one execution -----------------------------------------------------------
 
@@ -72,8 +75,9 @@ class DporStrategy(PathSearch):
             self._start = depth
             if depth < self._valid:
                 self._valid = depth
-        else:
+        elif self.above is None:
             self._start = self._floor  # (the races of a prefix are its units' siblings')
+        # (else the first execution's races are all noted: those above the floor too)
         self._started = True
         return self._choose
 
@@ -210,12 +214,12 @@ class DporStrategy(PathSearch):
         if s >= len(nodes):  # only nodes up to s change
             self._fill_to(self._steps)
         floor = self._floor  # nodes above it branch on every candidate elsewhere
-        if s < floor:
-            return
-        node = nodes[s]
         if self.bounded:
             self._add_bounded(s, initials)
             return
+        if s < floor:
+            return
+        node = nodes[s]
         for t in initials:
             if t in node.backtrack or t in node.sleep:
                 return
@@ -240,7 +244,14 @@ class DporStrategy(PathSearch):
         floor = self._floor
         k = bisect_left(switches, s)  # switches[k - 1] is the latest before s
         j = s
-        while j >= floor:
+        while True:
+            if j < floor:
+                if self.above is not None:
+                    # the rest of the walk is over the prefix's nodes: noted for whoever
+                    # explores the prefix's siblings (``parallel.SingleOrder``)
+                    walk = (j, *reversed(switches[:k]))
+                    self.above[walk, tuple(ordered)] = None
+                break
             node = nodes[j]
             backtrack = node.backtrack
             for t in initials:
