@@ -173,6 +173,53 @@ def test_split_dfs_covers_the_bounds_as_dfs_does(seed: int) -> None:
         assert _summary(split)[3:] == _summary(whole)[3:], config
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_split_bounded_dpor_is_the_single_search(seed: int, pool: Any) -> None:
+    """Under a preemption bound, split dpor merges the units the single search enters,
+    in its order: per bound the same executions, events, findings and schedules, and
+    the same reason to stop, in one process and on two."""
+    program = Generated(seed)()
+    for bound, keep_going, budget, rule in [
+        ("iterative", True, None, None),
+        ("iterative", False, None, None),
+        ("iterative", True, 150, None),
+        ("iterative", True, None, two_kinds),
+    ]:
+        stop = None
+        if rule is not None:
+
+            def stop(findings: Any, rule: Any = rule) -> bool:
+                return rule(frozenset(f.kind for f in findings))
+
+        whole = explore(
+            program,
+            strategy="dpor",
+            preemption_bound=bound,
+            keep_going=keep_going,
+            max_executions=budget,
+            stop_when=stop,
+        )
+        search = Search(
+            Generated(seed),
+            strategy="dpor",
+            keep_going=keep_going,
+            max_executions=budget,
+            stop_when=rule,
+        )
+        config = (seed, bound, keep_going, budget, rule)
+        for executor in (InlineExecutor(), pool):
+            split = explore_units(search, executor, preemption_bound=bound)
+            bounds = split.coverage.bounds
+            if bounds and bounds[-1].executions == 0:
+                # (the budget ran out exactly at the end of a bound, as for dfs above)
+                last = whole.coverage.bounds[-1]
+                assert bounds[-2] == last._replace(complete=True), config
+                bounds = (*bounds[:-2], last)
+            assert split.coverage._replace(bounds=bounds) == whole.coverage, config
+            assert _summary(split) == _summary(whole), config
+            assert split.stats.bound_cut == whole.stats.bound_cut, config
+
+
 def _unit_summary(r: Any) -> tuple[Any, ...]:
     return (
         r.executions,
@@ -285,7 +332,8 @@ class _Counting(Executor):
 
 
 def test_tiny_units_go_out_several_to_a_task_with_the_same_result(pool: Any) -> None:
-    search = Search(Generated(0), strategy="dpor", keep_going=True, max_executions=4000)
+    # (dfs: the units of a bounded dpor bound go out one by one, as the merge wants them)
+    search = Search(Generated(0), strategy="dfs", keep_going=True, max_executions=4000)
     one = explore_units(search, InlineExecutor(), preemption_bound="iterative")
     counting = _Counting(pool)
     many = explore_units(search, counting, preemption_bound="iterative")

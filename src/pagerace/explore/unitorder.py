@@ -22,7 +22,7 @@ and schedules of the single search at that bound.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 __all__ = ["SingleOrder"]
@@ -58,6 +58,12 @@ class SingleOrder:
                     self._below[path[:j]] = [i, i]
                 else:
                     span[1] = i
+        # the depth where each unit's path leaves the one of the unit before it: a
+        # guess at how likely the search is to enter it (shallow branches: likely)
+        self._branch = [
+            next((j for j in range(len(path)) if self._below[path[: j + 1]][0] == i), 0)
+            for i, path in enumerate(paths)
+        ]
         self._stack: list[_Top] = []
         self._open = set(range(len(units)))  # neither entered nor ruled out
         self._newly_ruled: list[int] = []
@@ -110,6 +116,25 @@ class SingleOrder:
                     self._newly_ruled.append(i)
         self.current = None
         return None
+
+    def wanted(self) -> Iterator[int]:
+        """The units worth running now, likeliest first: the current one, then the
+        first unit below each branch left on the current path (deepest first, as the
+        search takes them: it enters every one), then the others not ruled out, those
+        that branch off nearest the root first (a guess: the search may not enter
+        them)."""
+        stack = self._stack
+        if self.current is None:
+            return
+        yield self.current
+        chosen = [t.chosen for t in stack]
+        for depth in range(len(stack) - 1, -1, -1):
+            top = stack[depth]
+            for tid in sorted(top.backtrack):
+                if tid != top.chosen and tid not in top.done and tid in top.enabled:
+                    yield self._below[(*chosen[:depth], tid)][0]
+        branch = self._branch
+        yield from sorted(self._open, key=lambda i: (branch[i], i))
 
     def ruled_out(self) -> list[int]:
         """The units found never to be entered since the last call."""
