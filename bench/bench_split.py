@@ -1,17 +1,18 @@
-"""Where a split ``dpor`` bound spends the executions that splitting adds (a script,
-not a test).
+"""The units of a split bounded ``dpor`` bound that the single search never enters
+(a script, not a test).
 
     .venv/bin/python bench/bench_split.py [--scenario PATH] [--variant V] [--bound K]
 
 Explores one preemption bound (default: the four-CPU bench scenario on xsa-345, bound
 2) twice, in this process: as the single search (one unit, the empty prefix) and
-unit by unit as ``pagerace run`` splits it.  For each unit it counts the executions of
+unit by unit, every unit of the split.  For each unit it counts the executions of
 the single search whose schedule starts with the unit's path, and prints:
 
-* the executions of the single search and of the split, and the units;
-* the units whose path the single search never enters (a branch that a split takes
+* the executions of the single search and of all the units, and the units;
+* the units whose path the single search never enters (a branch that the split takes
   on every candidate CPU and the single search found unnecessary), with their
-  executions: the executions that splitting adds;
+  executions: what a merge of every unit would add, and what the merge in the
+  single search's order (``parallel.SingleOrder``) leaves out;
 * how far the other units differ from the single search below their paths (0: a
   unit below a branch the single search takes runs what the single search runs).
 """
@@ -70,7 +71,9 @@ def main() -> None:
             differ += r.executions - below
     print(f"{Path(args.scenario).stem} on {args.variant}, bound {args.bound}")
     print(f"single search: {single.executions} executions")
-    print(f"split: {total} executions in {len(units)} units ({total / single.executions:.2f}x)")
+    print(
+        f"every unit: {total} executions in {len(units)} units ({total / single.executions:.2f}x)"
+    )
     print(f"units the single search never enters: {outside}, with {outside_executions} executions")
     print(f"the other units against the single search below their paths: {differ:+d} executions")
 
