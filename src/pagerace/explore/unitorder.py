@@ -58,12 +58,15 @@ class SingleOrder:
                     self._below[path[:j]] = [i, i]
                 else:
                     span[1] = i
-        # the depth where each unit's path leaves the one of the unit before it: a
-        # guess at how likely the search is to enter it (shallow branches: likely)
-        self._branch = [
-            next((j for j in range(len(path)) if self._below[path[: j + 1]][0] == i), 0)
-            for i, path in enumerate(paths)
-        ]
+        # How likely the search is to enter each unit, a guess from where its path
+        # leaves the one it branches from: at a context switch of that path (bounded
+        # POR adds a race's thread at every earlier switch), and near the root.
+        self._likely: list[tuple[bool, int, int]] = []
+        for i, path in enumerate(paths):
+            d = next((j for j in range(len(path)) if self._below[path[: j + 1]][0] == i), 0)
+            parent = paths[self._below[path[:d]][0]]
+            switch = d == 0 or parent[d] != parent[d - 1]
+            self._likely.append((not switch, d, i))
         self._stack: list[_Top] = []
         self._open = set(range(len(units)))  # neither entered nor ruled out
         self._newly_ruled: list[int] = []
@@ -121,8 +124,8 @@ class SingleOrder:
         """The units worth running now, likeliest first: the current one, then the
         first unit below each branch left on the current path (deepest first, as the
         search takes them: it enters every one), then the others not ruled out, those
-        that branch off nearest the root first (a guess: the search may not enter
-        them)."""
+        that branch off at a context switch and nearest the root first (a guess: the
+        search may not enter them)."""
         stack = self._stack
         if self.current is None:
             return
@@ -133,8 +136,7 @@ class SingleOrder:
             for tid in sorted(top.backtrack):
                 if tid != top.chosen and tid not in top.done and tid in top.enabled:
                     yield self._below[(*chosen[:depth], tid)][0]
-        branch = self._branch
-        yield from sorted(self._open, key=lambda i: (branch[i], i))
+        yield from sorted(self._open, key=self._likely.__getitem__)
 
     def ruled_out(self) -> list[int]:
         """The units found never to be entered since the last call."""
