@@ -218,3 +218,27 @@ def test_a_reported_finding_is_marked_where_it_was_made() -> None:
     lines = format_finding(finding).splitlines()
     assert lines[0] == "odd: x was set (in thread 0)"
     assert lines[2:5] == ["     0 T0 store x = 1", "  !!  odd: x was set", "     1 T0 store x = 2"]
+
+
+def test_a_pagerace_html_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    p = _pytest(tmp_path, RACY_TEST, "--pagerace-html", "taken")
+    assert p.returncode == 4, p.stdout
+    assert "INTERNALERROR" not in p.stdout + p.stderr
+    assert "--pagerace-html: taken exists and is not a directory" in p.stderr
+
+
+def test_a_report_that_cannot_be_written_leaves_the_test_failing_as_it_did(
+    tmp_path: Path,
+) -> None:
+    test = """
+        from pagerace.testing import assert_clean
+
+        def test_vulnerable():
+            assert_clean("xsa345-r2a-small", variant="xen-4.14")
+    """
+    (tmp_path / "taken").write_text("")
+    p = _pytest(tmp_path, test, "--pagerace-html", "taken/reports")
+    assert p.returncode == 1, p.stdout
+    assert "INTERNALERROR" not in p.stdout + p.stderr
+    assert "1 failed" in p.stdout and "HTML report not written: taken/reports: " in p.stdout

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from pagerace import testing
+from pagerace.errors import PageraceInputError
 
 __all__ = [
     "pytest_addoption",
@@ -42,6 +43,15 @@ def _positive(text: str) -> int:
     if value < 1:
         raise pytest.UsageError(f"--pagerace-max-executions: must be an int >= 1; got {value}")
     return value
+
+
+def _folder(text: str) -> Path:
+    """The folder of ``--pagerace-html``: a directory, or a path where one can be made
+    (checked before any test runs, not when the first report is written)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise pytest.UsageError(f"--pagerace-html: {text} exists and is not a directory")
+    return path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     cap = config.getoption("--pagerace-max-executions")
     html = config.getoption("--pagerace-html")
     testing.settings.max_executions = _positive(cap) if cap is not None else None
-    testing.settings.html_dir = Path(html) if html else None
+    testing.settings.html_dir = _folder(html) if html else None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -86,7 +96,14 @@ def pytest_runtest_makereport(
         from pagerace.report.html import write_html
         from pagerace.report.json import result_dict
 
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_") + ".html")
-        write_html(result_dict(run), str(path))
-        report.sections.append(("pagerace", f"HTML report: {path}"))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_html(result_dict(run), str(path))
+        except OSError as exc:  # (the folder cannot be made; the test's failure stands)
+            why = f"{folder}: {exc.strerror or exc}"
+            report.sections.append(("pagerace", f"HTML report not written: {why}"))
+        except PageraceInputError as exc:  # (the file cannot be written)
+            report.sections.append(("pagerace", f"HTML report not written: {exc}"))
+        else:
+            report.sections.append(("pagerace", f"HTML report: {path}"))

@@ -161,3 +161,91 @@ def test_resume_says_what_it_starts_from(tmp_path: Path) -> None:
     )
     assert done.returncode in (0, 1, 3), done.stderr
     assert done.stderr.startswith(f"pagerace: resuming {checkpoint}: 1 unit done\n")
+
+
+def _damage(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Set the field at ``path`` (keys joined by '/') of a checkpoint to ``value``
+    (a key of ``done`` given as '>NEW' is renamed)."""
+
+    def damage(data: dict[str, Any]) -> None:
+        *parents, last = path.split("/")
+        for key in parents:
+            data = data[key]
+        if isinstance(value, str) and value.startswith(">"):
+            data[value[1:]] = data.pop(last)
+        else:
+            data[last] = value
+
+    return damage
+
+
+DAMAGES = {
+    "options emptied": _damage("options", {}),
+    "until_expected a string": _damage("about/until_expected", "x"),
+    "variant a list": _damage("about/variant", []),
+    "scenario a number": _damage("about/scenario", 7),
+    "units a string": _damage("levels/0/units", "x"),
+    "no unit": _damage("levels/0/units", 0),
+    "bound not a number": _damage("levels/0", ">abc"),
+    "bound negative": _damage("levels/0", ">-1"),
+    "done a list": _damage("levels/0/done", []),
+    "unit index a string": _damage("levels/0/done/0", ">abc"),
+    "unit index past the units": _damage("levels/0/done/0", ">5"),
+    "executions negative": _damage("levels/0/done/0/executions", -1),
+    "exhausted a string": _damage("levels/0/done/0/exhausted", "x"),
+    "bound_cut missing": _damage("levels/0/done/0/bound_cut", None),
+    "indices a dict": _damage("levels/0/done/0/indices", {}),
+    "findings a dict": _damage("levels/0/done/0/findings", {}),
+    "a finding not an object": _damage("levels/0/done/0/findings", [3]),
+}
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory: Any) -> str:
+    bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
+    return _checkpoint(tmp_path_factory.mktemp("ckpt"), bundled).read_text()
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_a_damaged_checkpoint_is_one_clear_line(
+    small_checkpoint: str,
+    damage: Callable[[dict[str, Any]], None],
+    tmp_path: Path,
+    capsys: Any,
+) -> None:
+    from pagerace.cli.main import main
+
+    data = json.loads(small_checkpoint)
+    damage(data)
+    checkpoint = tmp_path / "c.json"
+    checkpoint.write_text(json.dumps(data))
+    with pytest.raises(SystemExit) as info:
+        main(["resume", str(checkpoint), "--jobs", "1", "-q"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert err.startswith(f"pagerace: {checkpoint}: a damaged checkpoint (")
+    assert err.count("\n") == 1
+
+
+CKPT = ("--checkpoint", "c.json")
+
+
+def test_a_checkpoint_of_a_scenario_file_resumes_from_another_directory(tmp_path: Path) -> None:
+    bundled = Path(__file__).resolve().parents[2] / "scenarios" / "xsa345-r1-small.toml"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "s.toml").write_text(bundled.read_text())
+    subprocess.run(
+        [*RUN, "run", "s.toml", *("--preemption-bound", "0", "-q", "--jobs", "1"), *CKPT],
+        cwd=tmp_path / "a",
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    done = subprocess.run(
+        [*RUN, "resume", "../a/c.json", "--jobs", "1", "-q"],
+        cwd=tmp_path / "b",
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "xsa345-r1-small on xen-4.14: incomplete" in done.stdout

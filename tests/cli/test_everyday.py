@@ -219,6 +219,18 @@ def test_an_unknown_scenario_name_lists_the_bundled_ones() -> None:
     )
 
 
+def test_a_missing_scenario_file_is_named_with_the_whole_list() -> None:
+    # (a longer path, as a user writes one: the line is not cut short)
+    p = pagerace("run", "/home/me/xen-races/scenarios/two-mappers.toml")
+    assert p.returncode == 2
+    assert p.stderr == (
+        "pagerace: /home/me/xen-races/scenarios/two-mappers.toml: no such scenario file or bundled"
+        " scenario; bundled: "
+        + ", ".join(sorted(bundled_scenarios()))
+        + " (pagerace list describes them)\n"
+    )
+
+
 def test_show_names_a_bundled_scenario_once() -> None:
     first = pagerace("show", "xsa345-r1-small").stdout.splitlines()[0]
     assert first == "xsa345-r1-small: xen-4.14, 8 entries per table, page1gb=yes"

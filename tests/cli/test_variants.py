@@ -6,8 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from pagerace.advisory.versions import fix_status, parse_xen_version
 from pagerace.cli.variants import releases_of
+from pagerace.scenario import KNOWN_VARIANTS
 from pagerace.xen.versions import VERSIONS
 
 
@@ -55,3 +58,14 @@ def test_the_xsa345_releases_agree_with_the_advisory() -> None:
     assert vulnerable[0] == "every release from 3.2 to 4.11.x"
     assert vulnerable[1:] == ["4.12.0 to 4.12.3", "4.13.0 to 4.13.1", "4.14.0"]
     assert fix_status(parse_xen_version("4.11.4")).vulnerable
+
+
+@pytest.mark.parametrize("command", ["run", "replay", "show", "hunt", "conform"])
+def test_every_variant_option_names_every_variant(command: str) -> None:
+    from click.testing import CliRunner
+
+    from pagerace.cli.main import cli
+
+    shown = CliRunner().invoke(cli, [command, "--help"], terminal_width=1000).output
+    (line,) = [line for line in shown.splitlines() if line.lstrip().startswith("--variant")]
+    assert all(variant in line for variant in KNOWN_VARIANTS), line

@@ -18,8 +18,9 @@ __all__ = ["conform"]
     "--variant",
     metavar="V",
     default=None,
-    help="Run every sequence on this model variant (xen-4.14 or xsa-345) instead of the "
-    "line's own (vuln -> xen-4.14, fixed -> xsa-345).",
+    help="Run every sequence on this model variant (xen-4.14, xsa-345, xen-4.19, "
+    "xen-4.20.0 or xen-4.21) instead of the line's own (vuln -> xen-4.14, fixed -> "
+    "xsa-345, 4.19 -> xen-4.19, 4.20.0 -> xen-4.20.0, 4.21 -> xen-4.21).",
 )
 @processes_option("Worker processes (default: every core).", maximum=256)
 @click.option("--quiet", "-q", is_flag=True, help="Print only mismatches and the summary.")

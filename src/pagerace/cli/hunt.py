@@ -111,9 +111,29 @@ def _table(result: Any) -> None:
     metavar="S",
     help="Seconds to draw and explore scenarios (default 60 unless --max-scenarios).",
 )
-@click.option("--max-scenarios", type=Count(1, 10**9), default=None, metavar="N")
-@click.option("--seed", type=Count(0, 2**63 - 1), default=0, show_default=True)
-@click.option("--cpus", "cpus", default="2..4", show_default=True, metavar="A..B")
+@click.option(
+    "--max-scenarios",
+    type=Count(1, 10**9),
+    default=None,
+    metavar="N",
+    help="Stop after drawing N scenarios.",
+)
+@click.option(
+    "--seed",
+    type=Count(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Seed of the scenario generator: the same seed draws the same scenarios.",
+)
+@click.option(
+    "--cpus",
+    "cpus",
+    default="2..4",
+    show_default=True,
+    metavar="A..B",
+    help="CPUs per drawn scenario: N, or a range A..B (1 to 8).",
+)
 @click.option(
     "--entries",
     type=click.Choice(["4", "8", "16", "32", "64", "128", "256", "512"]),

@@ -169,7 +169,8 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-_MAX_LINE = 400  # an error line longer than this is cut
+_MAX_LINE = 1000  # an error line longer than this is cut (the parts from the user are
+# cut to ``MAX_SHOWN`` where they are put in; a list of names may be long)
 
 
 def _discard_stdout() -> None:

@@ -120,7 +120,8 @@ variant_option = click.option(
     metavar="V",
     default=None,
     shell_complete=_complete_variant,
-    help="Override the scenario's variant: xen-4.14 (vulnerable) or xsa-345 (fixed).",
+    help="Override the scenario's variant: xen-4.14 (vulnerable), xsa-345 (fixed), "
+    "xen-4.19, xen-4.20.0 or xen-4.21 ('pagerace variants').",
 )
 
 

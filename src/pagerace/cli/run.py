@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -281,7 +282,9 @@ def run(
                 " execution budget"
             )
         check_output_path(checkpoint_path, "--checkpoint")
-        about = {"scenario": scenario, "variant": variant, "until_expected": until_expected}
+        # (a file by its absolute path: resume may run in another directory)
+        source = os.path.abspath(scenario) if os.path.lexists(scenario) else scenario
+        about = {"scenario": source, "variant": variant, "until_expected": until_expected}
         state = Progress(checkpoint_path, about, scenario_hash(sc), _options_data(options))
     _explore_and_report(sc, options, variant, dask_address, quiet, outputs, all_traces, state)
 
@@ -371,8 +374,16 @@ def resume(
     state = Progress.load(checkpoint)
     about = state.about
     try:
-        source, variant = str(about["scenario"]), about["variant"]
-        until_expected = bool(about["until_expected"])
+        source, variant = about["scenario"], about["variant"]
+        until_expected = about["until_expected"]
+        kept = set(RunOptions.field_names()) - {"jobs"}
+        if (
+            not isinstance(source, str)
+            or not (variant is None or isinstance(variant, str))
+            or not isinstance(until_expected, bool)
+            or set(state.options) != kept
+        ):
+            raise TypeError
         options = RunOptions(
             **{**state.options, "until_expected": until_expected}, jobs=jobs or default_jobs()
         )

@@ -32,7 +32,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.parallel import UNIT_STATE, UnitResult, UnitSave, finding_from_data
@@ -94,10 +94,13 @@ class Progress:
             levels = data["levels"]
             if not isinstance(levels, dict):
                 raise TypeError
-            progress.levels = levels
-            progress._fresh = False
         except (KeyError, TypeError):
             raise PageraceInputError(f"{path}: a damaged checkpoint (missing fields)") from None
+        damage = _levels_damage(levels)
+        if damage:
+            raise PageraceInputError(f"{path}: a damaged checkpoint ({damage})")
+        progress.levels = levels
+        progress._fresh = False
         return progress
 
     def check(self, content_hash: str, what: str) -> None:
@@ -266,6 +269,42 @@ class Progress:
     def _finding(self, f: Any, replays: dict[str, Result]) -> Finding:
         assert self._program is not None
         return finding_from_data(self._program, f, str(self.path), replays)
+
+
+_COUNTS = ("executions", "events", "cut", "max_depth", "deadlocks")
+_FLAGS = ("bound_cut", "exhausted")
+
+
+def _count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _levels_damage(levels: dict[str, Any]) -> str | None:
+    """What is wrong with a checkpoint's ``levels`` (None: nothing): every bound a
+    whole number (or ``None``), its units at least one, each finished unit's index
+    one of them and its result of the shape ``_unit_data`` writes."""
+    for bound, level in levels.items():
+        if bound != "None" and not (bound.isascii() and bound.isdigit()):
+            return f"bound {bound!r}"
+        if not isinstance(level, dict) or not isinstance(level.get("done"), dict):
+            return f"bound {bound}"
+        units = level.get("units")
+        if not _count(units) or units < 1:
+            return f"bound {bound}: units {units!r}"
+        for index, unit in level["done"].items():
+            if not (index.isascii() and index.isdigit() and int(index) < units):
+                return f"bound {bound}: unit {index!r} of {units}"
+            if not (
+                isinstance(unit, dict)
+                and all(_count(unit.get(name)) for name in _COUNTS)
+                and all(isinstance(unit.get(name), bool) for name in _FLAGS)
+                and isinstance(unit.get("indices"), list)
+                and all(_count(i) for i in unit["indices"])
+                and isinstance(unit.get("findings"), list)
+                and all(isinstance(f, dict) for f in unit["findings"])
+            ):
+                return f"bound {bound}: the result of unit {index}"
+    return None
 
 
 def _unit_data(r: UnitResult) -> dict[str, Any]:

@@ -27,8 +27,9 @@ from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.executors import WorkerStopped, file_sink, progress_sink, write_kept_file
+from pagerace.userio import one_line
 
-__all__ = ["dask_executor"]
+__all__ = ["check_address", "dask_executor"]
 
 
 def _posting(topic: str, stop: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
@@ -114,9 +115,43 @@ class _ClusterExecutor(Executor):
             self._client.unsubscribe_topic(self._topic)
 
 
+#: The most workers of a ``local:N`` cluster (as many as ``--jobs`` may ask for).
+MAX_LOCAL_WORKERS = 4096
+
+
+def check_address(address: str) -> int | None:
+    """The number of workers of ``local:N``, None for a scheduler address
+    (``SCHEME://HOST:PORT``); ``PageraceInputError`` for anything else."""
+    if address.startswith("local:"):
+        count = address.removeprefix("local:")
+        if not (count.isascii() and count.isdigit() and 1 <= int(count) <= MAX_LOCAL_WORKERS):
+            raise PageraceInputError(
+                f"--dask: local:N needs a number of workers from 1 to {MAX_LOCAL_WORKERS:,};"
+                f" got {address!r}"
+            )
+        return int(count)
+    scheme, sep, rest = address.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not (
+        sep
+        and scheme.isascii()
+        and scheme.isalpha()
+        and host
+        and colon
+        and port.isascii()
+        and port.isdigit()
+        and 1 <= int(port) <= 65535
+    ):
+        raise PageraceInputError(
+            f"--dask: expected SCHEME://HOST:PORT (tcp://HOST:8786) or local:N; got {address!r}"
+        )
+    return None
+
+
 @contextlib.contextmanager
 def dask_executor(address: str) -> Iterator[Executor]:
     """A Dask-backed executor for the duration of the ``with`` block."""
+    workers = check_address(address)
     try:
         from distributed import Client, Event, LocalCluster
         from distributed.comm import CommClosedError
@@ -125,33 +160,27 @@ def dask_executor(address: str) -> Iterator[Executor]:
             "--dask: Dask is not installed (pip install 'pagerace[cluster]')"
         ) from None
     cluster = None
-    if address.startswith("local:"):
-        count = address.removeprefix("local:")
-        if not count.isdigit() or int(count) < 1:
-            raise PageraceInputError(
-                f"--dask: local:N needs a number of workers >= 1; got {address!r}"
-            )
+    if workers is not None:
         # (its workers' warnings as it stops -- a unit cancelled, a worker still
         # running it killed -- are about stopping it early, which is what was asked)
         cluster = LocalCluster(
-            n_workers=int(count),
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
         target: object = cluster
-    elif "://" in address:
-        target = address
     else:
-        raise PageraceInputError(f"--dask: expected tcp://HOST:PORT or local:N; got {address!r}")
+        target = address
     try:
         client = Client(target, timeout=30)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        # (ValueError, TypeError: Dask's own checks of the address and its settings)
         if cluster is not None:
             cluster.close()
         raise PageraceInputError(
-            f"--dask: cannot reach the scheduler at {address}: {exc}"
+            f"--dask: cannot reach the scheduler at {one_line(address)}: {one_line(str(exc))}"
         ) from None
     quiet = _CancelledQuietly(CommClosedError)
     loop_log = logging.getLogger("tornado.application")

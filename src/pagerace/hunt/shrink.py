@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore import Finding
-from pagerace.hunt.generate import PH
+from pagerace.hunt.generate import PH, serial_accesses
 from pagerace.hunt.search import DEFAULT_BUDGET, Budget, Found, fault_of, search
 from pagerace.hunt.signature import Signature, signature_of
 from pagerace.hunt.write import scenario_toml
@@ -249,10 +249,15 @@ def _with(
 
 
 def _valid(sc: Scenario, **changes: object) -> Iterator[Scenario]:
+    """The candidate, if it is a valid scenario file whose ops succeed one after the
+    other on one CPU, as every drawn scenario's do (``serial_accesses``): what it
+    shows then still comes from the interleaving, not from an op wrong on its own."""
     candidate = dataclasses.replace(sc, **changes)  # type: ignore[arg-type]
     try:
         parse_scenario(scenario_toml(candidate), sc.source)
     except PageraceInputError:
+        return
+    if serial_accesses(candidate) is None:
         return
     yield candidate
 
