@@ -302,6 +302,7 @@ def _levels_damage(levels: dict[str, Any]) -> str | None:
                 and all(_count(i) for i in unit["indices"])
                 and isinstance(unit.get("findings"), list)
                 and all(isinstance(f, dict) for f in unit["findings"])
+                and isinstance(unit.get("above"), list)
             ):
                 return f"bound {bound}: the result of unit {index}"
     return None
