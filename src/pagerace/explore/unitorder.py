@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from pagerace.explore.strategies.dpor import bounded_addition
+
 __all__ = ["SingleOrder"]
 
 Walk = tuple[tuple[int, ...], tuple[int, ...]]
@@ -87,15 +89,9 @@ class SingleOrder:
         for walk, initials in notes:
             for j in walk:
                 top = stack[j]
-                backtrack = top.backtrack
-                for t in initials:
-                    if t in backtrack:
-                        break
-                else:
-                    for t in initials:
-                        if t in top.enabled:
-                            backtrack.append(t)
-                            break
+                t = bounded_addition(top.backtrack, top.enabled, initials)
+                if t is not None:
+                    top.backtrack.append(t)
 
     def next(self) -> int | None:
         """The next unit the single search enters, or None when it is done."""

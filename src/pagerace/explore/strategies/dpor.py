@@ -32,7 +32,7 @@ the threads done and the sleep set.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent, footprint_keys
@@ -40,7 +40,7 @@ from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Node
 from pagerace.explore.strategies.dfs import PathSearch
 
-__all__ = ["DporStrategy"]
+__all__ = ["DporStrategy", "bounded_addition"]
 
 
 class DporStrategy(PathSearch):
@@ -253,19 +253,28 @@ class DporStrategy(PathSearch):
                     self.above[walk, tuple(ordered)] = None
                 break
             node = nodes[j]
-            backtrack = node.backtrack
-            for t in initials:
-                if t in backtrack:
-                    break
-            else:
-                for t in ordered:
-                    if t in node.enabled:
-                        nodes[j] = node.adding(t)
-                        break
+            t = bounded_addition(node.backtrack, node.enabled, ordered)
+            if t is not None:
+                nodes[j] = node.adding(t)
             if not k:
                 break
             k -= 1
             j = switches[k]
+
+
+def bounded_addition(
+    backtrack: list[int], enabled: list[int], initials: Sequence[int]
+) -> int | None:
+    """What bounded POR adds at a point of its walk for a race with ``initials``
+    (sorted): nothing if one of them is in the backtrack set already, else the first
+    that the point can schedule (None: none can)."""
+    for t in initials:
+        if t in backtrack:
+            return None
+    for t in initials:
+        if t in enabled:
+            return t
+    return None
 
 
 class _HappensBefore:
