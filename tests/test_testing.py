@@ -3,6 +3,7 @@ and the plugin's options act."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pagerace.errors import PageraceInputError
 from pagerace.explore import Context, OptionError, explore
 from pagerace.testing import SCHEDULE_ENV, assert_clean, explores, format_finding, settings
 
@@ -242,3 +244,26 @@ def test_a_report_that_cannot_be_written_leaves_the_test_failing_as_it_did(
     assert p.returncode == 1, p.stdout
     assert "INTERNALERROR" not in p.stdout + p.stderr
     assert "1 failed" in p.stdout and "HTML report not written: taken/reports: " in p.stdout
+
+
+@pytest.mark.parametrize(
+    ("forbid", "message"),
+    [
+        (
+            ["use-after-fre"],
+            "forbid: unknown finding kind 'use-after-fre' (did you mean use-after-free?)",
+        ),
+        ("leak", "forbid: a list of finding kinds, not a string; got 'leak'"),
+    ],
+)
+def test_assert_clean_refuses_a_forbid_list_that_would_forbid_nothing(
+    forbid: Any, message: str
+) -> None:
+    # (both would pass the vulnerable variant, where race 2's use-after-free is found)
+    with pytest.raises(PageraceInputError, match="^" + re.escape(message)):
+        assert_clean("xsa345-r2a-small", variant="xen-4.14", forbid=forbid)
+
+
+def test_explores_refuses_an_unknown_option_as_explore_does() -> None:
+    with pytest.raises(OptionError, match=r"^bogus: not an option of explore\(\); known: "):
+        explores(bogus=1)

@@ -25,6 +25,7 @@ executions) and ``--pagerace-html DIR`` (the HTML report of each failing
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
 from collections.abc import Callable, Iterable
@@ -97,9 +98,15 @@ def _explore_result(program: Callable[[Any], Any], options: ExploreOptions) -> R
 def explores(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., None]]:
     """Decorator: the test explores the program it defines (see the module docstring).
     Bad options raise ``OptionError`` when the test module is imported."""
-    from pagerace.explore import EXHAUSTIVE, ExploreOptions, Status
+    from pagerace.explore import EXHAUSTIVE, ExploreOptions, OptionError, Status
     from pagerace.report.text import coverage_text
 
+    unknown = sorted(set(options) - set(ExploreOptions.field_names()))
+    if unknown:  # (as explore() says it)
+        raise OptionError(
+            unknown[0],
+            f"not an option of explore(); known: {', '.join(ExploreOptions.field_names())}",
+        )
     opts = ExploreOptions(**options)
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., None]:
@@ -137,6 +144,27 @@ def explores(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Non
     return decorate
 
 
+def _kinds(forbid: Iterable[str]) -> tuple[str, ...]:
+    """``forbid`` checked as ``[expect]``'s lists are: a misspelt kind would forbid
+    nothing, and the test would pass whatever the run found."""
+    from pagerace.errors import PageraceInputError
+    from pagerace.scenario import FINDING_KINDS
+    from pagerace.userio import one_line
+
+    if isinstance(forbid, str):
+        raise PageraceInputError(f"forbid: a list of finding kinds, not a string; got {forbid!r}")
+    kinds = tuple(forbid)
+    for kind in kinds:
+        if kind not in FINDING_KINDS:
+            close = difflib.get_close_matches(str(kind), FINDING_KINDS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise PageraceInputError(
+                f"forbid: unknown finding kind {one_line(repr(kind))}{hint};"
+                f" known: {', '.join(FINDING_KINDS)}"
+            )
+    return kinds
+
+
 def assert_clean(
     scenario: str | Path,
     *,
@@ -152,7 +180,7 @@ def assert_clean(
     from pagerace.scenario import Expectation
 
     sc = load(str(scenario))
-    expect = Expectation(allow=()) if forbid is None else Expectation(forbid=tuple(forbid))
+    expect = Expectation(allow=()) if forbid is None else Expectation(forbid=_kinds(forbid))
     schedule = os.environ.get(SCHEDULE_ENV, "").strip()
     if schedule:
         run = replay_scenario(sc, schedule, variant=variant)

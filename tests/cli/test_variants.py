@@ -60,7 +60,7 @@ def test_the_xsa345_releases_agree_with_the_advisory() -> None:
     assert fix_status(parse_xen_version("4.11.4")).vulnerable
 
 
-@pytest.mark.parametrize("command", ["run", "replay", "show", "hunt", "conform"])
+@pytest.mark.parametrize("command", ["run", "replay", "show", "hunt", "conform", "steps"])
 def test_every_variant_option_names_every_variant(command: str) -> None:
     from click.testing import CliRunner
 

@@ -47,9 +47,11 @@ def describe(entry: Step) -> list[str]:
 @click.argument("labels", nargs=-1)
 @click.option(
     "--variant",
+    metavar="V",
     default="xen-4.14",
     show_default=True,
-    help="The version whose mm.c lines the list shows.",
+    help="The version whose mm.c lines the list shows: xen-4.14, xsa-345, xen-4.19, "
+    "xen-4.20.0 or xen-4.21.",
 )
 def steps_command(labels: tuple[str, ...], variant: str) -> None:
     """Explain step labels (M6.9, V2.4, X5.8 ...): the Xen function, what the step
