@@ -125,52 +125,84 @@ def two_kinds(kinds: frozenset[str]) -> bool:
     return len(kinds) >= 2
 
 
+def _single_and_split(
+    seed: int, strategy: str, bound: Any, keep_going: bool, budget: int | None, rule: Any
+) -> tuple[Any, Search]:
+    """The single search of generated program ``seed`` with these options, and the
+    ``Search`` that splits it (``rule``: a stop rule on the kinds found, or None)."""
+    stop = None
+    if rule is not None:
+
+        def stop(findings: Any) -> bool:
+            return bool(rule(frozenset(f.kind for f in findings)))
+
+    whole = explore(
+        Generated(seed)(),
+        strategy=strategy,
+        preemption_bound=bound,
+        keep_going=keep_going,
+        max_executions=budget,
+        stop_when=stop,
+    )
+    search = Search(
+        Generated(seed),
+        strategy=strategy,
+        keep_going=keep_going,
+        max_executions=budget,
+        stop_when=rule,
+    )
+    return whole, search
+
+
+def _assert_same_coverage(split: Any, whole: Any, config: Any) -> None:
+    bounds = split.coverage.bounds
+    if bounds and bounds[-1].executions == 0:
+        # the budget ran out exactly at the end of a bound: the single search does
+        # not log the next bound and calls the finished one unfinished; the split
+        # search logs the next bound with no execution
+        assert bounds[-2].complete and not bounds[-1].complete, config
+        last = whole.coverage.bounds[-1]
+        assert bounds[-2] == last._replace(complete=True), config
+        bounds = (*bounds[:-2], last)
+    assert split.coverage._replace(bounds=bounds) == whole.coverage, config
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_split_dfs_covers_the_bounds_as_dfs_does(seed: int) -> None:
     """dfs split into units is dfs: per bound the same executions and new findings,
     the same reason to stop (a finding, a stop rule, the budget, nothing new)."""
-    program = Generated(seed)()
     for keep_going, budget, rule in [
         (True, 400, None),
         (False, 400, None),
         (True, 60, None),
         (True, 400, two_kinds),
     ]:
-        stop = None
-        if rule is not None:
-
-            def stop(findings: Any, rule: Any = rule) -> bool:
-                return rule(frozenset(f.kind for f in findings))
-
-        whole = explore(
-            program,
-            strategy="dfs",
-            preemption_bound="iterative",
-            keep_going=keep_going,
-            max_executions=budget,
-            stop_when=stop,
-        )
-        search = Search(
-            Generated(seed),
-            strategy="dfs",
-            keep_going=keep_going,
-            max_executions=budget,
-            stop_when=rule,
-        )
+        whole, search = _single_and_split(seed, "dfs", "iterative", keep_going, budget, rule)
         split = explore_units(search, InlineExecutor(), preemption_bound="iterative")
         config = (seed, keep_going, budget, rule)
-        bounds = split.coverage.bounds
-        if bounds and bounds[-1].executions == 0:
-            # the budget ran out exactly at the end of a bound: the single search does
-            # not log the next bound and calls the finished one unfinished; the split
-            # search logs the next bound with no execution
-            assert bounds[-2].complete and not bounds[-1].complete, config
-            last = whole.coverage.bounds[-1]
-            assert bounds[-2] == last._replace(complete=True), config
-            bounds = (*bounds[:-2], last)
-        assert split.coverage._replace(bounds=bounds) == whole.coverage, config
+        _assert_same_coverage(split, whole, config)
         assert _summary(split)[:2] == _summary(whole)[:2], config
         assert _summary(split)[3:] == _summary(whole)[3:], config
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_split_bounded_dpor_is_the_single_search(seed: int, pool: Any) -> None:
+    """Under a preemption bound, split dpor merges the units the single search enters,
+    in its order: per bound the same executions, events, findings and schedules, and
+    the same reason to stop, in one process and on two."""
+    for keep_going, budget, rule in [
+        (True, None, None),
+        (False, None, None),
+        (True, 150, None),
+        (True, None, two_kinds),
+    ]:
+        whole, search = _single_and_split(seed, "dpor", "iterative", keep_going, budget, rule)
+        config = (seed, keep_going, budget, rule)
+        for executor in (InlineExecutor(), pool):
+            split = explore_units(search, executor, preemption_bound="iterative")
+            _assert_same_coverage(split, whole, config)
+            assert _summary(split) == _summary(whole), config
+            assert split.stats.bound_cut == whole.stats.bound_cut, config
 
 
 def _unit_summary(r: Any) -> tuple[Any, ...]:
@@ -285,7 +317,8 @@ class _Counting(Executor):
 
 
 def test_tiny_units_go_out_several_to_a_task_with_the_same_result(pool: Any) -> None:
-    search = Search(Generated(0), strategy="dpor", keep_going=True, max_executions=4000)
+    # (dfs: the units of a bounded dpor bound go out one by one, as the merge wants them)
+    search = Search(Generated(0), strategy="dfs", keep_going=True, max_executions=4000)
     one = explore_units(search, InlineExecutor(), preemption_bound="iterative")
     counting = _Counting(pool)
     many = explore_units(search, counting, preemption_bound="iterative")

@@ -181,3 +181,37 @@ def test_a_quiet_access_is_recorded_under_its_step_label() -> None:
     accesses = worlds[-1].accesses
     assert accesses.load["V3.1"][l3][3].label == "V3.1"
     assert accesses.store["M2.4"][l3][5].label == "M2.4"
+
+
+def test_a_fine_scan_loads_each_entry_as_the_loop_comes_to_it() -> None:
+    # With one event per load, the C loop's order holds: what the caller does with an
+    # entry (here a store, in Xen an L1 scan or a free) comes before the next load,
+    # and a loop that stops at an entry loads none after it.
+    g = Geometry(8)
+    base = PhysicalMemory(g)
+    root = base.alloc(4)
+    l3 = base.alloc(3)
+    assert root is not None and l3 is not None
+    for i in range(8):
+        base.write(l3, i, i + 1)
+    labels: list[list[str]] = []
+
+    def program(ctx: Any) -> Any:
+        world = World(ctx, base.clone(), root, XenConfig(), [TLB(g)], fine_scans=True)
+        cpu = ExploredCPU(world, 0)
+        table = cpu.ref(mk_pte(l3, 0x63))
+
+        def body() -> None:
+            for value in cpu.scan(table, "S"):
+                cpu.store(table, value - 1, value, "W")
+                if value == 3:
+                    break
+
+        return [body], None
+
+    class Labels:
+        def on_execution(self, record: Any) -> None:
+            labels.append([ev.label for ev in record.trace])
+
+    explore(program, observers=[Labels()])
+    assert labels == [["S", "W", "S", "W", "S", "W"]]

@@ -37,13 +37,13 @@ from typing import Any, TypeGuard
 from pagerace.errors import PageraceInputError
 from pagerace.explore.parallel import UNIT_STATE, UnitResult, UnitSave, finding_from_data
 from pagerace.explore.results import Finding, Result
-from pagerace.explore.searchstate import finding_data
+from pagerace.explore.searchstate import above_from_data, finding_data
 from pagerace.userio import load_json, read_user_text, write_atomic
 
 __all__ = ["FORMAT", "Progress"]
 
 #: The checkpoint format version this code reads and writes.
-FORMAT = 3
+FORMAT = 4
 _MAGIC = "pagerace-checkpoint"
 
 
@@ -261,6 +261,7 @@ class Progress:
                 findings=findings,
                 indices=[int(i) for i in d["indices"]],
                 exhausted=bool(d["exhausted"]),
+                above=tuple(above_from_data(d["above"])),
             )
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{self.path}: a damaged checkpoint (unit results)") from None
@@ -301,6 +302,7 @@ def _levels_damage(levels: dict[str, Any]) -> str | None:
                 and all(_count(i) for i in unit["indices"])
                 and isinstance(unit.get("findings"), list)
                 and all(isinstance(f, dict) for f in unit["findings"])
+                and isinstance(unit.get("above"), list)
             ):
                 return f"bound {bound}: the result of unit {index}"
     return None
@@ -317,4 +319,5 @@ def _unit_data(r: UnitResult) -> dict[str, Any]:
         "exhausted": r.exhausted,
         "indices": r.indices,
         "findings": [finding_data(f) for f in r.findings],
+        "above": [[list(walk), list(initials)] for walk, initials in r.above],
     }

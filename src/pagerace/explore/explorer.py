@@ -52,6 +52,7 @@ def explore(
     stop_when: Callable[[Sequence[Finding]], bool] | None = None,
     prefix: Sequence[Sequence[Any]] | None = None,
     resume: SearchState | None = None,
+    above: dict[Any, None] | None = None,
     **fields: Any,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
@@ -70,7 +71,14 @@ def explore(
 
     ``resume`` (with ``prefix``) goes on with a search that an ``on_state`` observer
     was handed (``pagerace.explore.searchstate``), in this process or another: the
-    result is the one the search would have given had it not stopped."""
+    result is the one the search would have given had it not stopped.
+
+    ``above`` (with ``prefix``, ``dpor`` under a preemption bound): the search notes
+    in this dict, in the order it would make them, what it would add to the backtrack
+    sets of the prefix's nodes were they its own -- ``(walk, initials)``: at each node
+    of ``walk`` (depths, in order) that has none of ``initials`` (sorted), add the first
+    of them it can schedule.  ``parallel.SingleOrder`` follows the single search with
+    them."""
     if not callable(program):
         raise PageraceInputError("program: must be callable as program(ctx)")
     opts = _options(options, fields)
@@ -85,6 +93,10 @@ def explore(
         )
     if resume is not None and prefix is None:
         raise PageraceInputError("resume: only with a prefix (a search below a path)")
+    if above is not None and (
+        prefix is None or strategy != "dpor" or not isinstance(opts.preemption_bound, int)
+    ):
+        raise PageraceInputError("above: only with a prefix, 'dpor' and a preemption bound")
     keep_going = opts.keep_going
     count_traces = opts.count_traces
     preemption_bound = opts.preemption_bound
@@ -94,6 +106,7 @@ def explore(
             dpor = DporStrategy(bounded=preemption_bound is not None)
             if prefix is not None:
                 dpor.start_below(prefix)
+                dpor.above = above
             return dpor
         if strategy == "dfs":
             dfs = DfsStrategy()
@@ -117,6 +130,8 @@ def explore(
         keys = {f.key for f in findings}
         executions, events, cut = resume.executions, resume.events, resume.cut_executions
         deadlocks, max_depth = resume.deadlocks, resume.max_depth
+        if above is not None:
+            above.update(dict.fromkeys(resume.above))
     # per bound explored: [bound, executions, new findings]
     bound_log: list[list[int]] = []
 
@@ -255,6 +270,7 @@ def explore(
                         (executions, events, cut, max_depth, deadlocks),
                         bounded is not None and bounded.cut,
                         findings,
+                        above,
                     )
                     for hook in on_state:
                         hook(state)
@@ -371,12 +387,19 @@ def _search_state(
     counts: tuple[int, int, int, int, int],
     bound_cut: bool,
     findings: list[Finding],
+    above: dict[Any, None] | None,
 ) -> SearchState:
     """Where a search stands between two executions (``counts``: executions, events,
     cut executions, max depth, deadlocks)."""
     sizes = [list(entry) for entry in frontier.sizes]
     return SearchState(
-        frontier.to_data(), frontier.finished, sizes, *counts, bound_cut, list(findings)
+        frontier.to_data(),
+        frontier.finished,
+        sizes,
+        *counts,
+        bound_cut,
+        list(findings),
+        list(above) if above is not None else [],
     )
 
 

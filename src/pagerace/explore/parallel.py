@@ -80,6 +80,7 @@ from pagerace.explore.options import SAMPLING
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.searchstate import SearchState
 from pagerace.explore.strategies.dfs import PathSearch
+from pagerace.explore.unitorder import SingleOrder, Walk
 
 __all__ = [
     "PROBE_EXECUTIONS",
@@ -146,6 +147,8 @@ class UnitResult:
     forms: frozenset[Any] | None = None  # canonical forms, with ``count_traces``
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # the worker's CPU time for the unit, set-up included
+    #: a bounded dpor unit's notes for the points of its path (``SingleOrder``)
+    above: tuple[Walk, ...] = ()
 
 
 # -- the program, once per worker process -------------------------------------------
@@ -516,6 +519,7 @@ def run_unit(
             return rule(frozenset(f.kind for f in findings))
 
     time_limit = None if deadline is None else max(deadline - time.time(), 1e-9)
+    above: dict[Walk, None] = {}  # (a bounded dpor unit's notes for its path)
     size = None  # (a sample: its executions)
     where: dict[str, Any]
     if search.strategy in SAMPLING:
@@ -526,6 +530,8 @@ def run_unit(
     else:  # one unit, one bound: the split iterates the bounds
         where = {"fewest_first": False, "prefix": prefix, "max_executions": max_executions}
         where["resume"] = state
+        if ordered(search, bound) and prefix:
+            where["above"] = above
     observers: list[Any] = [indices]
     if tag:
         observers.append(_Heartbeat(tag))
@@ -547,12 +553,12 @@ def run_unit(
     except Interrupted as exc:
         if saver is not None:
             saver.flush()  # (where it stood after its last state: resumed from there)
-        r = _unit_result(exc.result, indices, search, cpu, size, cpu_before)
+        r = _unit_result(exc.result, indices, search, cpu, size, cpu_before, above)
         raise Interrupted(r) from None
     finally:
         if tag:
             clear_progress()
-    r = _unit_result(result, indices, search, cpu, size, cpu_before)
+    r = _unit_result(result, indices, search, cpu, size, cpu_before, above)
     if saver is not None and r.exhausted:
         saver.flush()  # (cut by the time limit: a resume goes on from its latest state)
     return r
@@ -565,6 +571,7 @@ def _unit_result(
     cpu: float,
     size: int | None = None,
     cpu_before: float = 0.0,
+    above: dict[Walk, None] | None = None,
 ) -> UnitResult:
     """``size``: a sample's executions (running them all does not exhaust it);
     ``cpu_before``: the CPU seconds of the run a resumed unit goes on from."""
@@ -586,6 +593,7 @@ def _unit_result(
         forms=frozenset(indices.forms) if search.count_traces else None,
         seconds=st.seconds,
         cpu_seconds=cpu_before + time.process_time() - cpu,
+        above=tuple(above) if above else (),
     )
 
 
@@ -875,10 +883,33 @@ class _Level:
     #: the ``(tag, executions, share)`` that running units have posted
     live: Callable[[], list[tuple[int, int, float]]] = list
     carried: int = 0  # executions from a checkpoint: its units done, its units' states
+    #: the single search's order over the units (bounded dpor: ``ordered``); then
+    #: units go out a few at a time (``submit``, at most ``window`` running)
+    order: SingleOrder | None = None
+    submit: Callable[[int], Future[UnitResult]] | None = None
+    window: int = 1
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
             future.cancel()
+
+    def feed(self) -> list[int]:
+        """Hand out the units the order wants most (the current one first) until
+        ``window`` run, those not done and not handed out; return them."""
+        order, submit = self.order, self.submit
+        if order is None or submit is None:
+            return []
+        running = sum(1 for f in self.futures.values() if not f.done())
+        out = []
+        for k, i in enumerate(order.wanted()):
+            if k and running >= self.window:  # (the current unit goes out in any case)
+                break
+            if i in self.futures or i in self.done:
+                continue
+            self.futures[i] = submit(i)
+            out.append(i)
+            running += 1
+        return out
 
 
 #: A bound is first explored as one search of at most this many executions; only if
@@ -948,9 +979,42 @@ def _start_level(
         split_cut = False
     else:
         units, split_cut = split(program, search.strategy, bound)
+    order = None
+    if ordered(search, bound):
+        order = SingleOrder(units)
+        split_cut = False  # (a unit notes what the bound cuts on its path)
     done = state.begin_bound(bound, len(units), program) if state is not None else {}
     budget = search.max_executions
     lazy = isinstance(executor, InlineExecutor) and executor.lazy
+    live = functools.partial(live_progress, executor)
+    if order is not None:
+        # Units go out as the merge comes to need them (``_run_level``'s ``feed``):
+        # those the single search enters first, others only on idle workers.
+
+        def submit(i: int) -> Future[UnitResult]:
+            return executor.submit(
+                run_unit,
+                search,
+                bound,
+                units[i],
+                budget,
+                deadline,
+                tag=unit_tag(bound, i),
+                save=state.unit_save(bound, i) if state is not None else None,
+                resume=_resume_of(state, bound, i, units[i]),
+            )
+
+        carried = _executions(done)  # (a lazy run adds a unit's state as it runs it)
+        if not lazy:
+            for i in range(len(units)):
+                kept = None if i in done else _resume_of(state, bound, i, units[i])
+                carried += kept["executions"] if kept is not None else 0
+        level = _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
+        if not lazy:
+            level.submit = submit
+            level.window = max(1, _workers(executor))
+            level.feed()
+        return level
     todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
     # (units that a checkpointed run left half done go on from their search state)
     resumes = {i: _resume_of(state, bound, i, prefix) for i, prefix in todo}
@@ -989,10 +1053,11 @@ def _start_level(
         task.add_done_callback(functools.partial(_hand_out, each))
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
-    live = functools.partial(live_progress, executor)
     # (executions from the checkpoint: its units done, and its units' states)
     carried = _executions(done) + sum(r["executions"] for r in resumes.values() if r)
-    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
+    return _Level(
+        bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried, order
+    )
 
 
 def _executions(done: dict[int, UnitResult]) -> int:
@@ -1061,6 +1126,12 @@ def _workers(executor: Executor) -> int:
     return count if isinstance(count, int) else 1
 
 
+def ordered(search: Search, bound: int | None) -> bool:
+    """Whether a split bound's units are merged as the single search enters them, and
+    only those (``SingleOrder``): ``dpor`` under a preemption bound."""
+    return search.strategy == "dpor" and bound is not None
+
+
 def remaining_estimate(
     finished_executions: int,
     finished: int,
@@ -1101,6 +1172,8 @@ def _run_level(
     bound)`` may hand out the next bound."""
     bound, units, done, futures = current.bound, current.units, current.done, current.futures
     lazy = current.lazy
+    order = current.order
+    ruled = 0  # units that the single search does not enter (``order``)
     merged.carried += current.carried
     recorded = set(done)
     finished = 0  # units merged at this bound
@@ -1113,7 +1186,7 @@ def _run_level(
         """``extra_*``: the units finished ahead of the merge; ``running``: the
         ``(executions, share done)`` posted by units still running."""
         units_done = finished + extra_units
-        left = len(units) - units_done
+        left = len(units) - ruled - units_done
         merged.units_left = left
         merged.remaining = remaining_estimate(
             level.executions + extra_executions, units_done, running, left - len(running)
@@ -1130,7 +1203,7 @@ def _run_level(
         progress = UnitProgress(
             bound,
             units_done,
-            len(units),
+            len(units) - ruled,
             executions,
             (executions - merged.carried) / elapsed if elapsed > 0 else 0.0,
             left,
@@ -1165,6 +1238,14 @@ def _run_level(
             del seen[j]
         return list(seen.values())
 
+    def feed() -> None:
+        """Hand out more units where the order wants them (``_Level.feed``)."""
+        for j in current.feed():
+            f = futures[j]
+            running.add(f)
+            index[f] = j
+            tags[unit_tag(bound, j)] = j
+
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
         nonlocal running, ahead_executions, cut
@@ -1180,12 +1261,29 @@ def _run_level(
                 if state is not None and j not in recorded and not r.exhausted:
                     recorded.add(j)
                     state.unit_done(bound, j, r)
+            feed()
             report(len(ahead), ahead_executions, posted())
             prefetch(bound, len(running), cut)
 
+    def rule_out(j: int) -> None:
+        """Unit ``j`` is not entered by the single search: drop it."""
+        nonlocal ahead_executions, ruled
+        ruled += 1
+        future = futures.pop(j, None)
+        if future is not None:
+            future.cancel()
+            running.discard(future)
+        if j in ahead:
+            ahead_executions -= ahead.pop(j).executions
+
     i = -1
+    nxt: int | None = 0 if units else None
+    if order is not None:
+        nxt = order.current
     try:
-        for i, prefix in enumerate(units):
+        while nxt is not None:
+            i = nxt
+            prefix = units[i]
             ran_out = False  # (the budget was spent before this unit)
             if i in done:
                 r = done[i]
@@ -1245,6 +1343,14 @@ def _run_level(
             for hook in hooks:
                 if hasattr(hook, "on_unit"):
                     hook.on_unit(bound, i, r)
+            if order is None:
+                nxt = i + 1 if i + 1 < len(units) else None
+            elif not (merged.stopped or merged.exhausted):
+                order.merged(r.above)
+                nxt = order.next()
+                for j in order.ruled_out():
+                    rule_out(j)
+                feed()
             report(len(ahead), ahead_executions, posted())
             if merged.stopped or merged.exhausted:
                 return
@@ -1255,7 +1361,7 @@ def _run_level(
         if isinstance(exc, Interrupted) and isinstance(exc.result, UnitResult):
             _salvage(merged, level, exc.result, hooks)
         for j in sorted(futures):
-            if j >= i and futures[j].done() and _ok(futures[j]):
+            if (order is not None or j >= i) and futures[j].done() and _ok(futures[j]):
                 _salvage(merged, level, futures[j].result(), hooks)
     finally:
         current.cancel()

@@ -17,14 +17,14 @@ all -- by replaying the schedule (``parallel.finding_from_data``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.results import Finding
 from pagerace.explore.schedule import MAX_THREADS
 
-__all__ = ["SearchState", "finding_data"]
+__all__ = ["SearchState", "above_from_data", "finding_data"]
 
 
 @dataclass
@@ -41,6 +41,8 @@ class SearchState:
     deadlocks: int
     bound_cut: bool  # the preemption bound has excluded a choice
     findings: list[Finding]
+    #: what the search noted for the prefix's nodes (``explore``'s ``above``)
+    above: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class SearchState:
             "deadlocks": self.deadlocks,
             "bound_cut": self.bound_cut,
             "findings": [finding_data(f) for f in self.findings],
+            "above": [[list(walk), list(initials)] for walk, initials in self.above],
         }
 
     @classmethod
@@ -72,6 +75,7 @@ class SearchState:
             findings = data["findings"]
             if not isinstance(bound_cut, bool) or not isinstance(findings, list):
                 raise TypeError
+            above = above_from_data(data["above"])
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{where}: a damaged search state") from None
         if finished < 0 or any(n < 0 for n in counts):
@@ -89,6 +93,7 @@ class SearchState:
             deadlocks,
             bound_cut,
             findings,
+            above,
         )
 
 
@@ -100,6 +105,22 @@ def _node(item: Any) -> list[Any]:
     if _thread(chosen) not in threads:
         raise ValueError
     return [threads, chosen, *([_thread(t) for t in part] for part in (backtrack, done, sleep))]
+
+
+def above_from_data(data: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """``explore``'s ``above`` notes from their data (``[[walk], [initials]]`` each),
+    checked: depths and thread numbers; ``ValueError`` or ``TypeError`` otherwise."""
+    out = []
+    for walk, initials in data:
+        depths = tuple(_depth(j) for j in walk)
+        out.append((depths, tuple(_thread(t) for t in initials)))
+    return out
+
+
+def _depth(j: Any) -> int:
+    if type(j) is not int or j < 0:
+        raise ValueError
+    return j
 
 
 def _thread(t: Any) -> int:

@@ -13,6 +13,7 @@ generation)``.  The model only passes references back to the machine that made t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pagerace.paging.geometry import Geometry
@@ -61,8 +62,9 @@ class Machine(Protocol[RefT]):
     def store(self, ref: RefT, index: int, value: int, step: str) -> None:
         """One atomic 64-bit store of ``value`` into entry ``index`` of ``ref``."""
 
-    def scan(self, ref: RefT, step: str) -> list[int]:
-        """Every entry of the table, loaded in index order."""
+    def scan(self, ref: RefT, step: str) -> Iterable[int]:
+        """Every entry of the table, loaded in index order (to be iterated once: with
+        one event per load, each entry is loaded as the loop comes to it)."""
 
     def ref(self, pte: int) -> RefT:
         """``lNe_to_lN-1e(pte)``: the table the entry points at, whatever it holds."""

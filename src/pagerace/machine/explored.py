@@ -262,16 +262,16 @@ class ExploredCPU:
         memory = self.memory
         frame = ref.frame
         if frame in memory.words and (frame not in memory.level or memory.gen[frame] != ref.gen):
-            now = (
-                "free"
-                if frame not in memory.level
-                else f"reused as an L{memory.level[frame]} table"
-            )
             seen = (self.cpu, frame, ref.gen)
             stale_used = self.world.stale_used
             if seen in stale_used:
                 return  # a consequence of the use already reported
             stale_used.add(seen)
+            now = (
+                "free"
+                if frame not in memory.level
+                else f"reused as an L{memory.level[frame]} table"
+            )
             self.ctx.report(
                 "use-after-free",
                 f"CPU{self.cpu} {step}: {what} frame {frame:#x}, freed since the pointer was"
@@ -316,12 +316,15 @@ class ExploredCPU:
         self._check_ref(ref, step, "load from")
         return value
 
-    def scan(self, ref: TableRef, step: str) -> list[int]:
+    def scan(self, ref: TableRef, step: str) -> Iterable[int]:
         """All entries of a table in index order: one event (or one per entry)."""
         frame = ref.frame
         n = self.geometry.entries
         if self.world.fine_scans:
-            return [self.load(ref, i, step) for i in range(n)]
+            # Each entry is loaded when the caller comes to it, as in the C loop: what
+            # the caller does with an entry (scan the L1 it points to, free it) comes
+            # before the next load, and a loop that stops at a mismatch loads no more.
+            return (self.load(ref, i, step) for i in range(n))
         if self.detailed:
             ev = self.ctx.event(self.world.scan_footprint(frame), step)
             values = [self.memory.read(frame, i) for i in range(n)]

@@ -32,7 +32,7 @@ the threads done and the sleep set.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent, footprint_keys
@@ -40,7 +40,7 @@ from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Node
 from pagerace.explore.strategies.dfs import PathSearch
 
-__all__ = ["DporStrategy"]
+__all__ = ["DporStrategy", "bounded_addition"]
 
 
 class DporStrategy(PathSearch):
@@ -58,6 +58,9 @@ class DporStrategy(PathSearch):
         # ``_valid`` steps are on the current path (before the divergence point).
         self._hb = _HappensBefore()
         self._valid = 0
+        #: Below a prefix under a preemption bound, when not None: what the search
+        #: would add to the backtrack sets of the prefix's nodes (``above``).
+        self.above: dict[tuple[tuple[int, ...], tuple[int, ...]], None] | None = None
 
     # -- one execution -----------------------------------------------------------
 
@@ -72,8 +75,9 @@ class DporStrategy(PathSearch):
             self._start = depth
             if depth < self._valid:
                 self._valid = depth
-        else:
+        elif self.above is None:
             self._start = self._floor  # (the races of a prefix are its units' siblings')
+        # (else the first execution's races are all noted: those above the floor too)
         self._started = True
         return self._choose
 
@@ -210,12 +214,12 @@ class DporStrategy(PathSearch):
         if s >= len(nodes):  # only nodes up to s change
             self._fill_to(self._steps)
         floor = self._floor  # nodes above it branch on every candidate elsewhere
-        if s < floor:
-            return
-        node = nodes[s]
         if self.bounded:
             self._add_bounded(s, initials)
             return
+        if s < floor:
+            return
+        node = nodes[s]
         for t in initials:
             if t in node.backtrack or t in node.sleep:
                 return
@@ -240,21 +244,37 @@ class DporStrategy(PathSearch):
         floor = self._floor
         k = bisect_left(switches, s)  # switches[k - 1] is the latest before s
         j = s
-        while j >= floor:
+        while True:
+            if j < floor:
+                if self.above is not None:
+                    # the rest of the walk is over the prefix's nodes: noted for whoever
+                    # explores the prefix's siblings (``parallel.SingleOrder``)
+                    walk = (j, *reversed(switches[:k]))
+                    self.above[walk, tuple(ordered)] = None
+                break
             node = nodes[j]
-            backtrack = node.backtrack
-            for t in initials:
-                if t in backtrack:
-                    break
-            else:
-                for t in ordered:
-                    if t in node.enabled:
-                        nodes[j] = node.adding(t)
-                        break
+            t = bounded_addition(node.backtrack, node.enabled, ordered)
+            if t is not None:
+                nodes[j] = node.adding(t)
             if not k:
                 break
             k -= 1
             j = switches[k]
+
+
+def bounded_addition(
+    backtrack: list[int], enabled: list[int], initials: Sequence[int]
+) -> int | None:
+    """What bounded POR adds at a point of its walk for a race with ``initials``
+    (sorted): nothing if one of them is in the backtrack set already, else the first
+    that the point can schedule (None: none can)."""
+    for t in initials:
+        if t in backtrack:
+            return None
+    for t in initials:
+        if t in enabled:
+            return t
+    return None
 
 
 class _HappensBefore:

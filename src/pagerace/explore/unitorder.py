@@ -1,0 +1,145 @@
+"""The units of a split bounded ``dpor`` bound that the single search enters, in its order.
+
+A split bound's units branch on every candidate thread at every point of their
+paths (``parallel.split``); the single DPOR search branches only where a race it
+found asks for it.  ``SingleOrder`` follows the single search over the points of
+the units' paths (the *top* of the tree): it holds their backtrack sets as that
+search would, and after each unit it is handed the unit's notes for those points
+(``explore``'s ``above``: what the unit's own search would have added there, in
+order), it takes the next branch as ``Frontier.next_branch`` does.  The units it
+hands out are those whose path the single search takes, in the order it takes them;
+a unit it passes by (``ruled_out``) holds executions the single search never runs.
+
+Below a unit's path, the unit's search is the single search's: it makes the same
+executions in the same order, and its races add the same backtrack points there.
+Above it, the single search applies each race's additions when it finds the race,
+and the unit notes them in that order; notes the single search made in an earlier
+unit (the first execution of a unit notes every race of its path) change nothing
+when applied again: a walk adds a thread only at a point that has none of the
+race's initials.  So merging the units in this order gives the executions, findings
+and schedules of the single search at that bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from pagerace.explore.strategies.dpor import bounded_addition
+
+__all__ = ["SingleOrder"]
+
+Walk = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+class _Top:
+    """A point of the current path: its threads, the one taken, the backtrack set."""
+
+    __slots__ = ("backtrack", "chosen", "done", "enabled")
+
+    def __init__(self, enabled: list[int], chosen: int) -> None:
+        self.enabled = enabled
+        self.chosen = chosen
+        self.backtrack = [chosen]
+        self.done: list[int] = []
+
+
+class SingleOrder:
+    """The single search's walk over the units ``units`` (prefixes ``[enabled, chosen,
+    done, sleep]`` per point, in the order ``split`` made them: depth first)."""
+
+    def __init__(self, units: Sequence[Sequence[Sequence[Any]]]) -> None:
+        self._units = units
+        paths = [tuple(point[1] for point in unit) for unit in units]
+        # every path prefix -> the range of the units below it (depth first: adjacent)
+        self._below: dict[tuple[int, ...], list[int]] = {}
+        for i, path in enumerate(paths):
+            for j in range(len(path) + 1):
+                span = self._below.get(path[:j])
+                if span is None:
+                    self._below[path[:j]] = [i, i]
+                else:
+                    span[1] = i
+        # How likely the search is to enter each unit, a guess from where its path
+        # leaves the one it branches from: at a context switch of that path (bounded
+        # POR adds a race's thread at every earlier switch), and near the root.
+        self._likely: list[tuple[bool, int, int]] = []
+        for i, path in enumerate(paths):
+            d = next((j for j in range(len(path)) if self._below[path[: j + 1]][0] == i), 0)
+            parent = paths[self._below[path[:d]][0]]
+            switch = d == 0 or parent[d] != parent[d - 1]
+            self._likely.append((not switch, d, i))
+        self._stack: list[_Top] = []
+        self._open = set(range(len(units)))  # neither entered nor ruled out
+        self._newly_ruled: list[int] = []
+        self.current: int | None = None
+        if units:
+            self._enter(0, 0)
+
+    def _enter(self, i: int, depth: int) -> None:
+        """Unit ``i`` is next: the points of its path below ``depth`` are new."""
+        for point in self._units[i][depth:]:
+            self._stack.append(_Top(list(point[0]), point[1]))
+        self._open.discard(i)
+        self.current = i
+
+    def merged(self, notes: Iterable[Walk]) -> None:
+        """The current unit is merged: apply its notes for the points of its path."""
+        stack = self._stack
+        for walk, initials in notes:
+            for j in walk:
+                top = stack[j]
+                t = bounded_addition(top.backtrack, top.enabled, initials)
+                if t is not None:
+                    top.backtrack.append(t)
+
+    def next(self) -> int | None:
+        """The next unit the single search enters, or None when it is done."""
+        stack = self._stack
+        while stack:
+            top = stack[-1]
+            for tid in sorted(top.backtrack):
+                if tid != top.chosen and tid not in top.done and tid in top.enabled:
+                    top.done.append(top.chosen)
+                    top.chosen = tid
+                    path = tuple(t.chosen for t in stack)
+                    i = self._below[path][0]
+                    self._enter(i, len(stack))
+                    return i
+            stack.pop()
+            # the units below this point that the search has not entered: never
+            first, last = self._below[tuple(t.chosen for t in stack)]
+            for i in range(first, last + 1):
+                if i in self._open:
+                    self._open.discard(i)
+                    self._newly_ruled.append(i)
+        self.current = None
+        return None
+
+    def wanted(self) -> Iterator[int]:
+        """The units worth running now, likeliest first: the current one, then the
+        first unit below each branch left on the current path (deepest first, as the
+        search takes them: it enters every one), then the others not ruled out, those
+        that branch off at a context switch and nearest the root first (a guess: the
+        search may not enter them)."""
+        stack = self._stack
+        if self.current is None:
+            return
+        yield self.current
+        chosen = [t.chosen for t in stack]
+        for depth in range(len(stack) - 1, -1, -1):
+            top = stack[depth]
+            for tid in sorted(top.backtrack):
+                if tid != top.chosen and tid not in top.done and tid in top.enabled:
+                    yield self._below[(*chosen[:depth], tid)][0]
+        yield from sorted(self._open, key=self._likely.__getitem__)
+
+    def ruled_out(self) -> list[int]:
+        """The units found never to be entered since the last call."""
+        out, self._newly_ruled = self._newly_ruled, []
+        return out
+
+    @property
+    def open(self) -> int:
+        """The units neither entered nor ruled out."""
+        return len(self._open)
