@@ -183,7 +183,8 @@ def assert_clean(
     expect = Expectation(allow=()) if forbid is None else Expectation(forbid=_kinds(forbid))
     schedule = os.environ.get(SCHEDULE_ENV, "").strip()
     if schedule:
-        run = replay_scenario(sc, schedule, variant=variant)
+        fine_scans = bool(options.get("fine_scans"))  # (the schedule fits only alike)
+        run = replay_scenario(sc, schedule, variant=variant, fine_scans=fine_scans)
         run.expected = expect
     else:
         opts = run_options(sc, **options)

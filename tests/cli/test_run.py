@@ -178,3 +178,19 @@ def test_bad_cli_arguments_exit_2_with_one_line() -> None:
         p = pagerace(*args)
         assert p.returncode == 2, (args, p.stdout, p.stderr)
         assert "Traceback" not in p.stderr
+
+
+def test_the_replay_command_of_a_fine_scans_run_replays_it() -> None:
+    import shlex
+
+    p = pagerace("run", "xsa345-r2a-small", "--fine-scans", "-q", "--json", "-")
+    assert p.returncode == 1, p.stderr
+    command = json.loads(p.stdout)["findings"][0]["replay"]
+    assert command.endswith(" --fine-scans")
+    words = shlex.split(command)
+    assert words[:2] == ["pagerace", "replay"]
+    q = pagerace(*words[1:])
+    assert q.returncode == 1, q.stderr
+    assert "(replay, one schedule)" in q.stdout.splitlines()[0]
+    text = pagerace("run", "xsa345-r2a-small", "--fine-scans", "-q").stdout
+    assert f"  replay: {command}\n" in text

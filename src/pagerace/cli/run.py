@@ -113,8 +113,10 @@ def _print(run: Any, all_traces: bool) -> None:
         if f.schedule in shown:  # its execution's trace is already printed
             click.echo(f"{finding_title(f, run)}: {f.message}")
             click.echo(
-                f"  found in an execution shown above; replay: "
-                f"{replay_command(run.scenario.source, f.schedule, run.variant)}"
+                "  found in an execution shown above; replay: "
+                + replay_command(
+                    run.scenario.source, f.schedule, run.variant, fine_scans=run.options.fine_scans
+                )
             )
             return
         shown.add(f.schedule)

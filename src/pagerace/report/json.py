@@ -86,7 +86,9 @@ def result_dict(run: Any, *, with_trace: bool = True) -> dict[str, Any]:
             "preemptions": f.preemptions,
             "at": f.at,
             "stops_execution": stop_reason(f),
-            "replay": replay_command(scenario.source, f.schedule, run.variant),
+            "replay": replay_command(
+                scenario.source, f.schedule, run.variant, fine_scans=run.options.fine_scans
+            ),
         }
         check = run.check(f)
         if check is not None:

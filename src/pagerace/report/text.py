@@ -86,12 +86,17 @@ def coverage_text(result: Any) -> str:
     return "; ".join(parts)
 
 
-def replay_command(source: str, schedule: str, variant: str | None = None) -> str:
+def replay_command(
+    source: str, schedule: str, variant: str | None = None, *, fine_scans: bool = False
+) -> str:
     """The shell command that replays ``schedule``: every word quoted for a POSIX
-    shell, so a file named ``my scen;id.toml`` stays one argument."""
+    shell, so a file named ``my scen;id.toml`` stays one argument; ``--fine-scans``
+    when the schedule is one of a run with it (it fits no other)."""
     words = ["pagerace", "replay", source, schedule]
     if variant:
         words += ["--variant", variant]
+    if fine_scans:
+        words.append("--fine-scans")
     return shlex.join(words)
 
 
@@ -215,5 +220,6 @@ def format_counterexample(
         reason = stop_reason(f)
         if reason:
             lines.append(f"      the execution stops here: {reason}")
-    lines.append(f"  replay: {replay_command(source, finding.schedule, variant)}")
+    fine = run is not None and run.options.fine_scans
+    lines.append(f"  replay: {replay_command(source, finding.schedule, variant, fine_scans=fine)}")
     return lines
