@@ -1,4 +1,4 @@
-"""``pagerace list``: the bundled scenarios, one line each."""
+"""``pagerace list``: the bundled scenarios, each with what its [expect] says."""
 
 from __future__ import annotations
 

@@ -35,7 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Re-run one schedule of a scenario and print its trace.",
     ),
     "show": ("pagerace.cli.show", "show", "Print the page-table tree a scenario sets up."),
-    "list": ("pagerace.cli.listing", "list_scenarios", "The bundled scenarios, one line each."),
+    "list": (
+        "pagerace.cli.listing",
+        "list_scenarios",
+        "The bundled scenarios and what each expects.",
+    ),
     "conform": (
         "pagerace.cli.conform",
         "conform",
