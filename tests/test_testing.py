@@ -200,9 +200,16 @@ def test_the_plugin_caps_executions_and_writes_html_reports(tmp_path: Path) -> N
     assert "<html" in (tmp_path / "reports" / reports[0]).read_text()
     q = _pytest(tmp_path, test, "--pagerace-max-executions", "1")
     assert "2 failed" in q.stdout and "not established" in q.stdout
-    r = _pytest(tmp_path, test, "--pagerace-max-executions", "zero")
-    assert r.returncode == 4
-    assert "--pagerace-max-executions: must be an int >= 1; got 'zero'" in r.stderr
+    for bad, reason in [
+        ("zero", "zero is not a whole number (digits 0-9 only)"),
+        ("\uff11", "\uff11 is not a whole number (digits 0-9 only)"),
+        ("+5", "+5 is not a whole number (digits 0-9 only)"),
+        ("0", "0 is outside 1..1,000,000,000,000"),
+        ("9" * 13, f"{'9' * 13} is outside 1..1,000,000,000,000"),
+    ]:
+        r = _pytest(tmp_path, test, "--pagerace-max-executions", bad)
+        assert r.returncode == 4
+        assert f"--pagerace-max-executions: {reason}" in r.stderr, r.stderr
 
 
 def test_a_reported_finding_is_marked_where_it_was_made() -> None:

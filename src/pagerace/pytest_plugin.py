@@ -34,15 +34,14 @@ __all__ = [
 
 
 def _positive(text: str) -> int:
+    """``--pagerace-max-executions``: ASCII digits, 1 to 10**12, as ``pagerace run``
+    reads a count (no other scripts' digits, no sign)."""
+    from pagerace.userio import parse_uint
+
     try:
-        value = int(text)
-    except ValueError:
-        raise pytest.UsageError(
-            f"--pagerace-max-executions: must be an int >= 1; got {text!r}"
-        ) from None
-    if value < 1:
-        raise pytest.UsageError(f"--pagerace-max-executions: must be an int >= 1; got {value}")
-    return value
+        return parse_uint(text, "--pagerace-max-executions", minimum=1, maximum=10**12)
+    except PageraceInputError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _folder(text: str) -> Path:
