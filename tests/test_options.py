@@ -186,3 +186,16 @@ def test_each_face_names_the_same_fields() -> None:
 
     assert set(EXPLORE_KEYS) <= set(ExploreOptions.field_names())
     assert set(ExploreOptions.field_names()) <= set(RunOptions.field_names())
+
+
+@pytest.mark.parametrize(
+    ("bound", "words"),
+    [
+        (0, "preemption bound 0"),
+        (2, "preemption bounds 0-2"),
+        ("iterative", "iterative preemption bounding"),
+        (None, "no preemption bound"),
+    ],
+)
+def test_a_search_says_its_bounds_in_words(bound: Any, words: str) -> None:
+    assert ExploreOptions(strategy="dpor", preemption_bound=bound).describe() == words

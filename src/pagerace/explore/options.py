@@ -238,7 +238,7 @@ class ExploreOptions:
             return "no preemption bound"
         if bound == "iterative":
             return "iterative preemption bounding"
-        if self.fewest_first:
+        if self.fewest_first and bound:
             return f"preemption bounds 0-{bound}"
         return f"preemption bound {bound}"
 
