@@ -269,3 +269,17 @@ def test_an_output_on_the_checkpoint_itself_is_refused(
         assert info.value.code == 2, err
         assert err.startswith(f"pagerace: {option} and ") and "name the same file" in err
         assert checkpoint.read_text() == small_checkpoint  # (left as it was)
+
+
+def test_a_checkpoint_larger_than_a_users_input_may_be_is_read(
+    small_checkpoint: str, tmp_path: Path
+) -> None:
+    from pagerace.explore.checkpoint import Progress
+
+    data = json.loads(small_checkpoint)
+    unit = dict(data["levels"]["0"]["done"]["0"], indices=[7] * 3_000_000)  # (6 MB)
+    data["levels"]["9"] = {"units": 1, "done": {"0": unit}}
+    checkpoint = tmp_path / "c.json"
+    checkpoint.write_text(json.dumps(data))
+    assert checkpoint.stat().st_size > 5 << 20
+    assert Progress.load(checkpoint).units_of(9) == 1

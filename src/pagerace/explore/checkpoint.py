@@ -42,6 +42,10 @@ from pagerace.userio import load_json, read_user_text, write_atomic
 
 __all__ = ["FORMAT", "Progress"]
 
+#: The largest checkpoint or unit state file read back: these are pagerace's own
+#: files, which a long run with many findings makes larger than a user's input may be.
+MAX_FILE_BYTES = 256 << 20
+
 #: The checkpoint format version this code reads and writes.
 FORMAT = 4
 _MAGIC = "pagerace-checkpoint"
@@ -78,7 +82,7 @@ class Progress:
     def load(cls, path: str | Path, *, interval: float = 2.0) -> Progress:
         """Read a checkpoint; ``PageraceInputError`` (one line) when it is not one this
         version can resume."""
-        text = read_user_text(str(path))
+        text = read_user_text(str(path), limit=MAX_FILE_BYTES)
         try:
             data = load_json(text)
         except PageraceInputError:
@@ -185,7 +189,7 @@ class Progress:
 
     def _unit_file(self, path: Path) -> dict[str, Any] | None:
         """A unit's state file read and checked (None: another search's)."""
-        text = read_user_text(str(path))
+        text = read_user_text(str(path), limit=MAX_FILE_BYTES)
         try:
             data = load_json(text)
         except PageraceInputError:
