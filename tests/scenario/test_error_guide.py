@@ -53,6 +53,16 @@ FILES = {
     "empty expression": _nr(""),
     "out of range": _nr("0 - 1"),
     "`nr` below 1": _nr("0"),
+    "unknown name": _op('op = "lookup", virt = "DIRECTMAP + L3_SPN"'),
+    "unaligned address": _op('op = "lookup", virt = "DIRECTMAP + 1"'),
+    "non-canonical address": _op('op = "lookup", virt = 0x800000000000'),
+    "range too long": _op('op = "populate", virt = 0x7ffffffff000, nr = 2'),
+    "`e` not above `s`": _op('op = "destroy", s = "DIRECTMAP", e = "DIRECTMAP"'),
+    "`e` out of range": "entries = 8\n" + _op('op = "destroy", s = "DIRECTMAP", e = "0x1001000"'),
+    "frames too high": _op(MAP.replace("mfn = 0, nr = 1", "mfn = 0xffffff, nr = 2")),
+    "flags with frame bits": _op(
+        MAP.replace('"PAGE_HYPERVISOR"', '"PAGE_HYPERVISOR | _PAGE_PSE_PAT"')
+    ),
     "unknown finding kind": OK + '[expect]\n"xen-4.14" = ["use-after-fre"]\n',
     "unknown variant in `[expect]`": OK + '[expect]\n"xen-4.15" = []\n',
     "kind listed twice": OK + '[expect]\n"xen-4.14" = ["leak", "leak"]\n',
@@ -88,3 +98,12 @@ def test_the_guide_shows_the_line_for_a_file_that_cannot_be_read(tmp_path: Path)
     with pytest.raises(ScenarioError) as info:
         load_scenario(str(tmp_path / "bad.toml"))
     assert str(info.value).replace(str(tmp_path / "bad.toml"), "bad.toml") == documented
+
+
+def test_the_guide_shows_the_line_for_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    documented = _guide_lines()["not UTF-8"]
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b'name = "tes\xe9"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(str(path))
+    assert str(info.value).replace(str(path), "bad.toml") == documented
