@@ -480,6 +480,8 @@ BAD_DASK = [
 def _damaged_checkpoint(rng: random.Random, tmp: Path) -> str:
     """A checkpoint file of the shape run --checkpoint writes, mutated (its hash is no
     scenario's, so even an intact one is refused)."""
+    from pagerace.explore.checkpoint import FORMAT
+
     unit = {
         "executions": 39,
         "events": 2636,
@@ -492,9 +494,10 @@ def _damaged_checkpoint(rng: random.Random, tmp: Path) -> str:
         "findings": [
             {"kind": "leak", "message": "m", "key": "('leak', 'quiescence')", "schedule": "v1:0"}
         ],
+        "above": [],
     }
     doc = {
-        "pagerace-checkpoint": 3,
+        "pagerace-checkpoint": FORMAT,
         "about": {"scenario": "xsa345-r1-small", "variant": None, "until_expected": True},
         "hash": "0" * 64,
         "options": {
