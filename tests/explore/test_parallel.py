@@ -347,3 +347,30 @@ def test_in_one_process_each_unit_runs_once_within_the_budget_left(
         search = Search(Generated(seed), strategy="dpor", keep_going=True, max_executions=budget)
         result = explore_units(search, InlineExecutor(), preemption_bound="iterative")
         assert sum(ran) == result.executions <= budget, (seed, budget)
+
+
+def test_a_time_limit_keeps_what_the_units_that_finished_ran(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first unit is cut by the time limit (as if: its result says so) while every
+    # later one has finished: their executions and findings count, as after Ctrl-C.
+    from dataclasses import replace
+
+    from pagerace.explore import parallel
+
+    calls: list[int] = []
+
+    def first_cut(*args: Any, **kwargs: Any) -> Any:
+        r = run_unit(*args, **kwargs)
+        calls.append(r.executions)
+        return replace(r, exhausted=True) if len(calls) == 1 else r
+
+    monkeypatch.setattr(parallel, "run_unit", first_cut)
+    for strategy, bound in (("dfs", None), ("dpor", 2)):
+        calls.clear()
+        search = Search(Generated(5), strategy=strategy, keep_going=True, time_limit=1000.0)
+        executor = InlineExecutor(lazy=False)
+        executor._max_workers = 64  # type: ignore[attr-defined]  # (units run ahead)
+        r = explore_units(search, executor, preemption_bound=bound)
+        assert len(calls) > 1 and r.coverage.stopped_by == "time_limit"
+        assert r.executions == sum(calls), strategy

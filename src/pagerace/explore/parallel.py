@@ -1353,6 +1353,13 @@ def _run_level(
                 feed()
             report(len(ahead), ahead_executions, posted())
             if merged.stopped or merged.exhausted:
+                budget = search.max_executions
+                if merged.exhausted and not (budget is not None and merged.executions >= budget):
+                    # the time limit: what the units that finished ran counts, as
+                    # after Ctrl-C (a budget ends at its execution, as one search)
+                    for j in sorted(futures):
+                        if futures[j].done() and _ok(futures[j]):
+                            _salvage(merged, level, futures[j].result(), hooks)
                 return
     except KeyboardInterrupt as exc:
         # what has been run counts: the unit that was running here (in this
