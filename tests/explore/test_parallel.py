@@ -5,6 +5,7 @@ reaches every Mazurkiewicz trace."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from pagerace.explore.parallel import (
     split,
 )
 from pagerace.explore.strategies.dfs import PathSearch
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -289,15 +292,16 @@ def test_a_scenario_run_split_is_the_same_on_any_number_of_processes(
     name: str, variant: str
 ) -> None:
     """``pagerace run``'s defaults (iterative bounding, until the expectation is
-    decided), split: one process or two, the same run, coverage of each bound too."""
+    decided), split: one process or two, the same run as the single search, coverage
+    of each bound too."""
     from pagerace.cli.options import load
     from pagerace.runner import RunOptions, run_scenario
 
     sc = load(name)
-    runs = [run_scenario(sc, RunOptions(jobs=jobs), variant=variant) for jobs in (1, 2)]
-    one, two = (r.result for r in runs)
-    assert _summary(one) == _summary(two)
-    assert one.coverage == two.coverage and one.coverage.bounds
+    runs = [run_scenario(sc, RunOptions(jobs=jobs), variant=variant) for jobs in (1, 2, None)]
+    one, two, single = (r.result for r in runs)
+    assert _summary(one) == _summary(two) == _summary(single)  # (None: the single search)
+    assert one.coverage == two.coverage == single.coverage and one.coverage.bounds
     assert runs[0].verdict == runs[1].verdict and runs[0].status == runs[1].status
 
 
@@ -374,3 +378,26 @@ def test_a_time_limit_keeps_what_the_units_that_finished_ran(
         r = explore_units(search, executor, preemption_bound=bound)
         assert len(calls) > 1 and r.coverage.stopped_by == "time_limit"
         assert r.executions == sum(calls), strategy
+
+
+@pytest.mark.parametrize(
+    ("name", "variant", "bound"),
+    [("xsa345-r1-small", "xen-4.14", 2), ("bench/scenarios/four-cpus-small.toml", "xsa-345", 1)],
+)
+def test_a_scenario_explored_at_length_split_is_the_single_search(
+    name: str, variant: str, bound: int
+) -> None:
+    # keep-going through every bound up to ``bound`` (hundreds of executions; findings
+    # of six kinds on xsa345-r1-small), every bound split: the executions and
+    # schedules of one process
+    from pagerace.cli.options import load
+    from pagerace.runner import RunOptions, run_scenario
+
+    sc = load(str(ROOT / name) if name.endswith(".toml") else name)
+    options = {"keep_going": True, "preemption_bound": bound}
+    two, single = (
+        run_scenario(sc, RunOptions(jobs=jobs, **options), variant=variant).result
+        for jobs in (2, None)
+    )
+    assert _summary(two) == _summary(single) and two.coverage == single.coverage
+    assert two.executions > 100
