@@ -987,37 +987,35 @@ def _start_level(
     budget = search.max_executions
     lazy = isinstance(executor, InlineExecutor) and executor.lazy
     live = functools.partial(live_progress, executor)
+    todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
+    # (units that a checkpointed run left half done go on from their search state)
+    resumes = {i: _resume_of(state, bound, i, prefix) for i, prefix in todo}
+    # (executions from the checkpoint: its units done, and its units' states; a lazy
+    # run adds a unit's state as it runs it)
+    carried = _executions(done) + sum(r["executions"] for r in resumes.values() if r)
+
+    def submit(i: int) -> Future[UnitResult]:
+        return executor.submit(
+            run_unit,
+            search,
+            bound,
+            units[i],
+            budget,
+            deadline,
+            tag=unit_tag(bound, i),
+            save=state.unit_save(bound, i) if state is not None else None,
+            resume=resumes[i],
+        )
+
     if order is not None:
         # Units go out as the merge comes to need them (``_run_level``'s ``feed``):
         # those the single search enters first, others only on idle workers.
-
-        def submit(i: int) -> Future[UnitResult]:
-            return executor.submit(
-                run_unit,
-                search,
-                bound,
-                units[i],
-                budget,
-                deadline,
-                tag=unit_tag(bound, i),
-                save=state.unit_save(bound, i) if state is not None else None,
-                resume=_resume_of(state, bound, i, units[i]),
-            )
-
-        carried = _executions(done)  # (a lazy run adds a unit's state as it runs it)
-        if not lazy:
-            for i in range(len(units)):
-                kept = None if i in done else _resume_of(state, bound, i, units[i])
-                carried += kept["executions"] if kept is not None else 0
         level = _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
         if not lazy:
             level.submit = submit
             level.window = max(1, _workers(executor))
             level.feed()
         return level
-    todo = [] if lazy else [(i, prefix) for i, prefix in enumerate(units) if i not in done]
-    # (units that a checkpointed run left half done go on from their search state)
-    resumes = {i: _resume_of(state, bound, i, prefix) for i, prefix in todo}
     size = 1
     if unit_seconds and not lazy:
         spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
@@ -1027,18 +1025,8 @@ def _start_level(
     for k in range(0, len(todo), size):
         part = todo[k : k + size]
         if len(part) == 1 or any(resumes[i] is not None for i, _ in part):
-            for i, prefix in part:
-                futures[i] = executor.submit(
-                    run_unit,
-                    search,
-                    bound,
-                    prefix,
-                    budget,
-                    deadline,
-                    tag=unit_tag(bound, i),
-                    save=state.unit_save(bound, i) if state is not None else None,
-                    resume=resumes[i],
-                )
+            for i, _ in part:
+                futures[i] = submit(i)
             continue
         task = executor.submit(
             run_units,
@@ -1053,11 +1041,7 @@ def _start_level(
         task.add_done_callback(functools.partial(_hand_out, each))
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
-    # (executions from the checkpoint: its units done, and its units' states)
-    carried = _executions(done) + sum(r["executions"] for r in resumes.values() if r)
-    return _Level(
-        bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried, order
-    )
+    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
 
 
 def _executions(done: dict[int, UnitResult]) -> int:
@@ -1276,6 +1260,13 @@ def _run_level(
         if j in ahead:
             ahead_executions -= ahead.pop(j).executions
 
+    def keep_finished() -> None:
+        """What the units that finished ahead of the merge ran counts (the search
+        was stopped by Ctrl-C or its time limit, not where one search would stop)."""
+        for j in sorted(futures):
+            if futures[j].done() and _ok(futures[j]):
+                _salvage(merged, level, futures[j].result(), hooks)
+
     i = -1
     nxt: int | None = 0 if units else None
     if order is not None:
@@ -1355,11 +1346,7 @@ def _run_level(
             if merged.stopped or merged.exhausted:
                 budget = search.max_executions
                 if merged.exhausted and not (budget is not None and merged.executions >= budget):
-                    # the time limit: what the units that finished ran counts, as
-                    # after Ctrl-C (a budget ends at its execution, as one search)
-                    for j in sorted(futures):
-                        if futures[j].done() and _ok(futures[j]):
-                            _salvage(merged, level, futures[j].result(), hooks)
+                    keep_finished()  # (the time limit; a budget ends at its execution)
                 return
     except KeyboardInterrupt as exc:
         # what has been run counts: the unit that was running here (in this
@@ -1367,9 +1354,7 @@ def _run_level(
         merged.interrupted = True
         if isinstance(exc, Interrupted) and isinstance(exc.result, UnitResult):
             _salvage(merged, level, exc.result, hooks)
-        for j in sorted(futures):
-            if (order is not None or j >= i) and futures[j].done() and _ok(futures[j]):
-                _salvage(merged, level, futures[j].result(), hooks)
+        keep_finished()
     finally:
         current.cancel()
 

@@ -43,6 +43,14 @@ class _Top:
         self.backtrack = [chosen]
         self.done: list[int] = []
 
+    def branches(self) -> list[int]:
+        """The threads still to take here, in the order the search takes them."""
+        return [
+            t
+            for t in sorted(self.backtrack)
+            if t != self.chosen and t not in self.done and t in self.enabled
+        ]
+
 
 class SingleOrder:
     """The single search's walk over the units ``units`` (prefixes ``[enabled, chosen,
@@ -98,14 +106,13 @@ class SingleOrder:
         stack = self._stack
         while stack:
             top = stack[-1]
-            for tid in sorted(top.backtrack):
-                if tid != top.chosen and tid not in top.done and tid in top.enabled:
-                    top.done.append(top.chosen)
-                    top.chosen = tid
-                    path = tuple(t.chosen for t in stack)
-                    i = self._below[path][0]
-                    self._enter(i, len(stack))
-                    return i
+            branches = top.branches()
+            if branches:
+                top.done.append(top.chosen)
+                top.chosen = branches[0]
+                i = self._below[tuple(t.chosen for t in stack)][0]
+                self._enter(i, len(stack))
+                return i
             stack.pop()
             # the units below this point that the search has not entered: never
             first, last = self._below[tuple(t.chosen for t in stack)]
@@ -128,10 +135,8 @@ class SingleOrder:
         yield self.current
         chosen = [t.chosen for t in stack]
         for depth in range(len(stack) - 1, -1, -1):
-            top = stack[depth]
-            for tid in sorted(top.backtrack):
-                if tid != top.chosen and tid not in top.done and tid in top.enabled:
-                    yield self._below[(*chosen[:depth], tid)][0]
+            for tid in stack[depth].branches():
+                yield self._below[(*chosen[:depth], tid)][0]
         yield from sorted(self._open, key=self._likely.__getitem__)
 
     def ruled_out(self) -> list[int]:
