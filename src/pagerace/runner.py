@@ -72,6 +72,7 @@ from pagerace.xen.config import XenConfig
 from pagerace.xen.lookup import lookup
 from pagerace.xen.map_pages import map_pages_to_xen, populate_pt_range
 from pagerace.xen.modify import destroy_xen_mappings, modify_xen_mappings
+from pagerace.xen.versions import VERSIONS, unknown_variant
 
 __all__ = [
     "DEFAULT_MAX_EXECUTIONS",
@@ -170,10 +171,9 @@ def prepare(
     execution would make too many page-table stores are refused."""
     variant = variant or scenario.variant
     geometry = scenario.geometry
-    try:
-        config = XenConfig(variant=variant, page1gb=scenario.page1gb)
-    except ValueError as exc:
-        raise PageraceInputError(f"--variant: {exc}") from None
+    if variant not in VERSIONS:
+        raise PageraceInputError("--variant: " + unknown_variant(variant))
+    config = XenConfig(variant=variant, page1gb=scenario.page1gb)
     memory = PhysicalMemory(geometry)
     root = memory.alloc(4)
     assert root is not None

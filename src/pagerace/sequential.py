@@ -22,6 +22,7 @@ from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.runner import call_op
 from pagerace.scenario import Scenario
 from pagerace.xen.config import XenConfig
+from pagerace.xen.versions import VERSIONS, unknown_variant
 
 __all__ = ["CheckedFinding", "SequentialCheck", "check_ops", "check_scenario"]
 
@@ -107,8 +108,7 @@ def scenario_ops(scenario: Scenario) -> list[tuple[str, Any]]:
 def check_scenario(scenario: Scenario, variant: str | None = None) -> SequentialCheck:
     """A scenario's operations, sequentially, on ``variant`` (default: its own)."""
     chosen = variant or scenario.variant
-    try:
-        config = XenConfig(variant=chosen, page1gb=scenario.page1gb)
-    except ValueError as exc:
-        raise PageraceInputError(f"--variant: {exc}") from None
+    if chosen not in VERSIONS:
+        raise PageraceInputError("--variant: " + unknown_variant(chosen))
+    config = XenConfig(variant=chosen, page1gb=scenario.page1gb)
     return check_ops(scenario_ops(scenario), config, scenario.geometry)

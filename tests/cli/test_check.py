@@ -80,7 +80,7 @@ def test_all_variants_runs_each_and_json_lists_them(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--variant", "xen-9.9"], "variant 'xen-9.9': unknown"),
+        (["--variant", "xen-9.9"], '--variant: unknown variant "xen-9.9"'),
         (["--variant", "xsa-345", "--all-variants"], "--variant and --all-variants"),
     ],
 )

@@ -174,6 +174,7 @@ def test_bad_cli_arguments_exit_2_with_one_line() -> None:
         ["run", "xsa345-r1-small", "--variant", "xen-9"],
         ["replay", "xsa345-r1-small", "not-a-schedule"],
         ["run", "no-such-scenario"],
+        ["run", "xsa345-r1-small", "--keep-going", "--first-finding"],
     ):
         p = pagerace(*args)
         assert p.returncode == 2, (args, p.stdout, p.stderr)

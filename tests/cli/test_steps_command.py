@@ -45,7 +45,7 @@ def test_without_labels_every_label_is_listed_at_the_variant() -> None:
 def test_bad_labels_and_variants_are_one_line_and_status_2() -> None:
     for args, text in (
         (("steps", "M99"), "unknown step label 'M99'"),
-        (("steps", "--variant", "xen-9"), "--variant 'xen-9': no mm.c lines for it"),
+        (("steps", "--variant", "xen-9"), '--variant: unknown variant "xen-9"'),
     ):
         p = pagerace(*args)
         assert p.returncode == 2

@@ -23,6 +23,14 @@ def test_runs_are_run_length_encoded() -> None:
     assert str(Schedule(())) == "v1:"
 
 
+def test_a_hand_written_schedule_need_not_be_canonical() -> None:
+    # (a count of 1, a thread's run written in two parts: what str() would not write)
+    assert Schedule.parse("v1:0x1.0.1x2.1") == Schedule((0, 0, 1, 1, 1))
+    assert str(Schedule.parse("v1:0x1.0.1x2.1")) == "v1:0x2.1x3"
+    with pytest.raises(PageraceInputError, match=r"count 1\.\.99,999,999"):
+        Schedule.parse("v1:0x0")
+
+
 @pytest.mark.parametrize(
     "text", ["", "0.1", "v2:0", "v1:8", "v1:0x0", "v1:0x", "v1:a", "v1:0..1", "v1:01"]
 )

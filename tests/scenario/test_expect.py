@@ -100,3 +100,20 @@ def test_an_expectation_is_decided_as_soon_as_findings_settle_it() -> None:
     assert forbid.decided({"leak"})
     assert Expectation(allow=("lost-update",)).decided({"bug"})
     assert not Expectation(allow=("lost-update",)).decided({"lost-update"})
+
+
+@pytest.mark.parametrize(
+    "expectation",
+    [
+        Expectation(require=("use-after-free",)),
+        Expectation(require=("use-after-free",), forbid=("leak",)),
+        Expectation(allow=("use-after-free",)),
+        Expectation(forbid=("leak",)),
+    ],
+)
+def test_a_crash_of_the_model_meets_no_expectation(expectation: Expectation) -> None:
+    # ("exception": the model code raised -- it answers nothing about Xen)
+    verdict = judge(expectation, ["use-after-free", "exception"], complete=True)
+    assert verdict.status == NOT_MET
+    assert "exception" in verdict.reason
+    assert expectation.decided({"exception"})

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from pagerace.cli.options import Count, Seconds, dask_option, processes_option, variant_option
+from pagerace.cli.options import (
+    Count,
+    Seconds,
+    dask_option,
+    drawn_variant_option,
+    processes_option,
+)
 
 __all__ = ["hunt"]
 
@@ -103,7 +109,7 @@ def _table(result: Any) -> None:
 
 
 @click.command()
-@variant_option
+@drawn_variant_option
 @click.option(
     "--time-limit",
     type=Seconds(),
@@ -192,12 +198,11 @@ def hunt(
     from pagerace.hunt.generate import GenOptions
     from pagerace.hunt.search import Budget
     from pagerace.scenario import KNOWN_VARIANTS
+    from pagerace.xen.versions import unknown_variant
 
     variant = variant or "xen-4.14"
     if variant not in KNOWN_VARIANTS:
-        raise PageraceInputError(
-            f"--variant: unknown variant {variant!r}; known: {', '.join(KNOWN_VARIANTS)}"
-        )
+        raise PageraceInputError("--variant: " + unknown_variant(variant))
     from pagerace.userio import one_line, plan_outputs
 
     plan_outputs(("--json",), json=json_path, html=html_path)

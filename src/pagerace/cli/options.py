@@ -21,6 +21,7 @@ __all__ = [
     "Seconds",
     "bundled_scenarios",
     "dask_option",
+    "drawn_variant_option",
     "jobs_option",
     "load",
     "processes_option",
@@ -115,13 +116,23 @@ dask_option = click.option(
     help="Run the work on a Dask cluster: tcp://HOST:8786, or local:N for a local "
     "cluster of N workers (needs pagerace[cluster]).",
 )
+_VARIANTS_HELP = (
+    "xen-4.14 (vulnerable), xsa-345 (fixed), xen-4.19, xen-4.20.0 or xen-4.21 ('pagerace variants')"
+)
 variant_option = click.option(
     "--variant",
     metavar="V",
     default=None,
     shell_complete=_complete_variant,
-    help="Override the scenario's variant: xen-4.14 (vulnerable), xsa-345 (fixed), "
-    "xen-4.19, xen-4.20.0 or xen-4.21 ('pagerace variants').",
+    help=f"Override the scenario's variant: {_VARIANTS_HELP}.",
+)
+#: (``hunt``: the scenarios are drawn, not read)
+drawn_variant_option = click.option(
+    "--variant",
+    metavar="V",
+    default=None,
+    shell_complete=_complete_variant,
+    help=f"The variant the drawn scenarios run on (default xen-4.14): {_VARIANTS_HELP}.",
 )
 
 

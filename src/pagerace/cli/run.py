@@ -252,6 +252,11 @@ def run(
     """
     from pagerace.cli.options import load
 
+    if keep_going and not until_expected:
+        raise PageraceInputError(
+            "--keep-going and --first-finding: give one or the other (one collects every"
+            " finding, the other stops at the first)"
+        )
     outputs = plan_outputs(("--json",), json=json_path, html=html_path)
     sc = load(scenario)
     options = _options(

@@ -6,6 +6,7 @@ import click
 
 from pagerace.errors import PageraceInputError
 from pagerace.xen.steps import EVENT_KEYS, MM_C, Step, commit_of, step, steps, versions
+from pagerace.xen.versions import VERSIONS, unknown_variant
 
 __all__ = ["steps_command"]
 
@@ -57,10 +58,10 @@ def steps_command(labels: tuple[str, ...], variant: str) -> None:
     """Explain step labels (M6.9, V2.4, X5.8 ...): the Xen function, what the step
     does, what it reads and writes, and its line in xen/arch/x86/mm.c at each
     modelled version.  Without LABELS, list every label with its line at --variant."""
+    if variant not in VERSIONS:
+        raise PageraceInputError("--variant: " + unknown_variant(variant))
     if variant not in versions():
-        raise PageraceInputError(
-            f"--variant {variant!r}: no mm.c lines for it (known: {', '.join(versions())})"
-        )
+        raise PageraceInputError(f"--variant: no mm.c lines for {variant} in the steps table")
     if not labels:
         click.echo(f"step labels; lines of {MM_C} at {(commit_of(variant) or '')[:10]} ({variant})")
         for entry in steps().values():

@@ -1,9 +1,12 @@
 """Schedules: the sequence of threads chosen at each scheduling point of one execution.
 
 The one string form is ``"v1:"`` followed by runs separated by ``"."``; a run is a
-thread id (one digit, 0..7) optionally followed by ``x`` and a repeat count of at least
-2.  Example: threads 0, 0, 0, 1, 1, 0 are ``"v1:0x3.1x2.0"``; the empty schedule is
-``"v1:"``.  ``Schedule.parse(str(s)) == s`` for every schedule ``s``.
+thread id (one digit, 0..7) optionally followed by ``x`` and a repeat count.  Example:
+threads 0, 0, 0, 1, 1, 0 are ``"v1:0x3.1x2.0"``; the empty schedule is ``"v1:"``.
+``str`` writes a count only when it is 2 or more and never two runs of one thread in a
+row; ``parse`` also takes the other spellings (``0x1``, ``0.0``), so that a schedule
+edited by hand need not be canonical.  ``Schedule.parse(str(s)) == s`` for every
+schedule ``s``.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class Schedule:
                 if match is None:
                     raise PageraceInputError(
                         f"schedule: run {_shown(run)} in {shown} is not THREAD or "
-                        f"THREADxCOUNT (thread 0..{MAX_THREADS - 1}, count 2..99,999,999)"
+                        f"THREADxCOUNT (thread 0..{MAX_THREADS - 1}, count 1..99,999,999)"
                     )
                 count = int(match.group(2)) if match.group(2) else 1
                 total += count

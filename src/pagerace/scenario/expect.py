@@ -16,6 +16,10 @@ requires those kinds, ``[]`` means the run must be clean) or a table with ``requ
     "xsa-345" = { forbid = ["use-after-free", "double-free"] }
     "xsa-345-lax" = { allow = ["lost-update"] }
 
+The explorer's own ``exception`` (the model code raised: a bug of the model, not a
+finding about Xen) is never tolerated: whatever the expectation, a run that shows one
+does not meet it.
+
 ``judge`` gives the verdict on a run: ``met``, ``NOT met`` (a forbidden kind was found,
 or a complete run lacks a required one) or ``not established`` (the run was cut
 short before the question was settled: a required kind is still missing, or a kind
@@ -33,6 +37,8 @@ __all__ = ["MET", "NOT_ESTABLISHED", "NOT_MET", "Expectation", "Verdict", "judge
 MET = "met"
 NOT_MET = "NOT met"
 NOT_ESTABLISHED = "not established"
+#: the kind of a crash of the model itself (``explore.execution``), never tolerated
+EXCEPTION = "exception"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,8 @@ class Expectation:
     allow: tuple[str, ...] | None = None
 
     def forbids(self, kind: str) -> bool:
+        if kind == EXCEPTION:
+            return True  # a crash of the model answers nothing about Xen
         if kind in self.require:
             return False
         if self.allow is not None:

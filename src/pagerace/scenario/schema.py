@@ -38,7 +38,7 @@ from pagerace.userio import (
     one_line,
     read_user_text,
 )
-from pagerace.xen.versions import VERSIONS
+from pagerace.xen.versions import VERSIONS, unknown_variant
 
 __all__ = [
     "EXPLORE_KEYS",
@@ -193,8 +193,7 @@ class _Loader:
         if variant not in KNOWN_VARIANTS:
             raise self.fail(
                 "variant",
-                f'unknown variant "{one_line(variant)}"{_hint(variant, KNOWN_VARIANTS)};'
-                f" known: {', '.join(KNOWN_VARIANTS)}",
+                unknown_variant(one_line(variant)),
             )
         entries = self.entries(doc)
         page1gb = self.boolean(doc, "page1gb", "page1gb", default=True)
@@ -263,8 +262,7 @@ class _Loader:
             if variant not in KNOWN_VARIANTS:
                 raise self.fail(
                     key,
-                    f'unknown variant "{one_line(variant)}"{_hint(variant, KNOWN_VARIANTS)};'
-                    f" known: {', '.join(KNOWN_VARIANTS)}",
+                    unknown_variant(one_line(variant)),
                 )
             if isinstance(value, list):  # the shorthand: required kinds, [] = clean
                 kinds = self.kinds(value, key)

@@ -14,7 +14,7 @@ from pagerace.paging.pte import (
     hypervisor_flags,
 )
 from pagerace.xen.variants import LockingDiscipline
-from pagerace.xen.versions import VERSIONS, Version
+from pagerace.xen.versions import VERSIONS, Version, unknown_variant
 
 __all__ = ["SystemState", "XenConfig"]
 
@@ -47,8 +47,7 @@ class XenConfig:
 
     def __post_init__(self) -> None:
         if self.variant not in VERSIONS:
-            known = ", ".join(VERSIONS)
-            raise ValueError(f"variant {self.variant!r}: unknown (known: {known})")
+            raise ValueError(unknown_variant(self.variant))
         if not isinstance(self.system_state, SystemState):
             object.__setattr__(self, "system_state", SystemState(self.system_state))
         nx_flag = _PAGE_NX_BIT if self.nx else 0

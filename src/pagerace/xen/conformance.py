@@ -375,10 +375,10 @@ def check_file(path: str, variant: str | None = None, jobs: int = 1) -> Iterator
     fails fast with ``VectorFileError``.
     """
     if variant is not None:
-        from pagerace.xen.versions import VERSIONS
+        from pagerace.xen.versions import VERSIONS, unknown_variant
 
         if variant not in VERSIONS:
-            raise VectorFileError(f"--variant {variant!r}: unknown (known: {', '.join(VERSIONS)})")
+            raise VectorFileError("--variant: " + unknown_variant(variant))
     sequences = list(iter_vector_file(path, variant))
     if jobs <= 1 or len(sequences) < 4:
         yield from map(check_sequence, sequences)

@@ -31,13 +31,14 @@ releases with and without the fix, which pagerace.advisory knows.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from pagerace.machine import Machine, RefT
 from pagerace.paging.pte import INVALID_MFN
 from pagerace.xen.variants import L3TableLocking, LockingDiscipline, NoL3Locking
 
-__all__ = ["VERSIONS", "Version"]
+__all__ = ["VERSIONS", "Version", "unknown_variant"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -154,3 +155,12 @@ VERSIONS: dict[str, Version] = {
     v.name: v for v in (_XEN_4_14, _XSA_345, _XEN_4_19, _XEN_4_20_0, _XEN_4_21)
 }
 """Every variant, oldest first."""
+
+
+def unknown_variant(name: str) -> str:
+    """The one wording of an unknown variant, after the place that names it (a file's
+    key, a command-line flag): ``unknown variant "xen_4.14" (did you mean xen-4.14?);
+    known: ...``."""
+    close = difflib.get_close_matches(name, list(VERSIONS), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f'unknown variant "{name}"{hint}; known: {", ".join(VERSIONS)}'
