@@ -7,9 +7,12 @@
 (a) a bare-cell program (two threads, shared cells, a lock) under ``random`` for
 --executions executions, (b) a bundled Xen scenario (xsa345-r1-small, ``random``) for
 --scenario-executions executions, (c) the four-CPU bench scenario split into work
-units with ``dpor`` (no bound, on every core, budget --split-executions).  At twenty
+units with ``dpor`` (no bound, on every core, budget --split-executions), (d) the same
+under preemption bounds 0, 1, ... (``BOUNDED_CAP``; ``pagerace run``'s way: the units
+merged in the single search's order, each unit's notes of where it branches kept until
+the merge passes it), budget --split-executions.  At twenty
 points of each run it samples the resident set size (RSS, /proc/self/statm) and the
-peak RSS so far (VmHWM in /proc/self/status) of this process; (c) is sampled every
+peak RSS so far (VmHWM in /proc/self/status) of this process; (c) and (d) are sampled every
 --split-sample-seconds instead (its units finish unevenly), with the summed RSS of
 the worker processes too.  Flat memory means the last samples do not grow; the report
 prints the growth from the middle sample to the last.  ``--json`` writes every
@@ -35,6 +38,8 @@ from pagerace.scenario import load_scenario
 PAGE = os.sysconf("SC_PAGE_SIZE")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = 20
+#: (d) explores bounds 0 to this (the budget ends it first)
+BOUNDED_CAP = 8
 
 
 def rss_mib(pid: int | str = "self") -> float:
@@ -147,7 +152,7 @@ def main() -> None:
     ap.add_argument("--scenario-executions", type=int, default=1_000_000)
     ap.add_argument("--split-executions", type=int, default=200_000)
     ap.add_argument("--split-sample-seconds", type=float, default=20.0)
-    ap.add_argument("--parts", default="abc", help="which runs (a, b, c); default all")
+    ap.add_argument("--parts", default="abcd", help="which runs (a, b, c, d); default all")
     ap.add_argument("--json", default=None, help="write every sample to this file")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()}; RSS at start {rss_mib():.1f} MiB")
@@ -170,13 +175,15 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         runs.append(s.report("xsa345-r1-small, random", elapsed, run.result.executions))
     if "c" in args.parts:
-        runs.append(split_run(args.split_executions, args.split_sample_seconds))
+        runs.append(split_run(args.split_executions, args.split_sample_seconds, None))
+    if "d" in args.parts:
+        runs.append(split_run(args.split_executions, args.split_sample_seconds, BOUNDED_CAP))
     print(f"load average {os.getloadavg()}")
     if args.json:
         Path(args.json).write_text(json.dumps({"runs": runs}, indent=1) + "\n")
 
 
-def split_run(n: int, seconds: float) -> dict[str, Any]:
+def split_run(n: int, seconds: float, bound: int | None) -> dict[str, Any]:
     sc = load_scenario(ROOT / "bench/scenarios/four-cpus-small.toml")
     s = Sampler(n, workers=True)
     start = time.perf_counter()
@@ -184,7 +191,7 @@ def split_run(n: int, seconds: float) -> dict[str, Any]:
     run = run_scenario(
         sc,
         RunOptions(
-            preemption_bound=None,
+            preemption_bound=bound,
             max_executions=n,
             time_limit=None,
             keep_going=True,
@@ -195,7 +202,9 @@ def split_run(n: int, seconds: float) -> dict[str, Any]:
     stop.set()
     s.sample(run.result.executions)
     elapsed = time.perf_counter() - start
-    what = f"four-cpus-small, dpor split into work units on {default_jobs()} processes"
+    what = f"four-cpus-small, dpor split into work units on {default_jobs()} processes" + (
+        f", bounds 0-{bound} in turn" if bound is not None else ", no bound"
+    )
     return s.report(what, elapsed, run.result.executions)
 
 

@@ -353,6 +353,37 @@ def test_in_one_process_each_unit_runs_once_within_the_budget_left(
         assert sum(ran) == result.executions <= budget, (seed, budget)
 
 
+class _Caps(Executor):
+    """``pool``, noting the budget that each unit (or run of units) goes out with."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self._max_workers = 2
+        self.caps: list[int | None] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if fn is run_unit or fn is run_units:
+            self.caps.append(args[3])
+        return self.pool.submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_units_go_out_with_what_is_left_of_the_budget(seed: int, pool: Any) -> None:
+    # (a unit given the whole budget ran past the point where the merge cuts, then
+    # its executions that count were run again to get their statistics)
+    for bound, budget in (("iterative", 60), ("iterative", 400), (None, 60), (None, 400)):
+        search = Search(Generated(seed), strategy="dpor", keep_going=True, max_executions=budget)
+        caps = _Caps(pool)
+        one = explore_units(search, InlineExecutor(), preemption_bound=bound)
+        two = explore_units(search, caps, preemption_bound=bound)
+        assert _summary(one) == _summary(two), (seed, bound, budget)
+        assert caps.caps and all(c is not None and 1 <= c <= budget for c in caps.caps)
+        if bound == "iterative" and two.executions == budget:
+            # (the units of bound 0 go out before anything is merged, the later ones
+            # -- with the merge in the single search's order, one at a time -- after)
+            assert min(caps.caps) < budget, (seed, bound, budget, caps.caps)
+
+
 def test_a_time_limit_keeps_what_the_units_that_finished_ran(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

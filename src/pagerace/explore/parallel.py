@@ -692,6 +692,9 @@ def explore_units(
     ahead: _Level | None = None
     means: list[float] = []  # per bound explored, the mean CPU time of its units
 
+    def spent() -> int:
+        return merged.executions
+
     def prefetch(after: int | None, pending: int, cut: bool) -> None:
         nonlocal ahead
         if (
@@ -704,7 +707,9 @@ def explore_units(
             and (max_preemption_bound is None or after < max_preemption_bound)
         ):
             guess = _unit_guess(means, 2)
-            ahead = _start_level(search, executor, program, after + 1, state, deadline, guess)
+            ahead = _start_level(
+                search, executor, program, after + 1, state, deadline, guess, spent
+            )
 
     # Until a bound needs splitting, each bound is first explored as one search of
     # at most PROBE_EXECUTIONS executions (``_probe``); trees only grow with the bound,
@@ -720,7 +725,9 @@ def explore_units(
                 probing = current is not None
             if current is None:
                 guess = _unit_guess(means, 1)
-                current = _start_level(search, executor, program, bound, state, deadline, guess)
+                current = _start_level(
+                    search, executor, program, bound, state, deadline, guess, spent
+                )
             level = _Merged()
             level.bound_cut = current.split_cut
             before = len(merged.findings)
@@ -963,8 +970,11 @@ def _start_level(
     state: Any,
     deadline: float | None,
     unit_seconds: float | None = None,
+    spent: Callable[[], int] = lambda: 0,
 ) -> _Level:
-    """Split a bound and hand its units out.  Units expected to take a few
+    """Split a bound and hand its units out.  A unit handed out gets what is left of
+    the budget then (``spent()``: the executions merged so far), all that the merge
+    can take of it.  Units expected to take a few
     milliseconds (``unit_seconds``: the mean CPU time of the units merged so far)
     go out in runs of consecutive units, one task each, so that sending a task
     does not cost more than running it; each unit still has its own future.  On a
@@ -994,13 +1004,17 @@ def _start_level(
     # run adds a unit's state as it runs it)
     carried = _executions(done) + sum(r["executions"] for r in resumes.values() if r)
 
+    def left() -> int | None:
+        """What is left of the budget (a unit that runs past it runs for nothing)."""
+        return None if budget is None else max(budget - spent(), 1)
+
     def submit(i: int) -> Future[UnitResult]:
         return executor.submit(
             run_unit,
             search,
             bound,
             units[i],
-            budget,
+            left(),
             deadline,
             tag=unit_tag(bound, i),
             save=state.unit_save(bound, i) if state is not None else None,
@@ -1033,7 +1047,7 @@ def _start_level(
             search,
             bound,
             [p for _, p in part],
-            budget,
+            left(),
             deadline,
             [unit_tag(bound, i) for i, _ in part],
         )
@@ -1179,7 +1193,8 @@ def _run_level(
         executions = merged.executions + extra_executions + sum(n for n, _ in running)
         budget = search.max_executions
         if budget is not None:
-            # (units run ahead with the whole budget; what passes it is dropped)
+            # (units run ahead with what was left of the budget when they went out;
+            # what passes it is dropped)
             executions = min(executions, budget)
             merged.remaining = min(merged.remaining, budget - executions)
             if sampled:
