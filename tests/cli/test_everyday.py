@@ -185,6 +185,21 @@ def test_a_status_line_estimates_the_time_left_only_when_it_can() -> None:
     )
 
 
+def test_a_split_search_status_line_puts_the_findings_before_the_estimate() -> None:
+    from pagerace.cli.progress import units_text
+    from pagerace.explore.parallel import UnitProgress
+
+    p = UnitProgress(2, 5, 32, 10105, 893.4, 27, 48000, 2, False, 2)
+    assert units_text(p, 2) == (
+        "10,105 executions (893/s), 2 findings, bound 2: 5/32 units (2 running),"
+        " ~48,000 executions to go (estimate)"
+    )
+    one = UnitProgress(None, 31, 32, 39, 30.0, 1, 1, 1, False, 0)
+    assert units_text(one, 1) == (
+        "39 executions (30/s), 1 finding, no bound: 31/32 units, ~1 execution to go (estimate)"
+    )
+
+
 def test_findings_group_by_kind_and_object_with_the_fewest_preemptions_first() -> None:
     sc = load_scenario(bundled_scenarios()["xsa345-r1-small"])
     run = run_scenario(sc, RunOptions(keep_going=True, preemption_bound=None))

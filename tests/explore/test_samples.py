@@ -138,4 +138,4 @@ def test_the_progress_of_samples_counts_the_executions_to_go_exactly() -> None:
         (3, 0),
     ]
     assert all(p.sampled for p in seen)
-    assert "2/3 samples, 1 left, 10 executions to go" in units_text(seen[1], 0)
+    assert "2/3 samples, 10 executions to go" in units_text(seen[1], 0)

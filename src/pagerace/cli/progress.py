@@ -43,22 +43,17 @@ def status_text(progress: Any, findings: int, bound_seconds: float) -> str:
 
 
 def units_text(p: Any, findings: int) -> str:
-    """One status line from a split search's ``UnitProgress`` (after each work unit)."""
+    """One status line from a split search's ``UnitProgress`` (after each work unit):
+    the findings come early, where a narrow terminal does not cut them off."""
     found = f"{p.findings} finding{'s' if p.findings != 1 else ''}"
+    head = f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s), {found}"
+    to_go = f"{p.remaining_estimate:,} execution{'s' if p.remaining_estimate != 1 else ''} to go"
     if getattr(p, "sampled", False):
-        return (
-            f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s):"
-            f" {p.units_done}/{p.units} samples, {p.units_left} left,"
-            f" {p.remaining_estimate:,} executions to go, {found}"
-        )
+        return f"{head}, {p.units_done}/{p.units} samples, {to_go}"
     bound = "no bound" if p.bound is None else f"bound {p.bound}"
     running = getattr(p, "running", 0)
     busy = f" ({running} running)" if running else ""
-    return (
-        f"{p.executions:,} executions ({p.executions_per_second:,.0f}/s), {bound}:"
-        f" {p.units_done}/{p.units} units, {p.units_left} left{busy},"
-        f" ~{p.remaining_estimate:,} executions to go (estimate), {found}"
-    )
+    return f"{head}, {bound}: {p.units_done}/{p.units} units{busy}, ~{to_go} (estimate)"
 
 
 def _duration(seconds: float) -> str:
