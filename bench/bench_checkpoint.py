@@ -1,6 +1,7 @@
 """kill -9 and resume, many times (a script, not a test; the suite does a few).
 
     .venv/bin/python bench/bench_checkpoint.py [--kills 20] [--seed 0] [--long]
+        [--max-executions N]
 
 Runs xsa345-r1-small (--keep-going, preemption bound 2) once without interruption,
 then --kills times: a checkpointed run with two workers, SIGKILLed (with its workers)
@@ -12,6 +13,9 @@ events, findings with their schedules) equals the uninterrupted one.
 units run for many seconds, killed 2 to 30 s in; each line also gives the executions
 that running units had kept in their search states (FILE.units) at the kill, and the
 wall-clock seconds of the resumed run against those of the uninterrupted one.
+
+``--max-executions N``: the runs have that budget, so that the search ends inside a
+bound (where the merge cuts a unit short) rather than at its end.
 """
 
 from __future__ import annotations
@@ -46,10 +50,13 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--long", action="store_true", help="xsa345-r1, killed 2 to 30 s in")
+    ap.add_argument("--max-executions", type=int, default=None, help="the runs' budget")
     args = ap.parse_args()
     import subprocess
 
     run_args = LONG_ARGS if args.long else ARGS
+    if args.max_executions is not None:
+        run_args = [*run_args, "--max-executions", str(args.max_executions)]
     low, high = (2.0, 30.0) if args.long else (0.0, 2.5)
 
     rng = random.Random(args.seed)

@@ -220,6 +220,42 @@ def _unit_summary(r: Any) -> tuple[Any, ...]:
     )
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_units_first_executions_are_those_of_a_run_with_that_budget(seed: int) -> None:
+    # (the merge cuts a unit where a budget or a stop ends the search: from the unit's
+    # record of its executions, as running the unit again with that budget would)
+    program = Generated(seed)()
+    configs = [("dpor", 2), ("dpor", None), ("dfs", 1), ("random", None)]
+    for strategy, bound in configs:
+        search = Search(Generated(seed), strategy=strategy, keep_going=True)
+        if strategy == "random":
+            units: list[Any] = [[0, 60], [1, 60]]
+        else:
+            units = split(program, strategy, bound)[0][:6]
+        for prefix in units:
+            whole = run_unit(search, bound, prefix, None)
+            for count in sorted({1, 2, whole.executions // 3, whole.executions - 1}):
+                if not 0 < count < whole.executions:
+                    continue
+                cut = whole.first_executions(count)
+                again = run_unit(search, bound, prefix, count)
+                assert cut is not None
+                assert _unit_summary(cut) == _unit_summary(again), (strategy, bound, count)
+                assert cut.max_depth == again.max_depth and again.exhausted == cut.exhausted
+
+
+def test_a_unit_without_its_record_or_with_trace_forms_is_run_again() -> None:
+    search = Search(Generated(0), strategy="dpor", keep_going=True, count_traces=True)
+    units = split(Generated(0)(), "dpor", None)[0]
+    prefix = max(units, key=lambda u: run_unit(search, None, u, None).executions)
+    r = run_unit(search, None, prefix, None)
+    assert r.executions > 1 and r.first_executions(1) is None  # (forms: per trace)
+    plain = run_unit(Search(Generated(0), strategy="dpor", keep_going=True), None, prefix, None)
+    from dataclasses import replace
+
+    assert replace(plain, record=None).first_executions(1) is None
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_a_unit_replayed_by_script_is_the_unit_replayed_step_by_step(
     seed: int, monkeypatch: pytest.MonkeyPatch

@@ -242,3 +242,56 @@ def test_a_search_cut_by_its_budget_keeps_the_cut_units_state(
     again = explore_units(cut, InlineExecutor(), preemption_bound=3, state=Progress.load(path))
     assert _summary(again) == _summary(expected)
     assert any(resumes)
+
+
+def test_a_resumed_units_first_executions_are_those_of_a_run_with_that_budget(
+    search: Search,
+) -> None:
+    # (a resumed unit's record starts at its state: the merge cuts it there or later
+    # without running it again, and earlier by running it again)
+    from pagerace.explore import explore
+    from pagerace.explore.parallel import _Indices, _program, run_unit, split
+
+    program = _program(search.recipe)
+    units = split(program, "dpor", None)[0]
+    prefix = max(units, key=lambda u: run_unit(search, None, u, None).executions)
+    whole = run_unit(search, None, prefix, None)
+    assert whole.executions > 20
+    indices = _Indices(False)
+    states: list[Any] = []
+
+    class _Grab:
+        def on_state(self, state: Any) -> None:
+            states.append((state, list(indices.indices)))
+
+    explore(
+        program,
+        strategy="dpor",
+        keep_going=True,
+        prefix=prefix,
+        fewest_first=False,
+        max_executions=20,
+        observers=[indices, _Grab()],
+    )
+    state, found = next((s, i) for s, i in states if s.executions == 16)
+    resumed = run_unit(
+        search, None, prefix, None, resume={"state": state.to_data(), "indices": found, "cpu": 0.0}
+    )
+    assert resumed.executions == whole.executions
+    assert resumed.first_executions(15) is None  # (ran before the resume)
+    for count in (16, 17, whole.executions - 1):
+        cut = resumed.first_executions(count)
+        again = run_unit(search, None, prefix, count)
+        assert cut is not None, count
+        assert (cut.executions, cut.events, cut.cut_executions, cut.max_depth) == (
+            again.executions,
+            again.events,
+            again.cut_executions,
+            again.max_depth,
+        ), count
+        assert (cut.bound_cut, cut.deadlocks, cut.indices) == (
+            again.bound_cut,
+            again.deadlocks,
+            again.indices,
+        ), count
+        assert [f.schedule for f in cut.findings] == [f.schedule for f in again.findings]

@@ -52,6 +52,7 @@ import functools
 import hashlib
 import json
 import time
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, InvalidStateError
 from dataclasses import dataclass, field
@@ -149,6 +150,56 @@ class UnitResult:
     cpu_seconds: float = 0.0  # the worker's CPU time for the unit, set-up included
     #: a bounded dpor unit's notes for the points of its path (``SingleOrder``)
     above: tuple[Walk, ...] = ()
+    #: the executions that this process ran of the unit, one by one (None: not kept)
+    record: ExecutionsRecord | None = None
+
+    def first_executions(self, count: int) -> UnitResult | None:
+        """The result of the unit's first ``count`` executions (what a run of the unit
+        with that budget gives), from ``record``; None when the record cannot tell
+        (none kept, executions that ran before a resume, or trace forms asked for)."""
+        record = self.record
+        if record is None or self.forms is not None or not record.first[0] <= count:
+            return None
+        executions, events, cut, max_depth, deadlocks, bound_cut = record.first
+        k = count - executions
+        steps = record.steps[:k]
+        ends = record.ends[:k]
+        kept = sum(1 for i in self.indices if i < count)
+        cut_at = record.bound_cut_at
+        share = count / self.executions if self.executions else 1.0
+        return UnitResult(
+            executions=count,
+            events=events + sum(steps),
+            cut_executions=cut + ends.count(CUT_END),
+            max_depth=max(max_depth, max(steps, default=0)),
+            deadlocks=deadlocks + ends.count(DEADLOCK_END),
+            bound_cut=bound_cut or (cut_at is not None and cut_at < count),
+            findings=self.findings[:kept],
+            indices=self.indices[:kept],
+            exhausted=True,
+            seconds=self.seconds * share,
+            cpu_seconds=self.cpu_seconds * share,
+        )
+
+
+#: how an execution ended, in ``ExecutionsRecord.ends``
+DONE_END, CUT_END, DEADLOCK_END = 0, 1, 2
+
+
+@dataclass
+class ExecutionsRecord:
+    """The executions of a unit, one by one, from ``first`` (the unit's executions,
+    events, cut executions, max depth, deadlocks and bound cut before the first of
+    them: a resumed unit's come from its search state): each one's events
+    (``steps``) and end (``ends``: ``DONE_END``, ``CUT_END``, ``DEADLOCK_END``), and
+    the index of the first after which the bound had cut something.  Five bytes an
+    execution: the merge cuts a unit's result at any execution without running the
+    unit again."""
+
+    first: tuple[int, int, int, int, int, bool] = (0, 0, 0, 0, 0, False)
+    steps: array[int] = field(default_factory=lambda: array("I"))
+    ends: bytearray = field(default_factory=bytearray)
+    bound_cut_at: int | None = None
 
 
 # -- the program, once per worker process -------------------------------------------
@@ -389,15 +440,32 @@ def sample_seed(seed: int, j: int) -> int:
 
 
 class _Indices:
-    """Observer: the index of the execution of each finding (and, when asked for, the
-    canonical forms of the executions' traces)."""
+    """Observer: the index of the execution of each finding, each execution's events
+    and end (``ExecutionsRecord``; ``start``: the counts a resumed unit goes on
+    from), and, when asked for, the canonical forms of the executions' traces."""
 
-    def __init__(self, forms: bool) -> None:
+    def __init__(self, forms: bool, start: SearchState | None = None) -> None:
         self.done = 0
         self.indices: list[int] = []
         self.forms: set[Any] = set()
         if forms:
             self.on_execution = self._form
+        if start is None:
+            self.record = ExecutionsRecord()
+        else:
+            self.done = start.executions
+            self.record = ExecutionsRecord(
+                (
+                    start.executions,
+                    start.events,
+                    start.cut_executions,
+                    start.max_depth,
+                    start.deadlocks,
+                    start.bound_cut,
+                )
+            )
+        first = self.record.first
+        self._events, self._cut, self._deadlocks = first[1], first[2], first[4]
 
     def _form(self, record: Any) -> None:
         self.forms.add(canonical_form(record.trace))
@@ -407,6 +475,19 @@ class _Indices:
 
     def on_execution_end(self, index: int, stats: Any) -> None:
         self.done = index + 1
+        record = self.record
+        record.steps.append(stats.events - self._events)
+        self._events = stats.events
+        if stats.cut_executions != self._cut:
+            self._cut = stats.cut_executions
+            record.ends.append(CUT_END)
+        elif stats.deadlocks != self._deadlocks:
+            self._deadlocks = stats.deadlocks
+            record.ends.append(DEADLOCK_END)
+        else:
+            record.ends.append(DONE_END)
+        if stats.bound_cut and record.bound_cut_at is None and not record.first[5]:
+            record.bound_cut_at = index
 
 
 @dataclass(frozen=True)
@@ -499,17 +580,17 @@ def run_unit(
     Ctrl-C raises ``Interrupted`` carrying the unit's ``UnitResult`` so far."""
     cpu = time.process_time()
     program = _program(search.recipe)
-    indices = _Indices(search.count_traces)
     state = None
     cpu_before = 0.0
+    indices = _Indices(search.count_traces)
     if resume is not None:
         source = save.path if save is not None else "a unit's search state"
         replays: dict[str, Result] = {}
         state = SearchState.from_data(
             resume["state"], lambda d: finding_from_data(program, d, source, replays), source
         )
+        indices = _Indices(search.count_traces, state)
         indices.indices = list(resume["indices"])
-        indices.done = state.executions
         cpu_before = float(resume["cpu"])
     stop = None
     if search.stop_when is not None:
@@ -594,6 +675,7 @@ def _unit_result(
         seconds=st.seconds,
         cpu_seconds=cpu_before + time.process_time() - cpu,
         above=tuple(above) if above else (),
+        record=indices.record,
     )
 
 
@@ -1336,9 +1418,11 @@ def _run_level(
             if ran_out:
                 merged.exhausted = True
             if count < r.executions:
-                # the statistics of exactly the executions that count: run them again
+                # the statistics of exactly the executions that count: from the unit's
+                # record of its executions, else by running them again
                 merged.exhausted = not stopped
-                r = run_unit(search, bound, prefix, count) if count else _EMPTY
+                cut_short = r.first_executions(count) if count else _EMPTY
+                r = cut_short or run_unit(search, bound, prefix, count)
             elif r.exhausted and not stopped:
                 merged.exhausted = True  # its own budget (time, executions) cut it
             merged.add(r)
