@@ -295,3 +295,43 @@ def test_a_resumed_units_first_executions_are_those_of_a_run_with_that_budget(
             again.indices,
         ), count
         assert [f.schedule for f in cut.findings] == [f.schedule for f in again.findings]
+
+
+@pytest.mark.parametrize("bound", [None, 2])
+def test_a_units_first_executions_up_to_a_stop_are_those_of_a_stopping_run(
+    bound: int | None,
+) -> None:
+    # (a search that stops at its first finding ends inside the unit that finds it)
+    from dataclasses import replace
+
+    from pagerace.explore.parallel import _program, run_unit, split
+
+    scenario = load_scenario(ROOT / "scenarios" / "xsa345-r1-small.toml")
+    going = Search(ScenarioRecipe.of(scenario, "xen-4.14", False), "dpor", keep_going=True)
+    stopping = replace(going, keep_going=False)
+    cases = 0
+    for prefix in split(_program(going.recipe), "dpor", bound)[0]:
+        whole = run_unit(going, bound, prefix, None)
+        stopped = run_unit(stopping, bound, prefix, None)
+        if not (stopped.findings and stopped.executions < whole.executions):
+            continue
+        cases += 1
+        cut = whole.first_executions(stopped.executions, exhausted=False)
+        assert cut is not None
+        got = (cut.executions, cut.events, cut.cut_executions, cut.max_depth, cut.bound_cut)
+        assert got == (
+            stopped.executions,
+            stopped.events,
+            stopped.cut_executions,
+            stopped.max_depth,
+            stopped.bound_cut,
+        )
+        assert (cut.deadlocks, cut.indices, cut.exhausted) == (
+            stopped.deadlocks,
+            stopped.indices,
+            stopped.exhausted,
+        )
+        assert [(f.kind, f.schedule) for f in cut.findings] == [
+            (f.kind, f.schedule) for f in stopped.findings
+        ]
+    assert cases

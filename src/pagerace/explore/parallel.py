@@ -153,10 +153,11 @@ class UnitResult:
     #: the executions that this process ran of the unit, one by one (None: not kept)
     record: ExecutionsRecord | None = None
 
-    def first_executions(self, count: int) -> UnitResult | None:
+    def first_executions(self, count: int, exhausted: bool = True) -> UnitResult | None:
         """The result of the unit's first ``count`` executions (what a run of the unit
-        with that budget gives), from ``record``; None when the record cannot tell
-        (none kept, executions that ran before a resume, or trace forms asked for)."""
+        with that budget gives: ``exhausted``, unless a stop at a finding ends it
+        there), from ``record``; None when the record cannot tell (none kept,
+        executions that ran before a resume, or trace forms asked for)."""
         record = self.record
         if record is None or self.forms is not None or not record.first[0] <= count:
             return None
@@ -176,7 +177,7 @@ class UnitResult:
             bound_cut=bound_cut or (cut_at is not None and cut_at < count),
             findings=self.findings[:kept],
             indices=self.indices[:kept],
-            exhausted=True,
+            exhausted=exhausted,
             seconds=self.seconds * share,
             cpu_seconds=self.cpu_seconds * share,
         )
@@ -1421,7 +1422,7 @@ def _run_level(
                 # the statistics of exactly the executions that count: from the unit's
                 # record of its executions, else by running them again
                 merged.exhausted = not stopped
-                cut_short = r.first_executions(count) if count else _EMPTY
+                cut_short = r.first_executions(count, not stopped) if count else _EMPTY
                 r = cut_short or run_unit(search, bound, prefix, count)
             elif r.exhausted and not stopped:
                 merged.exhausted = True  # its own budget (time, executions) cut it
