@@ -257,6 +257,29 @@ def test_a_unit_without_its_record_or_with_trace_forms_is_run_again() -> None:
 
 
 @pytest.mark.parametrize("seed", range(8))
+def test_the_units_the_order_calls_certain_are_all_entered(seed: int) -> None:
+    # (the progress of a split bounded dpor run counts only these, not the guesses)
+    from pagerace.explore.unitorder import SingleOrder
+
+    program = Generated(seed)()
+    search = Search(Generated(seed), strategy="dpor", keep_going=True)
+    for bound in (1, 2):
+        units = split(program, "dpor", bound)[0]
+        results = [run_unit(search, bound, prefix, None) for prefix in units]
+        order = SingleOrder(units)
+        entered, certain = [], set()
+        while order.current is not None:
+            sure = order.certain()
+            wanted = list(order.wanted())
+            assert set(wanted[: len(sure)]) == sure, (seed, bound)
+            certain |= sure
+            entered.append(order.current)
+            order.merged(results[order.current].above)
+            order.next()
+        assert certain <= set(entered), (seed, bound, certain - set(entered))
+
+
+@pytest.mark.parametrize("seed", range(8))
 def test_a_unit_replayed_by_script_is_the_unit_replayed_step_by_step(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

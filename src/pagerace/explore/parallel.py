@@ -1310,15 +1310,22 @@ def _run_level(
     # its slot as it ends, a moment before its result is seen here)
     seen: dict[int, tuple[int, float]] = {}
 
-    def posted() -> list[tuple[int, float]]:
-        """What the units still running have posted."""
+    def progress() -> None:
+        """Report the units finished ahead of the merge and what the units still
+        running have posted -- with the single search's order, of the units it
+        surely enters: a guess that it may drop does not count yet."""
         for tag, count, share in current.live():
             j = tags.get(tag)
             if j is not None:
                 seen[j] = (count, share)
         for j in [j for j in seen if j not in futures or j in ahead]:
             del seen[j]
-        return list(seen.values())
+        if order is None:
+            report(len(ahead), ahead_executions, list(seen.values()))
+            return
+        sure = order.certain()
+        done = [r.executions for j, r in ahead.items() if j in sure]
+        report(len(done), sum(done), [v for j, v in seen.items() if j in sure])
 
     def feed() -> None:
         """Hand out more units where the order wants them (``_Level.feed``)."""
@@ -1344,7 +1351,7 @@ def _run_level(
                     recorded.add(j)
                     state.unit_done(bound, j, r)
             feed()
-            report(len(ahead), ahead_executions, posted())
+            progress()
             prefetch(bound, len(running), cut)
 
     def rule_out(j: int) -> None:
@@ -1442,7 +1449,7 @@ def _run_level(
                 for j in order.ruled_out():
                     rule_out(j)
                 feed()
-            report(len(ahead), ahead_executions, posted())
+            progress()
             if merged.stopped or merged.exhausted:
                 budget = search.max_executions
                 if merged.exhausted and not (budget is not None and merged.executions >= budget):

@@ -139,6 +139,20 @@ class SingleOrder:
                 yield self._below[(*chosen[:depth], tid)][0]
         yield from sorted(self._open, key=self._likely.__getitem__)
 
+    def certain(self) -> set[int]:
+        """The units the search enters whatever the units before them turn out to
+        say: the current one and the first below each branch left on the current
+        path (``wanted`` without its guesses)."""
+        stack = self._stack
+        if self.current is None:
+            return set()
+        out = {self.current}
+        chosen = [t.chosen for t in stack]
+        for depth, top in enumerate(stack):
+            for tid in top.branches():
+                out.add(self._below[(*chosen[:depth], tid)][0])
+        return out
+
     def ruled_out(self) -> list[int]:
         """The units found never to be entered since the last call."""
         out, self._newly_ruled = self._newly_ruled, []
