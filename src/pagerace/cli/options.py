@@ -116,24 +116,23 @@ dask_option = click.option(
     help="Run the work on a Dask cluster: tcp://HOST:8786, or local:N for a local "
     "cluster of N workers (needs pagerace[cluster]).",
 )
-_VARIANTS_HELP = (
-    "xen-4.14 (vulnerable), xsa-345 (fixed), xen-4.19, xen-4.20.0 or xen-4.21 ('pagerace variants')"
-)
-variant_option = click.option(
-    "--variant",
-    metavar="V",
-    default=None,
-    shell_complete=_complete_variant,
-    help=f"Override the scenario's variant: {_VARIANTS_HELP}.",
-)
+
+
+def _variant_option(what: str) -> Any:
+    """``--variant``, saying ``what`` it sets, then the variants."""
+    return click.option(
+        "--variant",
+        metavar="V",
+        default=None,
+        shell_complete=_complete_variant,
+        help=f"{what}: xen-4.14 (vulnerable), xsa-345 (fixed), xen-4.19, xen-4.20.0 or "
+        "xen-4.21 ('pagerace variants').",
+    )
+
+
+variant_option = _variant_option("Override the scenario's variant")
 #: (``hunt``: the scenarios are drawn, not read)
-drawn_variant_option = click.option(
-    "--variant",
-    metavar="V",
-    default=None,
-    shell_complete=_complete_variant,
-    help=f"The variant the drawn scenarios run on (default xen-4.14): {_VARIANTS_HELP}.",
-)
+drawn_variant_option = _variant_option("The variant the drawn scenarios run on (default xen-4.14)")
 
 
 def bundled_scenarios() -> dict[str, Path]:
