@@ -37,7 +37,7 @@ from typing import Any, TypeGuard
 from pagerace.errors import PageraceInputError
 from pagerace.explore.parallel import UNIT_STATE, UnitResult, UnitSave, finding_from_data
 from pagerace.explore.results import Finding, Result
-from pagerace.explore.searchstate import above_from_data, finding_data
+from pagerace.explore.searchstate import above_data, above_from_data, finding_data
 from pagerace.userio import load_json, read_user_text, write_atomic
 
 __all__ = ["FORMAT", "Progress"]
@@ -323,5 +323,5 @@ def _unit_data(r: UnitResult) -> dict[str, Any]:
         "exhausted": r.exhausted,
         "indices": r.indices,
         "findings": [finding_data(f) for f in r.findings],
-        "above": [[list(walk), list(initials)] for walk, initials in r.above],
+        "above": above_data(r.above),
     }

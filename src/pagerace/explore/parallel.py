@@ -159,7 +159,7 @@ class UnitResult:
         there), from ``record``; None when the record cannot tell (none kept,
         executions that ran before a resume, or trace forms asked for)."""
         record = self.record
-        if record is None or self.forms is not None or not record.first[0] <= count:
+        if record is None or self.forms is not None or count < record.first[0]:
             return None
         executions, events, cut, max_depth, deadlocks, bound_cut = record.first
         k = count - executions
@@ -1303,7 +1303,6 @@ def _run_level(
     running = set(futures.values())
     index = {f: j for j, f in futures.items()}
     ahead: dict[int, UnitResult] = {}
-    ahead_executions = 0
     cut = level.bound_cut
     tags = {unit_tag(bound, j): j for j in futures}
     # the last progress each unit posted, kept until its result is in (a unit clears
@@ -1320,12 +1319,9 @@ def _run_level(
                 seen[j] = (count, share)
         for j in [j for j in seen if j not in futures or j in ahead]:
             del seen[j]
-        if order is None:
-            report(len(ahead), ahead_executions, list(seen.values()))
-            return
-        sure = order.certain()
-        done = [r.executions for j, r in ahead.items() if j in sure]
-        report(len(done), sum(done), [v for j, v in seen.items() if j in sure])
+        sure = order.certain() if order is not None else None
+        done = [r.executions for j, r in ahead.items() if sure is None or j in sure]
+        report(len(done), sum(done), [v for j, v in seen.items() if sure is None or j in sure])
 
     def feed() -> None:
         """Hand out more units where the order wants them (``_Level.feed``)."""
@@ -1337,7 +1333,7 @@ def _run_level(
 
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
-        nonlocal running, ahead_executions, cut
+        nonlocal running, cut
         while not future.done():
             finished_now, running = wait_first(running, PROGRESS_SECONDS)
             for f in finished_now:
@@ -1345,7 +1341,6 @@ def _run_level(
                 if j not in futures or not _ok(f):
                     continue
                 r = ahead[j] = f.result()
-                ahead_executions += r.executions
                 cut = cut or r.bound_cut
                 if state is not None and j not in recorded and not r.exhausted:
                     recorded.add(j)
@@ -1356,14 +1351,13 @@ def _run_level(
 
     def rule_out(j: int) -> None:
         """Unit ``j`` is not entered by the single search: drop it."""
-        nonlocal ahead_executions, ruled
+        nonlocal ruled
         ruled += 1
         future = futures.pop(j, None)
         if future is not None:
             future.cancel()
             running.discard(future)
-        if j in ahead:
-            ahead_executions -= ahead.pop(j).executions
+        ahead.pop(j, None)
 
     def keep_finished() -> None:
         """What the units that finished ahead of the merge ran counts (the search
@@ -1414,8 +1408,7 @@ def _run_level(
                 r = future.result()
                 running.discard(future)
                 del futures[i]
-                if i in ahead:
-                    ahead_executions -= ahead.pop(i).executions
+                ahead.pop(i, None)
             if state is not None and i not in recorded and not (r.exhausted or ran_out):
                 # (a unit cut by the budget or the time limit is not done)
                 recorded.add(i)

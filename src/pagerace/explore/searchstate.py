@@ -16,7 +16,7 @@ all -- by replaying the schedule (``parallel.finding_from_data``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from pagerace.errors import PageraceInputError
 from pagerace.explore.results import Finding
 from pagerace.explore.schedule import MAX_THREADS
 
-__all__ = ["SearchState", "above_from_data", "finding_data"]
+__all__ = ["SearchState", "above_data", "above_from_data", "finding_data"]
 
 
 @dataclass
@@ -56,7 +56,7 @@ class SearchState:
             "deadlocks": self.deadlocks,
             "bound_cut": self.bound_cut,
             "findings": [finding_data(f) for f in self.findings],
-            "above": [[list(walk), list(initials)] for walk, initials in self.above],
+            "above": above_data(self.above),
         }
 
     @classmethod
@@ -105,6 +105,11 @@ def _node(item: Any) -> list[Any]:
     if _thread(chosen) not in threads:
         raise ValueError
     return [threads, chosen, *([_thread(t) for t in part] for part in (backtrack, done, sleep))]
+
+
+def above_data(notes: Iterable[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[list[list[int]]]:
+    """``explore``'s ``above`` notes as data (``[[walk], [initials]]`` each)."""
+    return [[list(walk), list(initials)] for walk, initials in notes]
 
 
 def above_from_data(data: Any) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:

@@ -123,12 +123,9 @@ class SingleOrder:
         self.current = None
         return None
 
-    def wanted(self) -> Iterator[int]:
-        """The units worth running now, likeliest first: the current one, then the
-        first unit below each branch left on the current path (deepest first, as the
-        search takes them: it enters every one), then the others not ruled out, those
-        that branch off at a context switch and nearest the root first (a guess: the
-        search may not enter them)."""
+    def _sure(self) -> Iterator[int]:
+        """The current unit, then the first unit below each branch left on the current
+        path, deepest first as the search takes them: it enters every one."""
         stack = self._stack
         if self.current is None:
             return
@@ -137,21 +134,21 @@ class SingleOrder:
         for depth in range(len(stack) - 1, -1, -1):
             for tid in stack[depth].branches():
                 yield self._below[(*chosen[:depth], tid)][0]
+
+    def wanted(self) -> Iterator[int]:
+        """The units worth running now, likeliest first: those the search surely
+        enters (``certain``, in its order), then the others not ruled out, those that
+        branch off at a context switch and nearest the root first (a guess: the
+        search may not enter them)."""
+        if self.current is None:
+            return
+        yield from self._sure()
         yield from sorted(self._open, key=self._likely.__getitem__)
 
     def certain(self) -> set[int]:
         """The units the search enters whatever the units before them turn out to
-        say: the current one and the first below each branch left on the current
-        path (``wanted`` without its guesses)."""
-        stack = self._stack
-        if self.current is None:
-            return set()
-        out = {self.current}
-        chosen = [t.chosen for t in stack]
-        for depth, top in enumerate(stack):
-            for tid in top.branches():
-                out.add(self._below[(*chosen[:depth], tid)][0])
-        return out
+        say (``wanted`` without its guesses)."""
+        return set(self._sure())
 
     def ruled_out(self) -> list[int]:
         """The units found never to be entered since the last call."""
