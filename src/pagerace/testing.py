@@ -25,7 +25,6 @@ executions) and ``--pagerace-html DIR`` (the HTML report of each failing
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 from collections.abc import Callable, Iterable
@@ -149,15 +148,14 @@ def _kinds(forbid: Iterable[str]) -> tuple[str, ...]:
     nothing, and the test would pass whatever the run found."""
     from pagerace.errors import PageraceInputError
     from pagerace.scenario import FINDING_KINDS
-    from pagerace.userio import one_line
+    from pagerace.userio import did_you_mean, one_line
 
     if isinstance(forbid, str):
         raise PageraceInputError(f"forbid: a list of finding kinds, not a string; got {forbid!r}")
     kinds = tuple(forbid)
     for kind in kinds:
         if kind not in FINDING_KINDS:
-            close = difflib.get_close_matches(str(kind), FINDING_KINDS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(str(kind), FINDING_KINDS)
             raise PageraceInputError(
                 f"forbid: unknown finding kind {one_line(repr(kind))}{hint};"
                 f" known: {', '.join(FINDING_KINDS)}"

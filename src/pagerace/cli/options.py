@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 from importlib import resources
@@ -14,7 +13,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from pagerace.errors import PageraceInputError
-from pagerace.userio import one_line, parse_uint
+from pagerace.userio import did_you_mean, one_line, parse_uint
 
 __all__ = [
     "Count",
@@ -154,8 +153,7 @@ def load(name_or_path: str) -> Any:
         if name_or_path in bundled:
             # named by its name, so that replay commands work from any directory
             return dataclasses.replace(load_scenario(bundled[name_or_path]), source=name_or_path)
-        close = difflib.get_close_matches(name_or_path, list(bundled), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        hint = did_you_mean(name_or_path, bundled)
         raise PageraceInputError(
             f"{one_line(name_or_path)}: no such scenario file or bundled scenario{hint}; bundled:"
             f" {', '.join(sorted(bundled))} (pagerace list describes them)"

@@ -46,13 +46,13 @@ Fields (plain data; the defaults are those of ``explore``):
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 from pagerace.errors import PageraceInputError
 from pagerace.explore.schedule import Schedule
+from pagerace.userio import did_you_mean
 
 __all__ = [
     "DEFAULT_SAMPLED_EXECUTIONS",
@@ -107,13 +107,6 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def _hint(word: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -153,7 +146,7 @@ class ExploreOptions:
             raise OptionError(
                 "strategy",
                 f"must be one of {', '.join(STRATEGIES)}; got {shown(strategy)}"
-                + _hint(strategy, STRATEGIES),
+                + did_you_mean(strategy, STRATEGIES),
             )
         if strategy == "replay":
             if self.schedule is None:
@@ -285,5 +278,5 @@ def check_search_strategy(value: object) -> None:
         raise OptionError(
             "strategy",
             f"must be one of {', '.join(SEARCH_STRATEGIES)}; got {shown(value)}"
-            + _hint(value, SEARCH_STRATEGIES),
+            + did_you_mean(value, SEARCH_STRATEGIES),
         )

@@ -27,7 +27,6 @@ overflow such as ``DIRECTMAP * 2`` is an error rather than a silent wrap-around.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -35,7 +34,7 @@ from collections.abc import Mapping
 from pagerace.errors import PageraceInputError
 from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.pte import INVALID_MFN, MASK64, pte_names
-from pagerace.userio import MAX_SHOWN, one_line
+from pagerace.userio import MAX_SHOWN, did_you_mean, one_line
 
 __all__ = ["MAX_LENGTH", "MAX_NESTING", "ExprError", "evaluate", "expression_names"]
 
@@ -268,13 +267,8 @@ class _Parser:
             return self.names[tok.text]
         except KeyError:
             pass
-        close = difflib.get_close_matches(tok.text, list(self.names), n=3, cutoff=0.6)
         upper = tok.text.upper()
-        if upper in self.names and upper not in close:
-            close.insert(0, upper)
-        if len(close) > 1:
-            close[-2:] = [f"{close[-2]} or {close[-1]}"]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        hint = did_you_mean(tok.text, self.names, 3, [upper] if upper in self.names else [])
         raise ExprError(self.text, tok.pos, f"unknown name {tok.text}{hint}")
 
 

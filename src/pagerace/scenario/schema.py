@@ -9,7 +9,6 @@ The first problem found is reported.  docs/scenarios.md is the user's guide.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pagerace.scenario.ops import AccessOp, DestroyOp, LookupOp, MapOp, ModifyOp
 from pagerace.userio import (
     StructuredTextError,
     UserFileError,
+    did_you_mean,
     load_toml,
     one_line,
     read_user_text,
@@ -158,11 +158,6 @@ def _toml_type(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     return f"a {type(value).__name__} ({value})"  # dates and times
-
-
-def _hint(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _bare(key: str) -> str:
@@ -304,7 +299,7 @@ class _Loader:
             if kind not in FINDING_KINDS:
                 raise self.fail(
                     f"{key}[{i}]",
-                    f'unknown finding kind "{one_line(kind)}"{_hint(kind, FINDING_KINDS)};'
+                    f'unknown finding kind "{one_line(kind)}"{did_you_mean(kind, FINDING_KINDS)};'
                     f" known: {', '.join(FINDING_KINDS)}",
                 )
             if kind in seen:
@@ -333,7 +328,7 @@ class _Loader:
         if kind not in _OP_FIELDS:
             raise self.fail(
                 key + ".op",
-                f'unknown op "{one_line(kind)}"{_hint(kind, list(_OP_FIELDS))};'
+                f'unknown op "{one_line(kind)}"{did_you_mean(kind, list(_OP_FIELDS))};'
                 f" known: {', '.join(_OP_FIELDS)}",
             )
         required, optional = _OP_FIELDS[kind]
@@ -481,7 +476,7 @@ class _Loader:
             if name not in known:
                 raise self.fail(
                     prefix + _bare(name),
-                    f"unknown {what}{_hint(name, known)}; known: {', '.join(known)}",
+                    f"unknown {what}{did_you_mean(name, known)}; known: {', '.join(known)}",
                 )
 
     def string(self, doc: dict[str, Any], name: str, key: str, *, required: bool) -> str:

@@ -7,16 +7,19 @@ much was left out.  ``printable`` does the same for free text shown on its own
 lines (it keeps newlines and tabs and does not cut).  ``parse_uint`` is the one
 parser of whole numbers a user types: ASCII digits only (``str.isdigit`` and
 ``int`` also accept superscripts and other scripts' digits), a bounded length (no
-5,000-digit conversion), a range.
+5,000-digit conversion), a range.  ``did_you_mean`` is the one suggestion for a
+misspelt name.
 """
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Iterable
 
 from pagerace.errors import PageraceInputError
 
-__all__ = ["MAX_SHOWN", "one_line", "parse_uint", "printable"]
+__all__ = ["MAX_SHOWN", "did_you_mean", "one_line", "parse_uint", "printable"]
 
 #: How many characters of a user's value a message shows.
 MAX_SHOWN = 120
@@ -78,3 +81,20 @@ def parse_uint(text: str, what: str, *, minimum: int = 0, maximum: int) -> int:
     if len(digits) > len(str(maximum)) or int(digits) > maximum or int(digits) < minimum:
         raise PageraceInputError(f"{what}: {one_line(text)} is outside {minimum:,}..{maximum:,}")
     return int(digits)
+
+
+def did_you_mean(
+    word: object, choices: Iterable[str], most: int = 1, first: Iterable[str] = ()
+) -> str:
+    """`` (did you mean X?)`` for the known names closest to a misspelt ``word`` (up
+    to ``most``, the closest first, after the sure ones in ``first``: ``A, B or C``),
+    or "" when none is close."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=most, cutoff=0.6)
+    close = [name for name in first if name not in close] + close
+    if not close:
+        return ""
+    if len(close) > 1:
+        close[-2:] = [f"{close[-2]} or {close[-1]}"]
+    return f" (did you mean {', '.join(close)}?)"

@@ -31,11 +31,11 @@ releases with and without the fix, which pagerace.advisory knows.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from pagerace.machine import Machine, RefT
 from pagerace.paging.pte import INVALID_MFN
+from pagerace.userio import did_you_mean
 from pagerace.xen.variants import L3TableLocking, LockingDiscipline, NoL3Locking
 
 __all__ = ["VERSIONS", "Version", "unknown_variant"]
@@ -161,6 +161,4 @@ def unknown_variant(name: str) -> str:
     """The one wording of an unknown variant, after the place that names it (a file's
     key, a command-line flag): ``unknown variant "xen_4.14" (did you mean xen-4.14?);
     known: ...``."""
-    close = difflib.get_close_matches(name, list(VERSIONS), n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return f'unknown variant "{name}"{hint}; known: {", ".join(VERSIONS)}'
+    return f'unknown variant "{name}"{did_you_mean(name, VERSIONS)}; known: {", ".join(VERSIONS)}'
