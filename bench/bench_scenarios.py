@@ -120,6 +120,21 @@ def measure(
     return result
 
 
+_BUILD = """
+try:
+    from pagerace.build import describe
+    print(describe())
+except ImportError:
+    print("pure Python (no pagerace.build)")
+"""
+
+
+def build_of(python: str) -> str:
+    """Whether the pagerace of that interpreter is compiled (``pagerace.build``)."""
+    out = subprocess.run([python, "-c", _BUILD], capture_output=True, text=True, cwd="/")
+    return out.stdout.strip() or f"unknown ({out.stderr.strip().splitlines()[-1:]})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--baseline", metavar="PYTHON", help="interpreter of a second environment")
@@ -133,6 +148,9 @@ def main() -> None:
     if args.bound != "iterative" and not args.bound.isdigit():
         ap.error(f"--bound: an int or iterative; got {args.bound!r}")
     print(f"python {sys.version.split()[0]}; load average {os.getloadavg()}")
+    print(f"this pagerace: {build_of(sys.executable)}")
+    if args.baseline:
+        print(f"baseline: {build_of(args.baseline)}")
     budget = f"{args.executions} executions per run" if args.executions else "complete runs"
     print(f"strategy {args.strategy}, bound {args.bound}; {budget}; median of {args.repeat}")
     head = f"{'scenario':28} {'variant':9} {'executions':>10} {'this /s':>9}"

@@ -19,7 +19,7 @@ from pagerace.errors import PageraceInputError, XenBug
 from pagerace.machine.direct import DirectMachine
 from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
-from pagerace.runner import call_op
+from pagerace.program import call_op
 from pagerace.scenario import Scenario
 from pagerace.xen.config import XenConfig
 from pagerace.xen.versions import VERSIONS, unknown_variant

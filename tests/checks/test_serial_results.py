@@ -20,7 +20,8 @@ from pagerace.checks import (
 from pagerace.errors import XenBug
 from pagerace.paging.dump import dump_state
 from pagerace.paging.memory import MemoryFault
-from pagerace.runner import MAX_SERIAL_RUNS, ReleaseBuild, call_op, prepare
+from pagerace.program import call_op
+from pagerace.runner import MAX_SERIAL_RUNS, ReleaseBuild, prepare
 from pagerace.scenario import AccessOp, parse_scenario
 
 # A toy machine: a state is a tuple of small registers; an op writes, adds or

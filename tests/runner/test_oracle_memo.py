@@ -15,6 +15,7 @@ from scenario_gen import scenario_head
 
 import pagerace.checks.memo as memo
 import pagerace.checks.op_tracker as op_tracker
+import pagerace.explore.explorer as explorer
 import pagerace.runner as runner
 from pagerace.checks.functional import judge_runs, promise_of
 from pagerace.checks.memo import MISSING, Memo, memory_key, tlbs_key, walked_key
@@ -24,7 +25,8 @@ from pagerace.paging.geometry import Geometry
 from pagerace.paging.memory import PhysicalMemory
 from pagerace.paging.tlb import TLB
 from pagerace.paging.walk import translate
-from pagerace.runner import RunOptions, _quiescence_key, run_scenario
+from pagerace.program import _quiescence_key
+from pagerace.runner import RunOptions, run_scenario
 from pagerace.scenario import LookupOp, MapOp, Scenario, load_scenario, parse_scenario
 from pagerace.scenario.schema import KNOWN_VARIANTS
 
@@ -49,16 +51,17 @@ def _observed(
 ) -> tuple[list[Any], list[Any], int]:
     """Every report of every execution, the findings and the executions of a run."""
     reports: list[Any] = []
-    original = Execution.report
+    original = explorer._run_once
 
-    def spy(self: Execution, failure: Any) -> None:
-        original(self, failure)
-        f = failure
-        reports.append((f.kind, f.message, f.key, f.detail, f.thread, f.index, f.label))
+    def spy(*args: Any, **kwargs: Any) -> Execution:
+        ex = original(*args, **kwargs)
+        for f in ex.reports or ():
+            reports.append((f.kind, f.message, f.key, f.detail, f.thread, f.index, f.label))
+        return ex
 
     with monkeypatch.context() as m:
         m.setattr(memo, "ENABLED", enabled)
-        m.setattr(Execution, "report", spy)
+        m.setattr(explorer, "_run_once", spy)
         run = run_scenario(sc, options, variant=variant)
     r = run.result
     findings = [

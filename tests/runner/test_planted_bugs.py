@@ -9,6 +9,7 @@ scenario, which must be clean: the finding comes from the planted bug.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from pagerace.machine.explored import ExploredCPU
 from pagerace.runner import RunOptions, run_scenario
 from pagerace.scenario import load_scenario, parse_scenario
 from pagerace.xen.variants import MAP_PGDIR_LOCK, L3TableLocking
+from pagerace.xen.versions import VERSIONS
 
 SCENARIOS = Path(__file__).parents[2] / "src" / "pagerace" / "data" / "scenarios"
 
@@ -107,13 +109,23 @@ def test_a_planted_locking_bug_loses_a_table_and_a_mapping(
     assert "unreachable page tables: L1 table" in leak.message
 
 
+class _Unlocked(L3TableLocking):
+    """The fix's discipline with its lock taken out (its ENOMEM on a failed walk kept)."""
+
+    def l3t_lock(self, m: Any, p3_table: Any) -> str | None:
+        return None
+
+    def l3t_unlock(self, m: Any, current: str | None) -> None:
+        return None
+
+
 def test_without_the_l3t_lock_the_fixed_code_has_race_1_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sc = load_scenario(SCENARIOS / "xsa345-r1-small.toml")
     assert explore_all(sc, "xsa-345").status == "clean"
-    monkeypatch.setattr(L3TableLocking, "l3t_lock", lambda self, m, p3: None)
-    monkeypatch.setattr(L3TableLocking, "l3t_unlock", lambda self, m, current: None)
+    fixed = VERSIONS["xsa-345"]
+    monkeypatch.setitem(VERSIONS, "xsa-345", dataclasses.replace(fixed, discipline=_Unlocked()))
     run = run_scenario(sc, RunOptions(), variant="xsa-345")
     assert run.kinds[0] == "use-after-free"
     assert run.findings[0].preemptions == 1

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pagerace.paging.geometry import PAGE_SHIFT
 from pagerace.paging.memory import PhysicalMemory
 from pagerace.paging.pte import _PAGE_PRESENT, _PAGE_PSE, ADDR_MASK
@@ -39,6 +41,7 @@ MISSING: Any = object()
 DEFAULT_LIMIT = 1 << 20
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Memo:
     """Results under exact keys; emptied when the keys' ``weight`` reaches ``limit``."""
 

@@ -77,15 +77,12 @@ class OpTracker:
     """
 
     __slots__ = (
-        "_alloc",
         "_changes",
         "_current",
         "_done",
-        "_free",
         "_open",
         "_runs",
         "_runs_at",
-        "_write",
         "clock",
         "geometry",
         "memory",
@@ -127,14 +124,10 @@ class OpTracker:
         self._done: list[tuple[int, int, int]] = []
 
     def watch(self, current: Callable[[], int]) -> None:
-        """Wrap the memory's ``write``, ``alloc`` and ``free`` (on this instance only) so
-        that each change is charged to the operation of CPU ``current()``."""
-        memory = self.memory
+        """Charge each change to the memory (write, alloc, free) to the operation of
+        CPU ``current()``."""
         self._current = current
-        self._write, self._alloc, self._free = memory.write, memory.alloc, memory.free
-        memory.write = self._watched_write  # type: ignore[method-assign]
-        memory.alloc = self._watched_alloc  # type: ignore[method-assign]
-        memory.free = self._watched_free  # type: ignore[method-assign]
+        self.memory.on_change = self._changed
 
     def _changed(self) -> None:
         self._changes += 1
@@ -143,24 +136,6 @@ class OpTracker:
             op = opened.get(self._current())
             if op is not None:
                 op.last = self.clock
-
-    def _watched_write(self, frame: int, index: int, value: int) -> None:
-        # (``_changed`` inlined: the model's most frequent change)
-        self._changes += 1
-        opened = self._open
-        if opened:
-            op = opened.get(self._current())
-            if op is not None:
-                op.last = self.clock
-        self._write(frame, index, value)
-
-    def _watched_alloc(self, level: int) -> int | None:
-        self._changed()
-        return self._alloc(level)
-
-    def _watched_free(self, frame: int, level: int | None = None) -> None:
-        self._changed()
-        self._free(frame, level)
 
     def _translation(self) -> Runs:
         if self._runs_at == self._changes:

@@ -99,8 +99,24 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from pagerace.build import describe  # (looks at the installed modules: only here)
+
+    click.echo(f"pagerace {__version__}, {describe()}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pagerace")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and whether it is compiled, and exit.",
+)
 def cli() -> None:
     """pagerace: find, explain and rule out races in hypervisor page-table code."""
 

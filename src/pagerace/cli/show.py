@@ -29,8 +29,9 @@ def show(scenario: str, variant: str | None, serial: bool) -> None:
     from pagerace.machine.direct import DirectMachine
     from pagerace.paging.memory import MemoryFault
     from pagerace.paging.pte import INVALID_MFN
+    from pagerace.program import call_op, function_of
     from pagerace.report.tree import format_tree
-    from pagerace.runner import call_op, function_of, prepare
+    from pagerace.runner import prepare
     from pagerace.scenario import AccessOp, LookupOp
     from pagerace.userio import one_line, printable
 

@@ -69,6 +69,13 @@ class TraceEvent:
         self.detail = detail
         self.kind = kind
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # (explicit: a compiled class is not rebuilt field by field)
+        return (
+            TraceEvent,
+            (self.thread, self.index, self.label, self.footprint, self.detail, self.kind),
+        )
+
     def __repr__(self) -> str:
         extra = f", detail={self.detail!r}" if self.detail else ""
         return (

@@ -23,7 +23,7 @@ import threading
 import traceback
 from bisect import insort
 from collections.abc import Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -77,7 +77,7 @@ CUT = -1
 Chooser = Callable[[list[int], list[Pending | None], int, int, "Execution"], int]
 
 #: What an execution's per-thread lists are before ``run`` makes them (never mutated).
-_NOTHING: Any = ()
+_NOTHING: Any = []
 
 #: A grant that lasts until the enabled set may change (see ``Chooser``).
 GRANT_ALL = 1 << 62
@@ -175,7 +175,7 @@ def _worker(task: tuple[Execution, int, Callable[[], object]]) -> None:
 class GreenletPool:
     """Idle worker greenlets, reused across executions (start ~0.9 us vs ~9 us)."""
 
-    _local = threading.local()
+    _local: ClassVar[threading.local] = threading.local()
 
     def __init__(self) -> None:
         self.idle: list[Any] = []
@@ -677,7 +677,9 @@ class Execution:
     def _last_label(self, tid: int) -> str:
         """The label of thread ``tid``'s last event ("start" if none): a granted event
         does not update ``pending``, the log has them all."""
-        for record in reversed(self.log):
+        log = self.log
+        for j in range(len(log) - 1, -1, -1):
+            record = log[j]
             if type(record) is tuple:
                 if record[0] == tid:
                     label: str = record[1].label

@@ -38,7 +38,7 @@ from pagerace.machine.direct import DirectMachine
 from pagerace.paging.geometry import PAGE_SIZE, Geometry
 from pagerace.paging.memory import MemoryFault, PhysicalMemory
 from pagerace.paging.pte import INVALID_MFN, pte_names
-from pagerace.runner import call_op
+from pagerace.program import call_op
 from pagerace.scenario import (
     AccessOp,
     DestroyOp,

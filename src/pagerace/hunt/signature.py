@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pagerace.explore import Finding, dependent
-from pagerace.runner import function_of
+from pagerace.program import function_of
 from pagerace.scenario import AccessOp, Scenario
 from pagerace.xen.config import XenConfig
 

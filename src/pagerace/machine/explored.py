@@ -36,8 +36,10 @@ frame out twice) and a CPU taking a spin lock it holds (it spins forever).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import mypyc_attr
 
 from pagerace.explore import Access
 from pagerace.machine import Machine
@@ -218,6 +220,7 @@ class World:
         return fp
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (tests plant bugs in subclasses)
 class ExploredCPU:
     """The machine ``m`` of one simulated CPU (same interface as DirectMachine)."""
 
@@ -324,7 +327,7 @@ class ExploredCPU:
             # Each entry is loaded when the caller comes to it, as in the C loop: what
             # the caller does with an entry (scan the L1 it points to, free it) comes
             # before the next load, and a loop that stops at a mismatch loads no more.
-            return (self.load(ref, i, step) for i in range(n))
+            return self._fine_scan(ref, n, step)
         if self.detailed:
             ev = self.ctx.event(self.world.scan_footprint(frame), step)
             values = [self.memory.read(frame, i) for i in range(n)]
@@ -343,6 +346,10 @@ class ExploredCPU:
             values = [self.memory.read(frame, i) for i in range(n)]
         self._check_ref(ref, step, "scan of")
         return values
+
+    def _fine_scan(self, ref: TableRef, n: int, step: str) -> Iterator[int]:
+        for i in range(n):
+            yield self.load(ref, i, step)
 
     def store(self, ref: TableRef, index: int, value: int, step: str) -> None:
         frame = ref.frame

@@ -17,7 +17,7 @@ before a free is recognisably stale afterwards, even once the frame is reused.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from pagerace.errors import ExecutionSignal
@@ -82,11 +82,14 @@ class PhysicalMemory:
         self.free_list: list[int] = []
         self.next_frame = first_table_frame
         self.allocations = 0  # attempts, counting failed ones (1-based ordinals)
-        fail = frozenset(fail_allocations)
-        for n in fail:
+        #: called before every change (write, alloc, free): the functional oracle's
+        #: way of charging each change to the operation that makes it
+        self.on_change: Callable[[], None] | None = None
+        ordinals: list[object] = list(fail_allocations)  # (checked, whatever they are)
+        for n in ordinals:
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"fail_allocations: {n!r} is not a positive allocation ordinal")
-        self.fail_allocations = fail
+        self.fail_allocations = frozenset(n for n in ordinals if isinstance(n, int))
 
     # -- allocation ---------------------------------------------------------
     def alloc(self, level: int) -> int | None:
@@ -95,6 +98,8 @@ class PhysicalMemory:
         The frame's contents are whatever it last held (zeros for a new frame):
         callers clear or fill it before publishing, as Xen's callers do.
         """
+        if self.on_change is not None:
+            self.on_change()
         if not 1 <= level <= 4:
             raise ValueError(f"level {level}: must be 1..4")
         self.allocations += 1
@@ -113,6 +118,8 @@ class PhysicalMemory:
 
     def free(self, frame: int, level: int | None = None) -> None:
         """``free_xen_pagetable``; raises ``MemoryFault`` on a double or bad free."""
+        if self.on_change is not None:
+            self.on_change()
         live = self.level.get(frame)
         if live is None:
             if frame in self.words:
@@ -180,6 +187,8 @@ class PhysicalMemory:
         return [page.get(i, 0) for i in range(self.entries)]
 
     def write(self, frame: int, index: int, value: int) -> None:
+        if self.on_change is not None:
+            self.on_change()
         words = self.words.get(frame)
         if words is not None:
             words[index] = value
@@ -192,9 +201,7 @@ class PhysicalMemory:
 
     def clone(self) -> PhysicalMemory:
         """An independent copy (each execution of the explorer starts from one)."""
-        other = PhysicalMemory.__new__(PhysicalMemory)
-        other.geometry = self.geometry
-        other.entries = self.entries
+        other = PhysicalMemory(self.geometry)
         other.words = {f: w.copy() for f, w in self.words.items()}
         other.level = self.level.copy()
         other.live = {f: other.words[f] for f in self.level}

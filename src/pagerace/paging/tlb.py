@@ -70,9 +70,7 @@ class TLB:
 
     def copy(self) -> TLB:
         """An independent copy (each execution starts from the set-up's TLBs)."""
-        other = TLB.__new__(TLB)  # (one per CPU per execution: no __init__ call)
-        other.geometry = self.geometry
-        other.strict_global = self.strict_global
+        other = TLB(self.geometry, strict_global=self.strict_global)
         other.entries = dict(self.entries)
         other.psc = dict(self.psc)
         other.flushes, other.tlb_flushes, other.cache_flushes = (

@@ -12,6 +12,8 @@ locks) can be added here without touching the model.
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
+
 from pagerace.machine import Machine, RefT
 
 __all__ = ["MAP_PGDIR_LOCK", "L3TableLocking", "LockingDiscipline", "NoL3Locking"]
@@ -19,6 +21,7 @@ __all__ = ["MAP_PGDIR_LOCK", "L3TableLocking", "LockingDiscipline", "NoL3Locking
 MAP_PGDIR_LOCK = "map_pgdir_lock"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LockingDiscipline:
     """Hooks at the loop top, after the L3 walk, and at the single exit ``out``."""
 
@@ -37,6 +40,7 @@ class LockingDiscipline:
         raise NotImplementedError
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class NoL3Locking(LockingDiscipline):
     """Xen 4.14 and earlier: no per-L3-table lock."""
 
@@ -50,6 +54,7 @@ class NoL3Locking(LockingDiscipline):
         return None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class L3TableLocking(LockingDiscipline):
     """The XSA-345 fix: ``l3t_lock`` of the L3 table page for each iteration."""
 

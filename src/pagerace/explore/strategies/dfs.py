@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pagerace.errors import PageraceInputError
 from pagerace.explore.events import Pending
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
@@ -53,6 +55,7 @@ def follow_path(
     return tid, None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PathSearch:
     """What ``dfs`` and ``dpor`` share: the frontier of the current path, replaying it
     step by step, and the nodes of a grant past it, added when they are needed."""

@@ -35,6 +35,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pagerace.explore.events import ACQUIRE, NOTE, RELEASE, Pending, dependent, footprint_keys
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution
 from pagerace.explore.frontier import Node
@@ -43,6 +45,7 @@ from pagerace.explore.strategies.dfs import PathSearch
 __all__ = ["DporStrategy", "bounded_addition"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class DporStrategy(PathSearch):
     """Source-DPOR with sleep sets."""
 
