@@ -1,7 +1,7 @@
 """Build: the hot modules compiled to C with mypyc, when this machine can.
 
 The explorer re-runs the Xen model millions of times; compiled, the modules that
-``pagerace.build.COMPILED`` lists run it about 1.7x as fast.  They stay plain Python
+``pagerace.build.COMPILED`` lists run it about 1.6x as fast.  They stay plain Python
 source (they read side by side with Xen's mm.c), and the package works the same
 without compilation: when mypyc or a C compiler is missing, or when
 PAGERACE_PURE_PYTHON=1, the build installs the source alone and says so.

@@ -3,7 +3,7 @@
 ``setup.py`` compiles ``COMPILED`` with mypyc when the machine can (a C compiler and
 the Python headers), and installs the source alone when it cannot or when
 ``PAGERACE_PURE_PYTHON=1``; both run the same code and give the same results, the
-compiled build about 1.7x as fast (docs/scaling.md, "Compiled or pure Python").
+compiled build about 1.6x as fast (docs/scaling.md, "Compiled or pure Python").
 This module imports nothing from pagerace, so that ``setup.py`` can read the list
 before anything is built.
 """
