@@ -168,6 +168,12 @@ def main() -> None:
         f" ({children_n:.2f} s in all); worker overhead {worker_cpu / unit_cpu:.2f}"
     )
     print(f"--jobs 1: {one:.2f} s  --jobs {n}: {many:.2f} s  speed-up {one / many:.2f}")
+    pairs = sorted(a / b for a, b in zip(times[1], times[n], strict=True))
+    print(
+        f"  each repetition's speed-up (--jobs 1 then --jobs {n}), sorted: "
+        + " ".join(f"{r:.2f}" for r in pairs)
+        + f"; median {statistics.median(pairs):.2f}"
+    )
     print(f"--jobs {n} against the unsplit search: speed-up {unsplit / many:.2f}")
     print(f"same as the unsplit search: {summary(whole) == results[n]}")
     print(f"measured / ideal: {one / many / ideal[n]:.2f}")

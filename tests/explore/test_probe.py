@@ -1,7 +1,8 @@
 """Each bound of a split search is first explored as one search of at most
 ``PROBE_EXECUTIONS`` executions: a bound that ends within it is the single search's
 bound, executions, findings and schedules alike; a bound that does not is split as
-if there had been no probe, and so is every later bound, unprobed."""
+if there had been no probe, and so is every later bound, unprobed; and a bound that
+the probed bounds before it foretell far larger than a probe is split unprobed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from explore_programs import Generated, summary
 from pagerace.errors import Interrupted
 from pagerace.explore import explore, parallel
 from pagerace.explore.checkpoint import Progress
-from pagerace.explore.parallel import PROBE_EXECUTIONS, Search, explore_units
+from pagerace.explore.parallel import PROBE_EXECUTIONS, Search, _probe_next, explore_units
 
 InlineExecutor = parallel.InlineExecutor
 _run_unit = parallel.run_unit  # (the original: tests count its calls)
@@ -71,19 +72,26 @@ def test_a_small_tree_is_the_single_search(
     assert not runs.split() and len(runs.probed()) == len(set(runs.probed()))
 
 
+@pytest.mark.parametrize("foresight", [True, False])
 def test_a_big_bound_is_split_as_without_the_probe_and_so_are_the_later_ones(
-    monkeypatch: pytest.MonkeyPatch,
+    foresight: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     search = Search(Generated(BIG), strategy="dpor", keep_going=True)
     with monkeypatch.context() as patch:
         patch.setattr(parallel, "PROBE_EXECUTIONS", 0)
         unprobed = explore_units(search, InlineExecutor(), preemption_bound="iterative")
+    if not foresight:  # (every bound is probed until one needs splitting)
+        monkeypatch.setattr(parallel, "PROBE_MARGIN", 10**9)
     runs = _Runs(monkeypatch)
     probed = explore_units(search, InlineExecutor(), preemption_bound="iterative")
-    # bounds 0 and 1 end within the probe (6 and 46 executions), bound 2 does not (210)
-    assert runs.probed() == [0, 1, 2]
+    # bounds 0 and 1 end within the probe (6 and 46 executions), bound 2 does not
+    # (210): foreseen from 6 and 46 (46 * 46 / 6 executions), it is not probed
+    if foresight:
+        assert runs.probed() == [0, 1]
+    else:
+        assert runs.probed() == [0, 1, 2]
+        assert [n for b, probe, n in runs.runs if probe and b == 2] == [PROBE_EXECUTIONS]
     assert runs.split() == set(range(2, max(runs.split()) + 1))
-    assert [n for b, probe, n in runs.runs if probe and b == 2] == [PROBE_EXECUTIONS]
     assert (
         probed.coverage.bounds[:2]
         == explore(
@@ -95,6 +103,18 @@ def test_a_big_bound_is_split_as_without_the_probe_and_so_are_the_later_ones(
         b.executions for b in unprobed.coverage.bounds[2:]
     ]
     assert sum(n for b, probe, n in runs.runs if not (probe and b == 2)) == probed.executions
+
+
+def test_the_next_bound_is_probed_when_its_foreseen_tree_is_small() -> None:
+    limit = parallel.PROBE_MARGIN * PROBE_EXECUTIONS
+    assert _probe_next([])  # (the first bound)
+    # after bound 0: FIRST_GROWTH times its executions
+    assert _probe_next([limit // parallel.FIRST_GROWTH - 1])
+    assert not _probe_next([limit // parallel.FIRST_GROWTH])
+    # later: the last growth again (6 -> 24 -> 96; 2 -> 15 -> 76 -> 385)
+    assert _probe_next([6, 24])
+    assert not _probe_next([2, 15, 76])
+    assert not _probe_next([0, 200])  # (no growth known: the first growth)
 
 
 @pytest.mark.parametrize("budget", [1, 5, 20, 60])
@@ -143,7 +163,7 @@ def test_ctrl_c_in_the_probe_keeps_what_it_ran(monkeypatch: pytest.MonkeyPatch) 
                 raise KeyboardInterrupt
 
     def interrupted(program: Any, **options: Any) -> Any:
-        if options["preemption_bound"] == 2 and options["prefix"] == []:  # bound 2's probe
+        if options["preemption_bound"] == 1 and options["prefix"] == []:  # bound 1's probe
             options["observers"] = [*options["observers"], _Stop()]
         return explore(program, **options)
 
@@ -152,7 +172,7 @@ def test_ctrl_c_in_the_probe_keeps_what_it_ran(monkeypatch: pytest.MonkeyPatch) 
         explore_units(search, InlineExecutor(), preemption_bound="iterative")
     so_far = caught.value.result
     assert so_far.coverage.stopped_by == "interrupted" and not so_far.coverage.complete
-    assert so_far.executions == 6 + 46 + 10  # bounds 0 and 1, and the probe's ten
+    assert so_far.executions == 6 + 10  # bound 0, and the probe's ten
     assert {f.key for f in so_far.findings} <= {f.key for f in whole.findings}
 
 

@@ -796,16 +796,30 @@ def explore_units(
 
     # Until a bound needs splitting, each bound is first explored as one search of
     # at most PROBE_EXECUTIONS executions (``_probe``); trees only grow with the bound,
-    # so once one is split the next ones are split at once.
+    # so once one is split the next ones are split at once, and one that the bounds
+    # before it foretell far larger than a probe is split without one (``_probe_next``)
+    # -- unless what is left of the budget ends within a probe.
     probing = PROBE_EXECUTIONS > 0 and search.strategy not in SAMPLING
+    sizes: list[int] = []  # (the executions of each bound probed)
+
+    def within_probe() -> bool:
+        """What is left of the budget ends within a probe."""
+        budget = search.max_executions
+        return budget is not None and budget - merged.executions <= PROBE_EXECUTIONS
+
     try:
         while True:
             current = None
+            probed = False
             if ahead is not None and ahead.bound == bound:
                 current, ahead = ahead, None
-            elif probing:
+            elif (probing and (_probe_next(sizes) or within_probe())) or (
+                state is not None and state.units_of(bound) == 1
+            ):  # (a checkpoint's bound that ran as one search runs so again)
                 current = _probe(search, program, bound, state, deadline, merged.executions)
-                probing = current is not None
+                probed = probing = current is not None
+                if probed:
+                    sizes.append(_executions(current.done))
             if current is None:
                 guess = _unit_guess(means, 1)
                 current = _start_level(
@@ -816,7 +830,7 @@ def explore_units(
             before = len(merged.findings)
             _run_level(search, current, merged, level, hooks, state, start, prefetch)
             new = len(merged.findings) - before
-            if level.units and not probing:  # (a whole bound says nothing of a unit)
+            if level.units and not probed:  # (a whole bound says nothing of a unit)
                 means.append(level.cpu_seconds / level.units)
             if iterative:
                 assert bound is not None
@@ -1006,6 +1020,26 @@ class _Level:
 #: that does not finish it is it split (a small tree runs faster as one search than
 #: as units, and without the executions that a split adds).
 PROBE_EXECUTIONS = 128
+
+
+#: The next bound is probed only if its tree, foreseen from the bounds before it,
+#: has fewer than this many times ``PROBE_EXECUTIONS`` executions: a probe that does
+#: not end its bound is time lost before the split, and splitting a bound that one
+#: search would end costs more than the probe.
+PROBE_MARGIN = 2
+#: The growth from bound 0 to bound 1 foreseen (later ones: the last growth seen).
+FIRST_GROWTH = 16
+
+
+def _probe_next(sizes: list[int]) -> bool:
+    """Whether to probe the bound after those run as one search, of ``sizes``
+    executions (the first bound: always): if the tree grows as it last grew, it is
+    small enough.  (A function of the program and the options, like the units.)"""
+    if not sizes:
+        return True
+    last = sizes[-1]
+    growth = last / sizes[-2] if len(sizes) >= 2 and sizes[-2] else FIRST_GROWTH
+    return last * growth < PROBE_MARGIN * PROBE_EXECUTIONS
 
 
 def _probe(
@@ -1345,6 +1379,10 @@ def _run_level(
                 if state is not None and j not in recorded and not r.exhausted:
                     recorded.add(j)
                     state.unit_done(bound, j, r)
+            if future.done():
+                # (it is merged next, and its notes may change what the order wants:
+                # a unit handed out now would go on what it knew before them)
+                break
             feed()
             progress()
             prefetch(bound, len(running), cut)
