@@ -818,7 +818,7 @@ def explore_units(
             ):  # (a checkpoint's bound that ran as one search runs so again)
                 current = _probe(search, program, bound, state, deadline, merged.executions)
                 probed = probing = current is not None
-                if probed:
+                if current is not None:
                     sizes.append(_executions(current.done))
             if current is None:
                 guess = _unit_guess(means, 1)
