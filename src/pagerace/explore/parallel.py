@@ -17,7 +17,8 @@ Each bound is first explored as one search of at most ``PROBE_EXECUTIONS``
 executions in the calling process (``_probe``): a bound that ends within it is that
 search, and is not split (a small tree runs faster so, and without the executions a
 split adds); once a bound needs splitting, the probe's executions are dropped and
-every later bound is split without one.
+every later bound is split without one.  A bound that the probed bounds before it
+foretell far larger than the probe (``_probe_next``) is split without one too.
 
 A ``random`` or ``pct`` run (with an execution budget) is split into *samples* of
 ``SAMPLE_EXECUTIONS`` executions each (``samples``), the units of one level: sample j
@@ -1387,6 +1388,13 @@ def _run_level(
             progress()
             prefetch(bound, len(running), cut)
 
+    def finished_ahead(j: int | None) -> bool:
+        """Unit ``j`` has finished and waits to be merged."""
+        if j is None:
+            return False
+        future = futures.get(j)
+        return j in done or (future is not None and future.done())
+
     def rule_out(j: int) -> None:
         """Unit ``j`` is not entered by the single search: drop it."""
         nonlocal ruled
@@ -1479,7 +1487,8 @@ def _run_level(
                 nxt = order.next()
                 for j in order.ruled_out():
                     rule_out(j)
-                feed()
+                if not finished_ahead(nxt):  # (else its notes come first, see wait_for)
+                    feed()
             progress()
             if merged.stopped or merged.exhausted:
                 budget = search.max_executions
