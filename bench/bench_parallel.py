@@ -7,8 +7,11 @@ Runs one complete search (default: the four-CPU bench scenario on xsa-345, preem
 bounds 0-2, keep-going) split into work units with --jobs 1 and --jobs N (default 2),
 alternately, and prints:
 
-* wall-clock seconds of each, the speed-up, and whether the results (executions,
-  events, findings and their schedules, coverage, verdict) are identical;
+* wall-clock seconds of each (the median over the repetitions), the speed-up, each
+  repetition's speed-up and their median (this machine's speed varies from one
+  second to the next: single repetitions range widely), and whether the results
+  (executions, events, findings and their schedules, coverage, verdict) are
+  identical;
 * where the time goes, from CPU times, which do not depend on what else the machine
   runs: per bound the units, their summed and largest CPU time and the time to split
   (in the main process), the CPU time of the main process and of the workers;
@@ -99,7 +102,7 @@ def main() -> None:
     ap.add_argument("--scenario", default=str(ROOT / "bench/scenarios/four-cpus-small.toml"))
     ap.add_argument("--variant", default="xsa-345")
     ap.add_argument("--bound", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=11)
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     sc = load_scenario(args.scenario)
