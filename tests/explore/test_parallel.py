@@ -4,6 +4,7 @@ reaches every Mazurkiewicz trace."""
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,65 @@ def test_the_units_the_order_calls_certain_are_all_entered(seed: int) -> None:
             order.merged(results[order.current].above)
             order.next()
         assert certain <= set(entered), (seed, bound, certain - set(entered))
+
+
+class _Logged(Executor):
+    """Two threads that run the units, and a log of when each unit went out, finished
+    (as its future's callback logs it, a moment after the fact) and was merged."""
+
+    def __init__(self) -> None:
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._inner = ThreadPoolExecutor(2)
+        self._max_workers = 2
+        self._lock = threading.Lock()
+        self.log: list[tuple[str, Any]] = []
+
+    def note(self, what: str, unit: Any) -> None:
+        with self._lock:
+            self.log.append((what, unit))
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        unit = kwargs.get("tag")
+        self.note("out", unit)
+        future = self._inner.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda _f: self.note("done", unit))
+        return future
+
+    def on_unit(self, bound: Any, index: int, result: Any) -> None:
+        from pagerace.explore.parallel import unit_tag
+
+        self.note("merged", unit_tag(bound, index))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def test_no_unit_goes_out_between_the_end_of_the_unit_merged_next_and_its_merge() -> None:
+    # (that unit's notes may change what the order wants: a unit handed out in
+    # between goes on what the order knew before them, and can hold back the units
+    # the merge needs next)
+    checked = 0
+    for seed in (0, 3, 5):
+        search = Search(Generated(seed), strategy="dpor", keep_going=True)
+        executor = _Logged()
+        try:
+            explore_units(search, executor, preemption_bound=3, observers=[executor])
+        finally:
+            executor.shutdown()
+        log = executor.log
+        merges = [k for k, (what, _) in enumerate(log) if what == "merged"]
+        for previous, k in itertools.pairwise(merges):
+            unit = log[k][1]
+            if unit >> 32 != log[previous][1] >> 32:
+                continue  # (a bound's first unit: its units go out as it is split)
+            done = [d for d in range(previous + 1, k) if log[d] == ("done", unit)]
+            start = max([previous, *done])  # (the unit is next, and has finished)
+            went_out = [log[d] for d in range(start + 1, k) if log[d][0] == "out"]
+            assert not went_out, (seed, unit, went_out)
+            checked += bool(done)
+    assert checked  # (units finished while the merge waited for them: dozens, here)
 
 
 @pytest.mark.parametrize("seed", range(8))
