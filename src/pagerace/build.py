@@ -79,9 +79,9 @@ def compiled_modules() -> list[str]:
 def describe() -> str:
     """``compiled (28 modules)``, ``pure Python``, or what is wrong with a partial
     build (some modules compiled, others not: rebuild)."""
-    found = compiled_modules()
     if _stale:
         return f"pure Python (the compiled modules are older than {_stale[0]}: reinstall)"
+    found = compiled_modules()
     if not found:
         return "pure Python"
     if len(found) == len(COMPILED):
@@ -94,8 +94,10 @@ def describe() -> str:
 _stale: list[str] = []
 
 
-def _source(package: Path, name: str) -> Path:
-    return package.joinpath(*name.split(".")[1:]).with_suffix(".py")
+def _stem(package: Path, name: str) -> str:
+    """Module ``name``'s path in ``package`` without its suffix (a string: this runs as
+    the package is imported)."""
+    return os.path.join(package, *name.split(".")[1:])
 
 
 def stale_sources(package: Path, names: Sequence[str] = COMPILED) -> list[str]:
@@ -103,9 +105,8 @@ def stale_sources(package: Path, names: Sequence[str] = COMPILED) -> list[str]:
     top package) was changed after the extension module beside it was built (none
     where no extension module lies beside the source)."""
     stale = []
-    top = str(package)
     for name in names:
-        stem = os.path.join(top, *name.split(".")[1:])  # (strings: this runs at import)
+        stem = _stem(package, name)
         try:
             changed = os.stat(stem + ".py").st_mtime
         except OSError:
@@ -133,8 +134,8 @@ class _Sources(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in self.names:
             return None
-        source = _source(self.package, fullname)
-        if not source.is_file():
+        source = _stem(self.package, fullname) + ".py"
+        if not os.path.isfile(source):
             return None
         return importlib.util.spec_from_file_location(fullname, source)
 
@@ -158,7 +159,7 @@ def use_sources(package: Path, names: Sequence[str] = COMPILED, environ: Any = N
         return False  # (too late: one is imported already, compiled or not)
     sys.meta_path.insert(0, _Sources(package, names))
     if stale:
-        shown = str(_source(package, stale[0]).relative_to(package.parent.parent))
+        shown = os.path.relpath(_stem(package, stale[0]) + ".py", package.parent.parent)
         more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
         _stale[:] = [shown]
         print(

@@ -34,24 +34,24 @@ def test_all_compiled_or_none() -> None:
         assert not found  # (a pure build asked for and got)
 
 
-def test_the_version_says_which_build() -> None:
-    out = subprocess.run(
+def _version(**env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pagerace --version``, with ``env`` added to the environment."""
+    return subprocess.run(
         [sys.executable, "-m", "pagerace", "--version"],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+        env={**os.environ, **env},
+    )
+
+
+def test_the_version_says_which_build() -> None:
+    out = _version().stdout
     assert out.startswith("pagerace ") and out.rstrip().endswith(describe())
 
 
 def test_a_run_asked_for_pure_python_imports_the_sources() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "pagerace", "--version"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PAGERACE_PURE_PYTHON": "1"},
-    )
+    out = _version(PAGERACE_PURE_PYTHON="1")
     assert out.stdout.rstrip().endswith(", pure Python") and not out.stderr
 
 
