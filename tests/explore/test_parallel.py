@@ -339,6 +339,49 @@ def test_no_unit_goes_out_between_the_end_of_the_unit_merged_next_and_its_merge(
     assert checked  # (units finished while the merge waited for them: dozens, here)
 
 
+def test_a_worker_splits_the_next_bound_while_the_units_of_this_one_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # (iterative bounding: once a merged unit has cut, the next bound is needed, and
+    # its split goes out before any guess; that bound then starts from those units)
+    import threading
+
+    from pagerace.explore import parallel
+
+    calling = threading.get_ident()
+    splits: list[tuple[int, bool]] = []  # (bound, split in the calling thread)
+    real = parallel.split
+
+    def recorded(program: Any, strategy: str, bound: Any, *args: Any) -> Any:
+        splits.append((bound, threading.get_ident() == calling))
+        return real(program, strategy, bound, *args)
+
+    monkeypatch.setattr(parallel, "split", recorded)
+    ahead = 0
+    for seed in range(6):
+        search = Search(Generated(seed), strategy="dpor", keep_going=True, max_executions=4000)
+        splits.clear()
+        executor = _Logged()
+        try:
+            got = explore_units(
+                search, executor, preemption_bound="iterative", max_preemption_bound=3
+            )
+        finally:
+            executor.shutdown()
+        in_workers = {bound for bound, here in splits if not here}
+        here = [bound for bound, here in splits if here]
+        assert len(here) == len(set(here)), (seed, splits)  # (no bound split twice here)
+        assert not in_workers & set(here), (seed, splits)  # (nor here and by a worker)
+        last = got.stats.preemption_bound
+        assert last is not None
+        ahead += len(in_workers & set(range(last + 1)))  # (the bounds explored)
+        want = explore_units(
+            search, InlineExecutor(), preemption_bound="iterative", max_preemption_bound=3
+        )
+        assert _summary(got) == _summary(want), seed
+    assert ahead  # (bounds that started from a worker's split: several, here)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_a_unit_replayed_by_script_is_the_unit_replayed_step_by_step(
     seed: int, monkeypatch: pytest.MonkeyPatch

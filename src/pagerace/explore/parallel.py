@@ -33,9 +33,11 @@ keep the first schedule in that order, a budget or a stop cuts at the same execu
 So ``jobs=1``, ``jobs=N`` and a cluster give the same executions, findings, schedules
 and verdict.  Idle workers take the next unit from the queue; there are at least
 ``TARGET_UNITS`` of them so that the work spreads; units expected to take a few
-milliseconds go out several to a task (``TASK_SECONDS``).  Under iterative bounding, when
-workers fall idle at the end of a bound that cut something, the next bound is split
-and handed out ahead; if the search ends first, those results are dropped.
+milliseconds go out several to a task (``TASK_SECONDS``).  Under iterative bounding,
+once a unit of a bound has cut something the next bound is needed (unless the search
+stops first): a worker that the bound has nothing sure for splits the next one
+(``split_units``), and then runs its units ahead; if the search ends first, what they
+ran is dropped.
 
 The program is not sent to workers: a *recipe*, a picklable callable (a module-level
 function with plain arguments, e.g. ``functools.partial``), builds it in each worker
@@ -411,6 +413,25 @@ def split(
         branchings += 1
 
 
+def split_units(search: Search, bound: int | None) -> tuple[list[Prefix], bool]:
+    """``split`` as a task: the units of ``bound`` of ``search``'s program (built
+    from the recipe in the worker that runs it)."""
+    return split(_program(search.recipe), search.strategy, bound)
+
+
+def _split_result(
+    future: Future[tuple[list[Prefix], bool]] | None,
+    program: Callable[[Any], Any],
+    search: Search,
+    bound: int | None,
+) -> tuple[list[Prefix], bool]:
+    """The units of ``bound``: from the split handed out ahead (``future``), or split
+    here when there is none or it has not started (the same units either way)."""
+    if future is None or future.cancel():
+        return split(program, search.strategy, bound)
+    return future.result()
+
+
 # -- samples ---------------------------------------------------------------------------
 
 #: Executions of each sample (the last may have fewer), more when the budget would
@@ -769,31 +790,47 @@ def explore_units(
     bound: int | None = 0 if iterative else preemption_bound  # type: ignore[assignment]
     log: list[tuple[int, int, int]] = []  # per bound explored: bound, executions, new
     nothing_new = False
-    # Iterative bounding: while the last units of a bound run and workers fall idle,
-    # the next bound is split and handed out ahead (``prefetch``); if it turns out
-    # not to be needed its results are dropped, so the result is the same.
+    # Iterative bounding: once a unit of a bound has cut, the next bound is needed
+    # (unless the search stops first), and idle workers split it and run its units
+    # while the units of this one still run (``next_bound``); if it turns out not to
+    # be needed, what they ran is dropped, so the result is the same.
     workers = 0 if isinstance(executor, InlineExecutor) else _workers(executor)
-    ahead: _Level | None = None
+    ahead: _Level | None = None  # (the next bound, its units handed out ahead)
+    splits: dict[int, Future[tuple[list[Prefix], bool]]] = {}  # (split by a worker)
     means: list[float] = []  # per bound explored, the mean CPU time of its units
 
     def spent() -> int:
         return merged.executions
 
-    def prefetch(after: int | None, pending: int, cut: bool) -> None:
+    def next_bound(after: int | None, free: int, cut: bool, guesses: bool) -> list[Future[Any]]:
+        """Tasks for ``free`` idle workers from the bound after ``after``, once a unit
+        of ``after`` has cut (``cut``): its split, then its units -- with ``guesses``
+        False only those the single search surely enters.  Returns them."""
         nonlocal ahead
         if (
-            ahead is None
-            and iterative
-            and after is not None
-            and pending < workers
-            and cut
-            and not (merged.stopped or merged.exhausted)
-            and (max_preemption_bound is None or after < max_preemption_bound)
+            free <= 0
+            or not cut
+            or not iterative
+            or after is None
+            or workers < 2
+            or search.strategy in SAMPLING
+            or merged.stopped
+            or merged.exhausted
+            or (max_preemption_bound is not None and after >= max_preemption_bound)
         ):
+            return []
+        task = splits.get(after + 1)
+        if task is None:
+            task = splits[after + 1] = executor.submit(split_units, search, after + 1)
+            return [task]
+        if not task.done():
+            return []
+        if ahead is None:
             guess = _unit_guess(means, 2)
             ahead = _start_level(
-                search, executor, program, after + 1, state, deadline, guess, spent
+                search, executor, program, after + 1, state, deadline, guess, spent, task
             )
+        return [ahead.futures[i] for i in ahead.feed(free, guesses)]
 
     # Until a bound needs splitting, each bound is first explored as one search of
     # at most PROBE_EXECUTIONS executions (``_probe``); trees only grow with the bound,
@@ -824,12 +861,20 @@ def explore_units(
             if current is None:
                 guess = _unit_guess(means, 1)
                 current = _start_level(
-                    search, executor, program, bound, state, deadline, guess, spent
+                    search,
+                    executor,
+                    program,
+                    bound,
+                    state,
+                    deadline,
+                    guess,
+                    spent,
+                    splits.get(bound) if bound is not None else None,
                 )
             level = _Merged()
             level.bound_cut = current.split_cut
             before = len(merged.findings)
-            _run_level(search, current, merged, level, hooks, state, start, prefetch)
+            _run_level(search, current, merged, level, hooks, state, start, next_bound)
             new = len(merged.findings) - before
             if level.units and not probed:  # (a whole bound says nothing of a unit)
                 means.append(level.cpu_seconds / level.units)
@@ -862,6 +907,8 @@ def explore_units(
     finally:
         if ahead is not None:  # a bound handed out ahead and not needed
             ahead.cancel()
+        for future in splits.values():
+            future.cancel()
     if state is not None and not (merged.interrupted or merged.exhausted):
         # (the units' states are needed no more; after a time limit a resume goes on)
         state.finish()
@@ -998,22 +1045,25 @@ class _Level:
         for future in [*self.futures.values(), *self.tasks]:
             future.cancel()
 
-    def feed(self) -> list[int]:
-        """Hand out the units the order wants most (the current one first) until
-        ``window`` run, those not done and not handed out; return them."""
+    def feed(self, slots: int, guesses: bool = True) -> list[int]:
+        """Hand out up to ``slots`` of the units the order wants most (the current
+        one in any case), those not done and not handed out; with ``guesses`` False,
+        only those the single search surely enters.  Return them."""
         order, submit = self.order, self.submit
         if order is None or submit is None:
             return []
-        running = sum(1 for f in self.futures.values() if not f.done())
+        sure = None if guesses else order.certain()
         out = []
         for k, i in enumerate(order.wanted()):
-            if k and running >= self.window:  # (the current unit goes out in any case)
-                break
             if i in self.futures or i in self.done:
                 continue
+            if k and slots <= 0:  # (the current unit goes out in any case)
+                break
+            if sure is not None and i not in sure:
+                break  # (``wanted`` yields those it surely enters first)
             self.futures[i] = submit(i)
             out.append(i)
-            running += 1
+            slots -= 1
         return out
 
 
@@ -1089,6 +1139,7 @@ def _start_level(
     deadline: float | None,
     unit_seconds: float | None = None,
     spent: Callable[[], int] = lambda: 0,
+    split_ahead: Future[tuple[list[Prefix], bool]] | None = None,
 ) -> _Level:
     """Split a bound and hand its units out.  A unit handed out gets what is left of
     the budget then (``spent()``: the executions merged so far), all that the merge
@@ -1097,7 +1148,9 @@ def _start_level(
     go out in runs of consecutive units, one task each, so that sending a task
     does not cost more than running it; each unit still has its own future.  On a
     lazy ``InlineExecutor`` nothing is handed out: ``_run_level`` runs the units
-    itself, in order, each with what is left of the budget."""
+    itself, in order, each with what is left of the budget.  ``split_ahead``: the
+    bound's split, handed out ahead to a worker.  An ordered bound's units go out
+    only as ``_Level.feed`` hands them out."""
     if search.strategy in SAMPLING:
         if search.max_executions is None:
             raise PageraceInputError(
@@ -1106,7 +1159,7 @@ def _start_level(
         units: list[Unit] = samples(search.max_executions)
         split_cut = False
     else:
-        units, split_cut = split(program, search.strategy, bound)
+        units, split_cut = _split_result(split_ahead, program, search, bound)
     order = None
     if ordered(search, bound):
         order = SingleOrder(units)
@@ -1139,14 +1192,14 @@ def _start_level(
             resume=resumes[i],
         )
 
+    window = max(1, _workers(executor))
     if order is not None:
         # Units go out as the merge comes to need them (``_run_level``'s ``feed``):
         # those the single search enters first, others only on idle workers.
         level = _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
         if not lazy:
             level.submit = submit
-            level.window = max(1, _workers(executor))
-            level.feed()
+            level.window = window
         return level
     size = 1
     if unit_seconds and not lazy:
@@ -1173,7 +1226,9 @@ def _start_level(
         task.add_done_callback(functools.partial(_hand_out, each))
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
-    return _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
+    level = _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
+    level.window = window
+    return level
 
 
 def _executions(done: dict[int, UnitResult]) -> int:
@@ -1281,11 +1336,11 @@ def _run_level(
     hooks: list[Any],
     state: Any,
     start: float,
-    prefetch: Callable[[int | None, int, bool], None],
+    next_bound: Callable[[int | None, int, bool, bool], list[Future[Any]]],
 ) -> None:
-    """Run the units of one bound and merge their results in unit order; while
-    waiting, ``prefetch(bound, units still running or queued, a unit hit the
-    bound)`` may hand out the next bound."""
+    """Run the units of one bound and merge their results in unit order; workers
+    that this bound leaves idle get tasks of the next one from ``next_bound(bound,
+    idle workers, a unit hit the bound, guesses too)``."""
     bound, units, done, futures = current.bound, current.units, current.done, current.futures
     lazy = current.lazy
     order = current.order
@@ -1359,12 +1414,26 @@ def _run_level(
         report(len(done), sum(done), [v for j, v in seen.items() if sure is None or j in sure])
 
     def feed() -> None:
-        """Hand out more units where the order wants them (``_Level.feed``)."""
-        for j in current.feed():
-            f = futures[j]
-            running.add(f)
-            index[f] = j
-            tags[unit_tag(bound, j)] = j
+        """Hand out tasks to idle workers: first the units of this bound that the
+        single search surely enters, then the next bound's split and its sure units
+        (``next_bound``), then this bound's guesses, then the next bound's -- a
+        guess may be dropped, the next bound is needed once a merged unit has cut.
+        (Unordered units all went out at once: only the next bound's remain.)"""
+        free = current.window - sum(1 for f in running if not f.done())
+        if order is None:
+            running.update(next_bound(bound, free, cut, True))
+            return
+        for guesses in (False, True):
+            for j in current.feed(free, guesses):
+                f = futures[j]
+                running.add(f)
+                index[f] = j
+                tags[unit_tag(bound, j)] = j
+                free -= 1
+            # (its tasks are waited for too: a worker that ends one is free)
+            tasks = next_bound(bound, free, level.bound_cut, guesses)
+            running.update(tasks)
+            free -= len(tasks)
 
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
@@ -1372,8 +1441,8 @@ def _run_level(
         while not future.done():
             finished_now, running = wait_first(running, PROGRESS_SECONDS)
             for f in finished_now:
-                j = index[f]
-                if j not in futures or not _ok(f):
+                j = index.get(f)  # (None: a task of the next bound)
+                if j is None or j not in futures or not _ok(f):
                     continue
                 r = ahead[j] = f.result()
                 cut = cut or r.bound_cut
@@ -1386,7 +1455,6 @@ def _run_level(
                 break
             feed()
             progress()
-            prefetch(bound, len(running), cut)
 
     def finished_ahead(j: int | None) -> bool:
         """Unit ``j`` has finished and waits to be merged."""
@@ -1417,6 +1485,8 @@ def _run_level(
     if order is not None:
         nxt = order.current
     try:
+        if not lazy:
+            feed()  # (a bound's first units; more, for one handed out ahead)
         while nxt is not None:
             i = nxt
             prefix = units[i]
