@@ -339,11 +339,12 @@ def test_no_unit_goes_out_between_the_end_of_the_unit_merged_next_and_its_merge(
     assert checked  # (units finished while the merge waited for them: dozens, here)
 
 
-def test_a_worker_splits_the_next_bound_while_the_units_of_this_one_run(
+def test_idle_workers_split_the_next_bound_and_run_it_ahead_with_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # (iterative bounding: once a merged unit has cut, the next bound is needed, and
-    # its split goes out before any guess; that bound then starts from those units)
+    # (iterative bounding: once a merged unit has cut, the next bound is needed: its
+    # split goes out before any guess, that bound starts from those units, and its
+    # order goes on with the units that finish ahead while the bound before merges)
     import threading
 
     from pagerace.explore import parallel
@@ -357,6 +358,14 @@ def test_a_worker_splits_the_next_bound_while_the_units_of_this_one_run(
         return real(program, strategy, bound, *args)
 
     monkeypatch.setattr(parallel, "split", recorded)
+    advance = parallel._Level.advance
+    taken: list[int] = []  # (how many units' notes a bound handed out ahead took)
+
+    def advanced(level: Any) -> None:
+        advance(level)
+        taken.append(len(level.taken))
+
+    monkeypatch.setattr(parallel._Level, "advance", advanced)
     ahead = 0
     for seed in range(6):
         search = Search(Generated(seed), strategy="dpor", keep_going=True, max_executions=4000)
@@ -380,6 +389,7 @@ def test_a_worker_splits_the_next_bound_while_the_units_of_this_one_run(
         )
         assert _summary(got) == _summary(want), seed
     assert ahead  # (bounds that started from a worker's split: several, here)
+    assert max(taken) >= 2  # (and orders that went on ahead)
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -51,6 +51,7 @@ keeps its search state in a file (``UnitSave``, written through
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import json
@@ -830,6 +831,7 @@ def explore_units(
             ahead = _start_level(
                 search, executor, program, after + 1, state, deadline, guess, spent, task
             )
+        ahead.advance()
         return [ahead.futures[i] for i in ahead.feed(free, guesses)]
 
     # Until a bound needs splitting, each bound is first explored as one search of
@@ -1040,6 +1042,10 @@ class _Level:
     order: SingleOrder | None = None
     submit: Callable[[int], Future[UnitResult]] | None = None
     window: int = 1
+    #: a bound handed out ahead: the units whose notes its order has taken already,
+    #: in its order (``advance``), and those it has ruled out
+    taken: list[int] = field(default_factory=list)
+    ruled: list[int] = field(default_factory=list)
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -1065,6 +1071,31 @@ class _Level:
             out.append(i)
             slots -= 1
         return out
+
+    def advance(self) -> None:
+        """A bound handed out ahead, while the bound before it still merges: the
+        order takes the notes of its units that have finished, in its order, as far
+        as they go (``taken``), so that it knows the units it enters next; the units
+        it rules out are dropped (``ruled``).  Its ``_run_level`` merges the taken
+        units without taking their notes again."""
+        order = self.order
+        if order is None:
+            return
+        while (i := order.current) is not None:
+            r = self.done.get(i)
+            if r is None:
+                future = self.futures.get(i)
+                if future is None or not future.done() or not _ok(future):
+                    return
+                r = future.result()
+            self.taken.append(i)
+            order.merged(r.above)
+            order.next()
+            for j in order.ruled_out():
+                self.ruled.append(j)
+                future = self.futures.pop(j, None)
+                if future is not None:
+                    future.cancel()
 
 
 #: A bound is first explored as one search of at most this many executions; only if
@@ -1344,7 +1375,9 @@ def _run_level(
     bound, units, done, futures = current.bound, current.units, current.done, current.futures
     lazy = current.lazy
     order = current.order
-    ruled = 0  # units that the single search does not enter (``order``)
+    ruled = len(current.ruled)  # units that the single search does not enter (``order``)
+    # (handed out ahead: the units whose notes the order has taken already, in order)
+    taken = collections.deque(current.taken)
     merged.carried += current.carried
     recorded = set(done)
     finished = 0  # units merged at this bound
@@ -1483,7 +1516,7 @@ def _run_level(
     i = -1
     nxt: int | None = 0 if units else None
     if order is not None:
-        nxt = order.current
+        nxt = taken[0] if taken else order.current
     try:
         if not lazy:
             feed()  # (a bound's first units; more, for one handed out ahead)
@@ -1553,10 +1586,14 @@ def _run_level(
             if order is None:
                 nxt = i + 1 if i + 1 < len(units) else None
             elif not (merged.stopped or merged.exhausted):
-                order.merged(r.above)
-                nxt = order.next()
-                for j in order.ruled_out():
-                    rule_out(j)
+                if taken:  # (its notes are in the order: ``_Level.advance``)
+                    taken.popleft()
+                    nxt = taken[0] if taken else order.current
+                else:
+                    order.merged(r.above)
+                    nxt = order.next()
+                    for j in order.ruled_out():
+                        rule_out(j)
                 if not finished_ahead(nxt):  # (else its notes come first, see wait_for)
                     feed()
             progress()
