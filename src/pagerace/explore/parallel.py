@@ -797,7 +797,7 @@ def explore_units(
     # be needed, what they ran is dropped, so the result is the same.
     workers = 0 if isinstance(executor, InlineExecutor) else _workers(executor)
     ahead: _Level | None = None  # (the next bound, its units handed out ahead)
-    splits: dict[int, Future[tuple[list[Prefix], bool]]] = {}  # (split by a worker)
+    splits: dict[int | None, Future[tuple[list[Prefix], bool]]] = {}  # (split by a worker)
     means: list[float] = []  # per bound explored, the mean CPU time of its units
 
     def spent() -> int:
@@ -871,7 +871,7 @@ def explore_units(
                     deadline,
                     guess,
                     spent,
-                    splits.get(bound) if bound is not None else None,
+                    splits.get(bound),
                 )
             level = _Merged()
             level.bound_cut = current.split_cut
@@ -1072,12 +1072,26 @@ class _Level:
             slots -= 1
         return out
 
+    def take(self, r: UnitResult) -> list[int]:
+        """The order takes the notes of its current unit (result ``r``) and goes on to
+        the next unit it enters; the units it rules out meanwhile are dropped (their
+        tasks cancelled) and returned."""
+        assert self.order is not None
+        self.order.merged(r.above)
+        self.order.next()
+        ruled = self.order.ruled_out()
+        for j in ruled:
+            future = self.futures.pop(j, None)
+            if future is not None:
+                future.cancel()
+        return ruled
+
     def advance(self) -> None:
         """A bound handed out ahead, while the bound before it still merges: the
         order takes the notes of its units that have finished, in its order, as far
-        as they go (``taken``), so that it knows the units it enters next; the units
-        it rules out are dropped (``ruled``).  Its ``_run_level`` merges the taken
-        units without taking their notes again."""
+        as they go (``taken``), so that it knows the units it enters next (``ruled``:
+        those it ruled out).  Its ``_run_level`` merges the taken units without
+        taking their notes again."""
         order = self.order
         if order is None:
             return
@@ -1089,13 +1103,7 @@ class _Level:
                     return
                 r = future.result()
             self.taken.append(i)
-            order.merged(r.above)
-            order.next()
-            for j in order.ruled_out():
-                self.ruled.append(j)
-                future = self.futures.pop(j, None)
-                if future is not None:
-                    future.cancel()
+            self.ruled += self.take(r)
 
 
 #: A bound is first explored as one search of at most this many executions; only if
@@ -1496,16 +1504,6 @@ def _run_level(
         future = futures.get(j)
         return j in done or (future is not None and future.done())
 
-    def rule_out(j: int) -> None:
-        """Unit ``j`` is not entered by the single search: drop it."""
-        nonlocal ruled
-        ruled += 1
-        future = futures.pop(j, None)
-        if future is not None:
-            future.cancel()
-            running.discard(future)
-        ahead.pop(j, None)
-
     def keep_finished() -> None:
         """What the units that finished ahead of the merge ran counts (the search
         was stopped by Ctrl-C or its time limit, not where one search would stop)."""
@@ -1590,10 +1588,10 @@ def _run_level(
                     taken.popleft()
                     nxt = taken[0] if taken else order.current
                 else:
-                    order.merged(r.above)
-                    nxt = order.next()
-                    for j in order.ruled_out():
-                        rule_out(j)
+                    for j in current.take(r):  # (not entered by the single search)
+                        ruled += 1
+                        ahead.pop(j, None)
+                    nxt = order.current
                 if not finished_ahead(nxt):  # (else its notes come first, see wait_for)
                     feed()
             progress()
