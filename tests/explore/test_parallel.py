@@ -4,6 +4,7 @@ reaches every Mazurkiewicz trace."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from concurrent.futures import Executor
 from pathlib import Path
@@ -604,3 +605,95 @@ def test_a_scenario_explored_at_length_split_is_the_single_search(
     )
     assert _summary(two) == _summary(single) and two.coverage == single.coverage
     assert two.executions > 100
+
+
+class _Divisions:
+    """Observer: the units merged and those that paused to divide."""
+
+    def __init__(self) -> None:
+        self.units = 0
+        self.divided = 0
+
+    def on_unit(self, bound: Any, index: int, result: Any) -> None:
+        self.units += 1
+        self.divided += result.rest is not None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_units_that_divide_anywhere_merge_to_the_single_search(seed: int, pool: Any) -> None:
+    """A bounded dpor unit that stops after a few executions and hands out what is
+    left (its points down to the first with a branch left join the order, the rest
+    below goes on as a unit of its own, and so on) merges to the single search: the
+    same executions, events, findings, schedules and coverage, however often units
+    divide, with a budget and a stop at a finding too."""
+    divided = executions = 0
+    for every, keep_going, budget in [
+        (1, True, None),
+        (2, False, None),
+        (3, True, 150),
+        (5, True, None),
+    ]:
+        whole, search = _single_and_split(seed, "dpor", "iterative", keep_going, budget, None)
+        search = dataclasses.replace(search, divide_every=every)
+        config = (seed, every, keep_going, budget)
+        for executor in (InlineExecutor(), pool):
+            seen = _Divisions()
+            split = explore_units(search, executor, preemption_bound="iterative", observers=[seen])
+            assert split.coverage == whole.coverage, config
+            assert _summary(split) == _summary(whole), config
+            assert split.stats.bound_cut == whole.stats.bound_cut, config
+            divided += seen.divided
+        executions = max(executions, whole.executions)
+    if executions > 90:  # (smaller programs here end before a unit has much left)
+        assert divided, seed
+
+
+def _wait_to_be_asked(tag: int, seconds: float) -> bool:
+    """A task: name itself under ``tag``, then wait until asked to divide."""
+    import time
+
+    from pagerace.explore.executors import divide_asked, name_task
+
+    name_task(tag)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if divide_asked(tag):
+            return True
+        if divide_asked(tag + 1):  # (another task's request is not this one's)
+            return False
+        time.sleep(0.001)
+    return False
+
+
+def test_a_running_task_is_asked_to_divide_through_its_workers_slot(pool: Any) -> None:
+    import time
+
+    from pagerace.explore.executors import ask_to_divide
+
+    assert not ask_to_divide(pool, 77)  # (no task of that tag runs)
+    assert not ask_to_divide(InlineExecutor(), 77)  # (nor can tasks here be asked)
+    future = pool.submit(_wait_to_be_asked, 77, 20.0)
+    end = time.monotonic() + 20
+    while not ask_to_divide(pool, 77):  # (until the task has named itself)
+        assert not ask_to_divide(pool, 78)
+        assert time.monotonic() < end, "the task never named itself"
+        time.sleep(0.001)
+    assert future.result(timeout=20)
+
+
+def test_the_unit_the_merge_waits_for_divides_for_an_idle_worker(pool: Any) -> None:
+    """On two workers, the long units of the four-CPU bench scenario divide (the
+    other worker idles otherwise) and the result is the single search's."""
+    from pagerace.runner import RunOptions, run_scenario
+    from pagerace.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "bench/scenarios/four-cpus-small.toml")
+    options = RunOptions(preemption_bound=2, keep_going=True)
+    whole = run_scenario(scenario, dataclasses.replace(options, jobs=1), variant="xsa-345").result
+    seen = _Divisions()
+    split = run_scenario(
+        scenario, options, variant="xsa-345", observers=[seen], executor=pool
+    ).result
+    assert _summary(split) == _summary(whole)
+    assert split.coverage == whole.coverage
+    assert seen.divided  # (a few times each run, here)

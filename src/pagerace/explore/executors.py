@@ -17,7 +17,10 @@ A long task can say how far it is while it runs (``post_progress``): a worker pr
 writes to its slot of a shared array that the pool's owner reads
 (``live_progress(executor)``, which asks the executor's ``live()``); a task run in
 this process, or on a Dask worker (``pagerace.explore.cluster``), hands it to the
-callback that ``progress_sink`` installs.
+callback that ``progress_sink`` installs.  The same slot carries a request back:
+``ask_to_divide(executor, tag)`` asks the task posting under ``tag`` to hand out
+what is left of its work (``divide_asked``, which the task reads between two steps
+of its own).
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ from pagerace.userio import write_atomic
 __all__ = [
     "InlineExecutor",
     "WorkerStopped",
+    "ask_to_divide",
     "default_jobs",
+    "divide_asked",
     "file_sink",
     "keep_file",
     "live_progress",
+    "name_task",
     "open_executor",
     "post_progress",
     "process_executor",
@@ -157,8 +163,9 @@ def _run_task(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, A
 
 # -- live progress of running tasks -------------------------------------------------
 
-#: Numbers per slot of the shared array: the task's tag (0: idle), its count, its share.
-_SLOT = 3
+#: Numbers per slot of the shared array: the task's tag (0: idle), its count, its share,
+#: and the tag of the task asked to divide (``ask_to_divide``; 0: none).
+_SLOT = 4
 #: (worker processes) the shared array and this worker's slot in it
 _board: tuple[Any, int] | None = None
 #: (this process) where tasks run here post their progress
@@ -183,6 +190,45 @@ def clear_progress() -> None:
     if _board is not None:
         array, k = _board
         array[k * _SLOT] = 0
+        array[k * _SLOT + 3] = 0
+
+
+def name_task(tag: int) -> None:
+    """Called by a task as it starts: a worker process's slot names it (nothing posted
+    yet), so that its owner can ask it to divide from the start."""
+    if _board is not None:
+        array, k = _board
+        base = k * _SLOT
+        array[base + 1] = 0
+        array[base + 2] = 0.0
+        array[base + 3] = 0
+        array[base] = tag
+
+
+def divide_asked(tag: int) -> bool:
+    """Called by a running task that posts under ``tag``: its owner has asked it to
+    hand out what is left of its work (``ask_to_divide``)."""
+    if _board is None:
+        return False
+    array, k = _board
+    return array[k * _SLOT + 3] == tag
+
+
+def ask_to_divide(executor: Executor, tag: int) -> bool:
+    """Ask the task of ``executor`` that posts under ``tag`` to divide (see
+    ``divide_asked``); False when none of its workers runs it now, or the executor's
+    workers cannot be asked."""
+    divide = getattr(executor, "divide", None)
+    return bool(divide(tag)) if callable(divide) else False
+
+
+def _board_divide(array: Any, tag: int) -> bool:
+    """Put the request to divide in the slot of the task posting under ``tag``."""
+    for base in range(0, len(array), _SLOT):
+        if array[base] == tag:
+            array[base + 3] = tag
+            return True
+    return False
 
 
 @contextlib.contextmanager
@@ -244,7 +290,7 @@ def _board_entries(array: Any) -> list[tuple[int, int, float]]:
     """The busy slots of a process pool's shared array."""
     out = []
     for base in range(0, len(array), _SLOT):
-        tag, count, share = array[base : base + _SLOT]
+        tag, count, share = array[base : base + 3]
         if tag:
             out.append((int(tag), int(count), share))
     return out
@@ -293,6 +339,8 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
 
         #: the progress its workers' tasks have posted (``live_progress``)
         live: Callable[[], list[tuple[int, int, float]]] | None = None
+        #: ask a task to divide (``ask_to_divide``)
+        divide: Callable[[int], bool] | None = None
 
         def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
             # The workers are forked here, on demand: with SIGTERM blocked, so that a
@@ -315,6 +363,7 @@ def process_executor(jobs: int, *, lazy: bool = True) -> Executor:
         max_workers=jobs, mp_context=context, initializer=_worker_start, initargs=(board, slots)
     )
     pool.live = functools.partial(_board_entries, board)
+    pool.divide = functools.partial(_board_divide, board)
     return pool
 
 

@@ -53,6 +53,7 @@ def explore(
     prefix: Sequence[Sequence[Any]] | None = None,
     resume: SearchState | None = None,
     above: dict[Any, None] | None = None,
+    pause: Callable[[Frontier], bool] | None = None,
     **fields: Any,
 ) -> Result:
     """Explore the executions of ``program`` (see ``pagerace.explore`` and
@@ -78,7 +79,12 @@ def explore(
     sets of the prefix's nodes were they its own -- ``(walk, initials)``: at each node
     of ``walk`` (depths, in order) that has none of ``initials`` (sorted), add the first
     of them it can schedule.  ``parallel.SingleOrder`` follows the single search with
-    them."""
+    them.
+
+    ``pause(frontier)`` (with ``prefix``) is asked between two executions, once the
+    last one's races are in ``frontier`` and before the next branch is taken; when it
+    returns true the search stops there (``stopped_by`` "paused"): what is left of it
+    is the frontier's branches (``parallel`` hands them out as units of their own)."""
     if not callable(program):
         raise PageraceInputError("program: must be callable as program(ctx)")
     opts = _options(options, fields)
@@ -93,6 +99,8 @@ def explore(
         )
     if resume is not None and prefix is None:
         raise PageraceInputError("resume: only with a prefix (a search below a path)")
+    if pause is not None and prefix is None:
+        raise PageraceInputError("pause: only with a prefix (a search below a path)")
     if above is not None and (
         prefix is None or strategy != "dpor" or not isinstance(opts.preemption_bound, int)
     ):
@@ -275,6 +283,9 @@ def explore(
                     for hook in on_state:
                         hook(state)
             if stop:
+                break
+            if pause is not None and owner is not None and pause(owner.frontier):
+                stopped_by = "paused"
                 break
     except KeyboardInterrupt:
         stopped_by = "interrupted"

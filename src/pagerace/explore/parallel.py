@@ -70,17 +70,20 @@ from pagerace.explore.events import Pending, dependent
 from pagerace.explore.execution import CUT, GRANT_ALL, Chooser, Execution, GreenletPool
 from pagerace.explore.executors import (
     InlineExecutor,
+    ask_to_divide,
     clear_progress,
     default_jobs,
+    divide_asked,
     keep_file,
     live_progress,
+    name_task,
     post_progress,
     process_executor,
     progress_sink,
     wait_first,
 )
 from pagerace.explore.explorer import explore
-from pagerace.explore.frontier import Node
+from pagerace.explore.frontier import Frontier, Node
 from pagerace.explore.options import SAMPLING
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.searchstate import SearchState
@@ -134,6 +137,10 @@ class Search:
     #: random and pct: the run's seed (unit j's is ``sample_seed(seed, j)``) and depth
     seed: int = 0
     pct_depth: int = 3
+    #: bounded dpor: a unit that has run this many executions hands out what is left of
+    #: it (``run_unit``'s ``divide``) as soon as that makes two units or more, without
+    #: being asked (None: only when asked, by a pool with an idle worker)
+    divide_every: int | None = None
 
 
 @dataclass
@@ -156,6 +163,9 @@ class UnitResult:
     above: tuple[Walk, ...] = ()
     #: the executions that this process ran of the unit, one by one (None: not kept)
     record: ExecutionsRecord | None = None
+    #: the unit paused to hand out what is left (``run_unit``'s ``divide``): its
+    #: frontier below its path, ``[enabled, chosen, backtrack, done, sleep]`` per point
+    rest: list[list[Any]] | None = None
 
     def first_executions(self, count: int, exhausted: bool = True) -> UnitResult | None:
         """The result of the unit's first ``count`` executions (what a run of the unit
@@ -596,15 +606,27 @@ def run_unit(
     tag: int = 0,
     save: UnitSave | None = None,
     resume: dict[str, Any] | None = None,
+    divide: bool = False,
+    below: list[list[Any]] | None = None,
 ) -> UnitResult:
     """Explore one unit (in whichever process runs it); ``deadline`` is a
     ``time.time()`` value; ``tag`` (``unit_tag``): post progress while it runs;
     ``save``: keep its search state in that file while it runs (a dpor or dfs unit);
     ``resume``: go on from such a file's data (read by ``checkpoint.Progress``).
-    Ctrl-C raises ``Interrupted`` carrying the unit's ``UnitResult`` so far."""
+    ``divide`` (a bounded dpor unit): when its owner asks (``divide_asked``), or
+    after ``search.divide_every`` executions, the unit stops between two executions
+    where what is left of it makes two units or more, and hands that out (``rest``,
+    see ``unitorder``); ``below``: a continuation's frontier below its path, to go
+    on from.  Ctrl-C raises ``Interrupted`` carrying the unit's ``UnitResult`` so
+    far."""
     cpu = time.process_time()
+    if tag:
+        name_task(tag)  # (its owner may ask it to divide from now on)
     program = _program(search.recipe)
     state = None
+    if below is not None:
+        nodes = [[list(e), c, [c], list(d), list(z)] for e, c, d, z in prefix] + below
+        state = SearchState(nodes, 0, [], 0, 0, 0, 0, 0, False, [])
     cpu_before = 0.0
     indices = _Indices(search.count_traces)
     if resume is not None:
@@ -638,6 +660,24 @@ def run_unit(
         if ordered(search, bound) and prefix:
             where["above"] = above
     observers: list[Any] = [indices]
+    pause = None
+    rest: list[list[Any]] = []
+    if divide and ordered(search, bound) and prefix:
+        floor = len(prefix)
+        every = search.divide_every
+        ran = 0
+
+        def pause(frontier: Frontier) -> bool:
+            nonlocal ran
+            ran += 1
+            if (every is None or ran < every) and not (tag and divide_asked(tag)):
+                return False
+            if not _worth_dividing(frontier.nodes, floor):
+                return False
+            rest[:] = frontier.to_data()[floor:]
+            return True
+
+        where["pause"] = pause
     if tag:
         observers.append(_Heartbeat(tag))
     saver = None
@@ -664,9 +704,26 @@ def run_unit(
         if tag:
             clear_progress()
     r = _unit_result(result, indices, search, cpu, size, cpu_before, above)
+    if result.coverage.stopped_by == "paused":
+        r.rest = rest
     if saver is not None and r.exhausted:
         saver.flush()  # (cut by the time limit: a resume goes on from its latest state)
     return r
+
+
+def _worth_dividing(nodes: list[Any], floor: int) -> bool:
+    """What is left of a search below ``floor`` (its frontier's ``nodes``) makes two
+    units at least: two branches left on the path below ``floor``."""
+    left = 0
+    for node in nodes[floor:]:
+        if len(node.backtrack) > 1:
+            for t in node.backtrack:
+                if t != node.chosen and t not in node.done and t not in node.sleep:
+                    if t in node.enabled:
+                        left += 1
+            if left >= 2:
+                return True
+    return False
 
 
 def _unit_result(
@@ -1046,6 +1103,12 @@ class _Level:
     #: in its order (``advance``), and those it has ruled out
     taken: list[int] = field(default_factory=list)
     ruled: list[int] = field(default_factory=list)
+    #: its units may divide (``run_unit``'s ``divide``); ``ask(tag)``: ask the
+    #: running unit with that tag to (None: the executor's workers cannot be asked)
+    dividing: bool = False
+    ask: Callable[[int], bool] | None = None
+    #: when each unit handed out went out (``time.monotonic()``)
+    handed: dict[int, float] = field(default_factory=dict)
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -1068,6 +1131,7 @@ class _Level:
             if sure is not None and i not in sure:
                 break  # (``wanted`` yields those it surely enters first)
             self.futures[i] = submit(i)
+            self.handed[i] = time.monotonic()
             out.append(i)
             slots -= 1
         return out
@@ -1078,7 +1142,8 @@ class _Level:
         tasks cancelled) and returned."""
         assert self.order is not None
         self.order.merged(r.above)
-        self.order.next()
+        if r.rest is None or not self.order.divided(r.rest):
+            self.order.next()
         ruled = self.order.ruled_out()
         for j in ruled:
             future = self.futures.pop(j, None)
@@ -1218,6 +1283,10 @@ def _start_level(
         """What is left of the budget (a unit that runs past it runs for nothing)."""
         return None if budget is None else max(budget - spent(), 1)
 
+    # Bounded dpor units divide when a worker is idle, unless a checkpoint records
+    # the units (it knows those of the split only).
+    dividing = order is not None and state is None
+
     def submit(i: int) -> Future[UnitResult]:
         return executor.submit(
             run_unit,
@@ -1228,7 +1297,9 @@ def _start_level(
             deadline,
             tag=unit_tag(bound, i),
             save=state.unit_save(bound, i) if state is not None else None,
-            resume=resumes[i],
+            resume=resumes.get(i),
+            divide=dividing,
+            below=order.rests.get(i) if order is not None else None,
         )
 
     window = max(1, _workers(executor))
@@ -1236,9 +1307,12 @@ def _start_level(
         # Units go out as the merge comes to need them (``_run_level``'s ``feed``):
         # those the single search enters first, others only on idle workers.
         level = _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
+        level.dividing = dividing
         if not lazy:
             level.submit = submit
             level.window = window
+            if dividing:
+                level.ask = functools.partial(ask_to_divide, executor)
         return level
     size = 1
     if unit_seconds and not lazy:
@@ -1279,6 +1353,14 @@ def _resume_of(state: Any, bound: int | None, index: int, prefix: Unit) -> dict[
     (None: none, or no checkpoint)."""
     return state.unit_state(bound, index, prefix) if state is not None else None
 
+
+#: A worker idle, the unit that the merge waits for is asked to divide once it has run
+#: this long (a unit that ends sooner is not worth it); the worker waits for what it
+#: hands out at most ``DIVIDE_WAIT`` seconds (a unit with little left goes on: the
+#: worker takes a guess), looking every ``DIVIDE_POLL`` seconds.
+DIVIDE_AFTER = 0.01
+DIVIDE_WAIT = 0.02
+DIVIDE_POLL = 0.002
 
 #: Units expected to take less CPU time than this go out several to a task.
 TASK_SECONDS = 0.02
@@ -1436,6 +1518,9 @@ def _run_level(
     ahead: dict[int, UnitResult] = {}
     cut = level.bound_cut
     tags = {unit_tag(bound, j): j for j in futures}
+    asked: dict[int, float] = {}  # units asked to divide, and when
+    pace = PROGRESS_SECONDS  # (``wait_for``'s longest wait: shorter while one divides)
+    reported = time.monotonic()
     # the last progress each unit posted, kept until its result is in (a unit clears
     # its slot as it ends, a moment before its result is seen here)
     seen: dict[int, tuple[int, float]] = {}
@@ -1446,7 +1531,7 @@ def _run_level(
         surely enters: a guess that it may drop does not count yet."""
         for tag, count, share in current.live():
             j = tags.get(tag)
-            if j is not None:
+            if j is not None and count:  # (a unit that has only named itself: not yet)
                 seen[j] = (count, share)
         for j in [j for j in seen if j not in futures or j in ahead]:
             del seen[j]
@@ -1460,6 +1545,8 @@ def _run_level(
         (``next_bound``), then this bound's guesses, then the next bound's -- a
         guess may be dropped, the next bound is needed once a merged unit has cut.
         (Unordered units all went out at once: only the next bound's remain.)"""
+        nonlocal pace
+        pace = PROGRESS_SECONDS
         free = current.window - sum(1 for f in running if not f.done())
         if order is None:
             running.update(next_bound(bound, free, cut, True))
@@ -1475,12 +1562,43 @@ def _run_level(
             tasks = next_bound(bound, free, level.bound_cut, guesses)
             running.update(tasks)
             free -= len(tasks)
+            if not guesses:
+                free -= divide_current(free)
+
+    def divide_current(free: int) -> int:
+        """With ``free`` workers idle and nothing sure for them, ask the unit that the
+        merge waits for to divide, once it has run ``DIVIDE_AFTER`` seconds; return
+        the workers kept for what it hands out -- for ``DIVIDE_WAIT`` seconds at most
+        (a unit with too little left goes on, and they take guesses)."""
+        nonlocal pace
+        j = order.current if order is not None else None
+        ask = current.ask
+        if free <= 0 or ask is None or j is None:
+            return 0
+        f = futures.get(j)
+        if f is None or f.done():
+            return 0
+        now = time.monotonic()
+        since = asked.get(j)
+        if since is None:
+            wait = current.handed.get(j, now) + DIVIDE_AFTER - now
+            if wait > 0:
+                pace = min(pace, wait)
+                return 0
+            if not ask(unit_tag(bound, j)):
+                pace = min(pace, DIVIDE_POLL)  # (not started yet: ask again soon)
+                return 0
+            asked[j] = since = now
+        if now - since >= DIVIDE_WAIT:
+            return 0
+        pace = min(pace, DIVIDE_POLL)
+        return 1
 
     def wait_for(future: Future[UnitResult]) -> None:
         """Until ``future`` is done, keep the checkpoint and the progress current."""
-        nonlocal running, cut
+        nonlocal running, cut, reported
         while not future.done():
-            finished_now, running = wait_first(running, PROGRESS_SECONDS)
+            finished_now, running = wait_first(running, pace)
             for f in finished_now:
                 j = index.get(f)  # (None: a task of the next bound)
                 if j is None or j not in futures or not _ok(f):
@@ -1495,7 +1613,9 @@ def _run_level(
                 # a unit handed out now would go on what it knew before them)
                 break
             feed()
-            progress()
+            if finished_now or time.monotonic() - reported >= PROGRESS_SECONDS:
+                reported = time.monotonic()
+                progress()
 
     def finished_ahead(j: int | None) -> bool:
         """Unit ``j`` has finished and waits to be merged."""
@@ -1548,6 +1668,8 @@ def _run_level(
                             tag=tag,
                             save=save,
                             resume=resume,
+                            divide=current.dividing,
+                            below=order.rests.get(i) if order is not None else None,
                         )
             else:
                 future = futures[i]
@@ -1570,7 +1692,8 @@ def _run_level(
                 # record of its executions, else by running them again
                 merged.exhausted = not stopped
                 cut_short = r.first_executions(count, not stopped) if count else _EMPTY
-                r = cut_short or run_unit(search, bound, prefix, count)
+                below = order.rests.get(i) if order is not None else None
+                r = cut_short or run_unit(search, bound, prefix, count, below=below)
             elif r.exhausted and not stopped:
                 merged.exhausted = True  # its own budget (time, executions) cut it
             merged.add(r)

@@ -105,6 +105,7 @@ STOP_REASONS = {
     "time_limit": "cut by the time limit",
     "sampled": "a sampling strategy never covers the space",
     "interrupted": "interrupted",
+    "paused": "paused to hand out what was left (a unit of a split search)",
 }
 
 

@@ -18,6 +18,18 @@ unit (the first execution of a unit notes every race of its path) change nothing
 when applied again: a walk adds a thread only at a point that has none of the
 race's initials.  So merging the units in this order gives the executions, findings
 and schedules of the single search at that bound.
+
+**Division.**  A unit's search may stop between two executions to hand out what is
+left of it (``divided``: a worker was idle).  Its frontier then holds every branch it
+has still to take, on the points of its current path.  Those points, down to the
+first one with a branch left, join the walk here as points of the top, with the
+backtrack sets the unit gave them; what is left below that point goes on as a unit of
+its own (a *continuation*, started from the frontier below it: ``rests``), and each
+branch of a top point is a unit of its own, made when the walk comes to need it
+(``_unit_at``).  The subtree below a path is explored alike whoever explores it, and
+the notes come in the same order, so a divided unit and the units it became merge to
+what the unit would have given: where a unit divides, and how often, changes nothing
+in the result.
 """
 
 from __future__ import annotations
@@ -52,12 +64,19 @@ class _Top:
         ]
 
 
+def _left(point: Sequence[Any]) -> bool:
+    """A frontier point ``[enabled, chosen, backtrack, done, sleep]`` has a branch
+    left to take."""
+    enabled, chosen, backtrack, done, sleep = point
+    return any(t != chosen and t not in done and t not in sleep and t in enabled for t in backtrack)
+
+
 class SingleOrder:
     """The single search's walk over the units ``units`` (prefixes ``[enabled, chosen,
     done, sleep]`` per point, in the order ``split`` made them: depth first)."""
 
-    def __init__(self, units: Sequence[Sequence[Sequence[Any]]]) -> None:
-        self._units = units
+    def __init__(self, units: list[list[Any]]) -> None:
+        self._units = units  # (units made by division are appended)
         paths = [tuple(point[1] for point in unit) for unit in units]
         # every path prefix -> the range of the units below it (depth first: adjacent)
         self._below: dict[tuple[int, ...], list[int]] = {}
@@ -79,6 +98,10 @@ class SingleOrder:
             self._likely.append((not switch, d, i))
         self._stack: list[_Top] = []
         self._open = set(range(len(units)))  # neither entered nor ruled out
+        # below a divided unit: the unit made for each path (``_unit_at``)
+        self._made: dict[tuple[int, ...], int] = {}
+        #: per continuation of a divided unit: the frontier below its path, to go on from
+        self.rests: dict[int, list[list[Any]]] = {}
         self._newly_ruled: list[int] = []
         self.current: int | None = None
         if units:
@@ -101,6 +124,51 @@ class SingleOrder:
                 if t is not None:
                     top.backtrack.append(t)
 
+    def divided(self, rest: Sequence[Sequence[Any]]) -> bool:
+        """The current unit (merged: its notes are in) paused with ``rest``, its
+        frontier below its path (``[enabled, chosen, backtrack, done, sleep]`` per
+        point).  Its points down to the first with a branch left join the walk; what
+        is left below that one becomes the current unit (True), unless nothing is
+        (False: go on with ``next``)."""
+        assert self.current is not None
+        prefix = list(self._units[self.current])
+        first = next((k for k, point in enumerate(rest) if _left(point)), len(rest))
+        for point in rest[: first + 1]:
+            top = _Top(list(point[0]), point[1])
+            top.backtrack = list(point[2])
+            top.done = list(point[3])
+            self._stack.append(top)
+            prefix.append([top.enabled, top.chosen, [], []])
+        below = [list(point) for point in rest[first + 1 :]]
+        if not any(_left(point) for point in below):
+            return False
+        i = self._make(prefix)
+        self.rests[i] = below
+        self.current = i
+        return True
+
+    def _make(self, prefix: list[Any]) -> int:
+        """A new unit for ``prefix``, a path below a divided unit."""
+        i = len(self._units)
+        self._units.append(prefix)
+        self._made[tuple(point[1] for point in prefix)] = i
+        return i
+
+    def _unit_at(self, path: tuple[int, ...]) -> int:
+        """The unit for ``path``, a point of the walk with one of its branches: the
+        split's first unit below it, or below a divided unit the one made for it."""
+        span = self._below.get(path)
+        if span is not None:
+            return span[0]
+        i = self._made.get(path)
+        if i is None:
+            stack = self._stack
+            depth = len(path) - 1
+            prefix = [[t.enabled, t.chosen, [], []] for t in stack[:depth]]
+            prefix.append([stack[depth].enabled, path[depth], [], []])
+            i = self._make(prefix)
+        return i
+
     def next(self) -> int | None:
         """The next unit the single search enters, or None when it is done."""
         stack = self._stack
@@ -110,13 +178,15 @@ class SingleOrder:
             if branches:
                 top.done.append(top.chosen)
                 top.chosen = branches[0]
-                i = self._below[tuple(t.chosen for t in stack)][0]
+                i = self._unit_at(tuple(t.chosen for t in stack))
                 self._enter(i, len(stack))
                 return i
             stack.pop()
             # the units below this point that the search has not entered: never
-            first, last = self._below[tuple(t.chosen for t in stack)]
-            for i in range(first, last + 1):
+            span = self._below.get(tuple(t.chosen for t in stack))
+            if span is None:  # (a point below a divided unit: no unit of the split)
+                continue
+            for i in range(span[0], span[1] + 1):
                 if i in self._open:
                     self._open.discard(i)
                     self._newly_ruled.append(i)
@@ -133,7 +203,7 @@ class SingleOrder:
         chosen = [t.chosen for t in stack]
         for depth in range(len(stack) - 1, -1, -1):
             for tid in stack[depth].branches():
-                yield self._below[(*chosen[:depth], tid)][0]
+                yield self._unit_at((*chosen[:depth], tid))
 
     def wanted(self) -> Iterator[int]:
         """The units worth running now, likeliest first: those the search surely
