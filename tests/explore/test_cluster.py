@@ -118,6 +118,63 @@ def test_units_on_a_dask_cluster_post_their_progress_while_they_run(scheduler: s
     assert all(p.executions <= run.result.executions for p in watch.seen)
 
 
+class _Divided:
+    def __init__(self) -> None:
+        self.divided = 0
+
+    def on_unit(self, bound: Any, index: int, result: Any) -> None:
+        self.divided += result.rest is not None
+
+
+def test_units_divided_on_a_dask_cluster_merge_to_the_run_of_one_process(scheduler: str) -> None:
+    # every unit hands out what is left after 3 executions, where that makes two units
+    from pagerace.runner import ScenarioRecipe
+
+    recipe = ScenarioRecipe.of(load("xsa345-r1-small"), "xen-4.14", False)
+    search = parallel.Search(recipe, keep_going=True, divide_every=3)
+    whole = parallel.explore_units(search, parallel.InlineExecutor(), preemption_bound=2)
+    forced = _Divided()
+    with dask_executor(scheduler) as executor:
+        split = parallel.explore_units(search, executor, preemption_bound=2, observers=[forced])
+    assert forced.divided
+    assert (split.executions, split.coverage, split.stats.events) == (
+        whole.executions,
+        whole.coverage,
+        whole.stats.events,
+    )
+    assert [(f.key, f.schedule) for f in split.findings] == [
+        (f.key, f.schedule) for f in whole.findings
+    ]
+
+
+def _post_until_asked(tag: int, seconds: float) -> bool:
+    """A task: post progress under ``tag`` until asked to divide."""
+    from pagerace.explore.executors import divide_asked, post_progress
+
+    end = time.monotonic() + seconds
+    count = 0
+    while time.monotonic() < end:
+        count += 1
+        post_progress(tag, count, 0.0)
+        if divide_asked(tag):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_task_on_a_dask_cluster_hears_that_it_is_asked_to_divide(scheduler: str) -> None:
+    from pagerace.explore.executors import ask_to_divide
+
+    with dask_executor(scheduler) as executor:
+        assert not ask_to_divide(executor, 91)  # (it has not posted yet)
+        future = executor.submit(_post_until_asked, 91, 60.0)
+        end = time.monotonic() + 60
+        while not ask_to_divide(executor, 91):  # (once its first post is in)
+            assert time.monotonic() < end, "the task never posted"
+            time.sleep(0.01)
+        assert future.result(timeout=60)
+
+
 def test_a_search_that_stops_early_on_a_cluster_leaves_no_tracebacks(scheduler: str) -> None:
     # units still running or queued when the search stops are cancelled: Dask's
     # event loop then reports futures it cannot hand a result to any more (on its

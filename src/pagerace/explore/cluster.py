@@ -13,7 +13,9 @@ last progress of each task that posted.  So do the files a task keeps
 cannot stop a running task, so a task that posts progress also looks at a Dask
 ``Event`` of the executor's as it does, and ends (``WorkerStopped``) once the
 executor has been shut down without waiting: a search that stopped early does not
-leave its units running on the cluster.
+leave its units running on the cluster.  As it posts, it also reads a Dask
+``Variable`` of the executor's, the tags of the tasks asked to divide
+(``executors.ask_to_divide``): a unit hears the request at its next post.
 """
 
 from __future__ import annotations
@@ -26,24 +28,36 @@ from concurrent.futures import CancelledError, Executor, Future, InvalidStateErr
 from typing import Any
 
 from pagerace.errors import PageraceInputError
-from pagerace.explore.executors import WorkerStopped, file_sink, progress_sink, write_kept_file
+from pagerace.explore.executors import (
+    WorkerStopped,
+    file_sink,
+    hear_divide_requests,
+    progress_sink,
+    write_kept_file,
+)
 from pagerace.userio import one_line
 
 __all__ = ["check_address", "dask_executor"]
 
 
-def _posting(topic: str, stop: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+def _posting(
+    topic: str, stop: str, asked: str, fn: Callable[..., Any], args: Any, kwargs: Any
+) -> Any:
     """On a Dask worker: run ``fn``, its progress posted as events on ``topic``; it
-    ends at its next post once the Dask event ``stop`` is set."""
-    from distributed import Event, get_worker
+    ends at its next post once the Dask event ``stop`` is set, and hears there the
+    tags asked to divide (the Dask variable ``asked``)."""
+    from distributed import Event, Variable, get_worker
 
     worker = get_worker()
     stopped = Event(stop)
+    requests = Variable(asked)
 
     def post(tag: int, count: int, share: float) -> None:
         if stopped.is_set():
             raise WorkerStopped("the executor was stopped")
         worker.log_event(topic, (tag, count, share))
+        with contextlib.suppress(TimeoutError):
+            hear_divide_requests(requests.get(timeout=1))
 
     def send(path: str, text: str) -> None:
         worker.log_event(topic, ("file", path, text))
@@ -73,10 +87,13 @@ class _CancelledQuietly(logging.Filter):
 class _ClusterExecutor(Executor):
     """Dask's executor, with the progress its tasks post."""
 
-    def __init__(self, client: Any, inner: Any, stop: Any) -> None:
+    def __init__(self, client: Any, inner: Any, stop: Any, asked: Any) -> None:
         self._client = client
         self._inner = inner
         self._stop = stop  # (a ``distributed.Event``)
+        self._asked = asked  # (a ``distributed.Variable``: the tags asked to divide)
+        self._asking: list[int] = []
+        asked.set([])
         self._topic = f"pagerace-progress-{uuid.uuid4().hex}"
         self._posted: dict[int, tuple[int, float]] = {}
         #: how many tasks the cluster runs at once (a caller that keeps its own
@@ -98,9 +115,18 @@ class _ClusterExecutor(Executor):
     def live(self) -> list[tuple[int, int, float]]:
         return [(tag, count, share) for tag, (count, share) in list(self._posted.items())]
 
+    def divide(self, tag: int) -> bool:
+        """Ask the task posting under ``tag`` to divide (it hears it at its next
+        post); False if it has not posted."""
+        if tag not in self._posted:
+            return False
+        self._asking = [*self._asking[-(ASKED_KEPT - 1) :], tag]
+        self._asked.set(self._asking)
+        return True
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = self._inner.submit(
-            _posting, self._topic, self._stop.name, fn, args, kwargs
+            _posting, self._topic, self._stop.name, self._asked.name, fn, args, kwargs
         )
         return future
 
@@ -114,6 +140,9 @@ class _ClusterExecutor(Executor):
         with contextlib.suppress(Exception):
             self._client.unsubscribe_topic(self._topic)
 
+
+#: The tags asked to divide that the cluster's variable keeps (the latest).
+ASKED_KEPT = 64
 
 #: The most workers of a ``local:N`` cluster (as many as ``--jobs`` may ask for).
 MAX_LOCAL_WORKERS = 4096
@@ -153,7 +182,7 @@ def dask_executor(address: str) -> Iterator[Executor]:
     """A Dask-backed executor for the duration of the ``with`` block."""
     workers = check_address(address)
     try:
-        from distributed import Client, Event, LocalCluster
+        from distributed import Client, Event, LocalCluster, Variable
         from distributed.comm import CommClosedError
     except ImportError:
         raise PageraceInputError(
@@ -186,8 +215,10 @@ def dask_executor(address: str) -> Iterator[Executor]:
     loop_log = logging.getLogger("tornado.application")
     loop_log.addFilter(quiet)
     try:
-        stop = Event(f"pagerace-stop-{uuid.uuid4().hex}", client=client)
-        executor = _ClusterExecutor(client, client.get_executor(pure=False), stop)
+        run = uuid.uuid4().hex
+        stop = Event(f"pagerace-stop-{run}", client=client)
+        asked = Variable(f"pagerace-divide-{run}", client=client)
+        executor = _ClusterExecutor(client, client.get_executor(pure=False), stop, asked)
         try:
             yield executor
         finally:

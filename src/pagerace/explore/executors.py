@@ -44,6 +44,7 @@ __all__ = [
     "default_jobs",
     "divide_asked",
     "file_sink",
+    "hear_divide_requests",
     "keep_file",
     "live_progress",
     "name_task",
@@ -205,11 +206,22 @@ def name_task(tag: int) -> None:
         array[base] = tag
 
 
+#: (this process) the tags of the tasks asked to divide, as a cluster's tasks hear them
+_asked: frozenset[int] = frozenset()
+
+
+def hear_divide_requests(tags: Collection[int]) -> None:
+    """Called where a cluster's tasks post their progress: the tags of the tasks that
+    their owner has asked to divide (``divide_asked``)."""
+    global _asked
+    _asked = frozenset(tags)
+
+
 def divide_asked(tag: int) -> bool:
     """Called by a running task that posts under ``tag``: its owner has asked it to
     hand out what is left of its work (``ask_to_divide``)."""
     if _board is None:
-        return False
+        return tag in _asked
     array, k = _board
     return array[k * _SLOT + 3] == tag
 

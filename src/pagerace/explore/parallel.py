@@ -1586,7 +1586,8 @@ def _run_level(
                 pace = min(pace, wait)
                 return 0
             if not ask(unit_tag(bound, j)):
-                pace = min(pace, DIVIDE_POLL)  # (not started yet: ask again soon)
+                # (it has not named itself yet -- a cluster's task, not posted yet)
+                pace = min(pace, 5 * DIVIDE_POLL)
                 return 0
             asked[j] = since = now
         if now - since >= DIVIDE_WAIT:
