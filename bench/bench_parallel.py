@@ -22,7 +22,9 @@ alternately, and prints:
   while the last units of the one before still run, as the split search does) --
   what the run would reach on an otherwise idle machine with no cost per unit;
 * the **worker overhead**: the workers' summed CPU time with --jobs N over that of the
-  units with --jobs 1 (1.00: none).
+  units with --jobs 1 (1.00: none), and how many units divided in each --jobs N run
+  (a unit that the merge waits for hands out what is left of it when a worker idles;
+  the ideal speed-up counts the units undivided).
 
 Wall-clock time is meaningful only on a machine whose cores are otherwise idle (the load
 average is printed before and after); the ideal and the overhead are meaningful on any.
@@ -64,9 +66,11 @@ class Units:
 
     def __init__(self) -> None:
         self.cpu: dict[Any, list[float]] = defaultdict(list)
+        self.divided = 0  # (units that paused to hand out what was left)
 
     def on_unit(self, bound: Any, index: int, result: Any) -> None:
         self.cpu[bound].append(result.cpu_seconds)
+        self.divided += result.rest is not None
 
 
 SPLITS: list[tuple[Any, float]] = []
@@ -117,6 +121,7 @@ def main() -> None:
     times: dict[int, list[float]] = {1: [], n: []}
     results: dict[int, Any] = {}
     detail: dict[int, tuple[Units, list[tuple[Any, float]], float, float]] = {}
+    divided: list[int] = []  # per --jobs N run, the units divided
     for _ in range(args.repeat):
         for jobs in (1, n):
             options = RunOptions(preemption_bound=args.bound, keep_going=True, jobs=jobs)
@@ -128,6 +133,8 @@ def main() -> None:
             times[jobs].append(time.perf_counter() - start)
             cpu1 = cpu_now()
             detail[jobs] = (units, list(SPLITS), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
+            if jobs == n:
+                divided.append(units.divided)
             results.setdefault(jobs, summary(run))
             assert results[jobs] == summary(run), "not deterministic"
     one, many = statistics.median(times[1]), statistics.median(times[n])
@@ -169,7 +176,8 @@ def main() -> None:
     unit_cpu = sum(sum(c) for c in units.cpu.values())
     print(
         f"--jobs {n}: main process {main_n:.2f} s CPU, workers {worker_cpu:.2f} s in units"
-        f" ({children_n:.2f} s in all); worker overhead {worker_cpu / unit_cpu:.2f}"
+        f" ({children_n:.2f} s in all); worker overhead {worker_cpu / unit_cpu:.2f};"
+        f" units divided per run: {' '.join(map(str, divided))}"
     )
     print(f"--jobs 1: {one:.2f} s  --jobs {n}: {many:.2f} s  speed-up {one / many:.2f}")
     pairs = sorted(a / b for a, b in zip(times[1], times[n], strict=True))

@@ -1283,9 +1283,10 @@ def _start_level(
         """What is left of the budget (a unit that runs past it runs for nothing)."""
         return None if budget is None else max(budget - spent(), 1)
 
-    # Bounded dpor units divide when a worker is idle, unless a checkpoint records
-    # the units (it knows those of the split only).
-    dividing = order is not None and state is None
+    # Bounded dpor units divide when a worker is idle (in this process, one at a
+    # time, none ever is: only ``divide_every`` divides them), unless a checkpoint
+    # records the units (it knows those of the split only).
+    dividing = order is not None and state is None and (not lazy or bool(search.divide_every))
 
     def submit(i: int) -> Future[UnitResult]:
         return executor.submit(
