@@ -4,6 +4,7 @@ wrote, and ends exactly as the search never stopped."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -335,3 +336,47 @@ def test_a_units_first_executions_up_to_a_stop_are_those_of_a_stopping_run(
             (f.kind, f.schedule) for f in stopped.findings
         ]
     assert cases
+
+
+class _KillAfterUnits:
+    """Observer: kill the search once ``count`` units have been merged."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def on_unit(self, bound: Any, index: int, result: Any) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            raise _Killed
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_search_whose_units_divide_resumes_from_its_checkpoint(
+    seed: int, search: Search, tmp_path: Path
+) -> None:
+    # Units divide after 5 executions: the checkpoint holds the divided units with
+    # what they handed out, and the units made so by their paths.  The resumed run
+    # makes those units again from the checkpoint, whether its own units divide
+    # elsewhere (every 7 executions) or not at all.
+    expected = explore_units(search, InlineExecutor(), preemption_bound=3)
+    dividing = dataclasses.replace(search, divide_every=5)
+    rng = random.Random(seed)
+    for resumed_with in (dataclasses.replace(search, divide_every=7), search):
+        path = tmp_path / f"c{resumed_with.divide_every}.json"
+        progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
+        with pytest.raises(_Killed):
+            explore_units(
+                dividing,
+                InlineExecutor(),
+                preemption_bound=3,
+                state=progress,
+                observers=[_KillAfterUnits(rng.randrange(20, 60))],
+            )
+        levels = json.loads(path.read_text())["levels"]
+        assert any(u.get("rest") for level in levels.values() for u in level["done"].values())
+        assert any(level.get("made") for level in levels.values())
+        resumed = explore_units(
+            resumed_with, InlineExecutor(), preemption_bound=3, state=Progress.load(path)
+        )
+        assert _summary(resumed) == _summary(expected)
+        assert resumed.coverage == expected.coverage

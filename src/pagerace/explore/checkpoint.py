@@ -21,6 +21,12 @@ resumed search goes on with it from there instead of running the unit again from
 its start.  The file is removed when the unit is done, the directory when the search
 is over.  It carries a stamp of the checkpoint (format, content hash, options) and
 the unit's prefix: a file of another search is ignored.
+
+A unit that divided (``parallel.run_unit``'s ``divide``) is stored with what it
+handed out (its frontier, ``rest``), and the units made by division are stored by
+their path (``made``): where a unit divides depends on timing, so their indices may
+differ from one run to the next, but their paths do not, and a resumed search that
+merges a divided unit from the checkpoint makes the same units again.
 """
 
 from __future__ import annotations
@@ -37,7 +43,12 @@ from typing import Any, TypeGuard
 from pagerace.errors import PageraceInputError
 from pagerace.explore.parallel import UNIT_STATE, UnitResult, UnitSave, finding_from_data
 from pagerace.explore.results import Finding, Result
-from pagerace.explore.searchstate import above_data, above_from_data, finding_data
+from pagerace.explore.searchstate import (
+    above_data,
+    above_from_data,
+    finding_data,
+    nodes_from_data,
+)
 from pagerace.userio import load_json, read_user_text, write_atomic
 
 __all__ = ["FORMAT", "Progress"]
@@ -46,8 +57,10 @@ __all__ = ["FORMAT", "Progress"]
 #: files, which a long run with many findings makes larger than a user's input may be.
 MAX_FILE_BYTES = 256 << 20
 
-#: The checkpoint format version this code reads and writes.
-FORMAT = 4
+#: The checkpoint format version this code writes, and those it reads (format 4 had no
+#: units made by division).
+FORMAT = 5
+READS = (4, 5)
 _MAGIC = "pagerace-checkpoint"
 
 
@@ -89,9 +102,10 @@ class Progress:
             raise PageraceInputError(f"{path}: not a pagerace checkpoint (not JSON)") from None
         if not isinstance(data, dict) or _MAGIC not in data:
             raise PageraceInputError(f"{path}: not a pagerace checkpoint")
-        if data[_MAGIC] != FORMAT:
+        if data[_MAGIC] not in READS:
             raise PageraceInputError(
-                f"{path}: checkpoint format {data[_MAGIC]!r}, this pagerace reads format {FORMAT}"
+                f"{path}: checkpoint format {data[_MAGIC]!r}, this pagerace reads formats"
+                f" {READS[0]} to {READS[-1]}"
             )
         try:
             progress = cls(path, data["about"], data["hash"], data["options"], interval=interval)
@@ -141,18 +155,29 @@ class Progress:
         self.save(force=not self.path.exists())
         return done
 
+    def made_results(self, bound: int | None) -> dict[tuple[int, ...], UnitResult]:
+        """The finished units of ``bound`` (begun) made by division, by path."""
+        made = self.levels[str(bound)].get("made", {})
+        return {_path_of(key): self._unit(d) for key, d in made.items()}
+
     def units_of(self, bound: int | None) -> int | None:
         """How many units ``bound`` was split into (1: it ran as one search), if the
         checkpoint has begun it."""
         level = self.levels.get(str(bound))
         return None if level is None else int(level["units"])
 
-    def unit_done(self, bound: int | None, index: int, r: UnitResult) -> None:
+    def unit_done(
+        self, bound: int | None, index: int, r: UnitResult, path: tuple[int, ...] | None = None
+    ) -> None:
+        """Unit ``index`` of ``bound`` is done (``path``: a unit made by division)."""
         level = self.levels[str(bound)]
-        level["done"][str(index)] = _unit_data(r)
+        if path is None:
+            level["done"][str(index)] = _unit_data(r)
+        else:
+            level.setdefault("made", {})[_path_key(path)] = _unit_data(r)
         self.save()
         with contextlib.suppress(FileNotFoundError):
-            self._unit_path(bound, index).unlink()  # (its search state: no longer needed)
+            self._unit_path(bound, index, path).unlink()  # (its state: no longer needed)
 
     # -- the search states of running units --------------------------------------------
 
@@ -167,19 +192,27 @@ class Progress:
         ident = json.dumps([FORMAT, self.content_hash, self.options], sort_keys=True)
         return hashlib.blake2b(ident.encode(), digest_size=16).hexdigest()
 
-    def _unit_path(self, bound: int | None, index: int) -> Path:
-        return self.units_dir / f"{bound}-{index}.json"
+    def _unit_path(self, bound: int | None, index: int, path: tuple[int, ...] | None) -> Path:
+        if path is None:
+            return self.units_dir / f"{bound}-{index}.json"
+        digest = hashlib.blake2b(_path_key(path).encode(), digest_size=12).hexdigest()
+        return self.units_dir / f"{bound}-made-{digest}.json"
 
-    def unit_save(self, bound: int | None, index: int) -> UnitSave:
-        """Where unit ``index`` of ``bound`` keeps its search state while it runs."""
-        return UnitSave(str(self._unit_path(bound, index)), self.stamp, self.interval)
+    def unit_save(
+        self, bound: int | None, index: int, path: tuple[int, ...] | None = None
+    ) -> UnitSave:
+        """Where unit ``index`` of ``bound`` (made by division: the unit of ``path``)
+        keeps its search state while it runs."""
+        return UnitSave(str(self._unit_path(bound, index, path)), self.stamp, self.interval)
 
-    def unit_state(self, bound: int | None, index: int, prefix: Any) -> dict[str, Any] | None:
-        """The search state unit ``index`` of ``bound`` (whose prefix is ``prefix``)
-        left when the run stopped, if it left one for this search: ``run_unit``'s
-        ``resume`` (the state's data, the findings' indices, the CPU seconds so far,
-        and its executions)."""
-        path = self._unit_path(bound, index)
+    def unit_state(
+        self, bound: int | None, index: int, prefix: Any, made: tuple[int, ...] | None = None
+    ) -> dict[str, Any] | None:
+        """The search state unit ``index`` of ``bound`` (whose prefix is ``prefix``;
+        ``made``: its path, for a unit made by division) left when the run stopped,
+        if it left one for this search: ``run_unit``'s ``resume`` (the state's data,
+        the findings' indices, the CPU seconds so far, and its executions)."""
+        path = self._unit_path(bound, index, made)
         if not path.exists():
             return None
         kept = self._unit_file(path)
@@ -216,7 +249,10 @@ class Progress:
     def kept(self) -> tuple[int, int, int]:
         """What a resumed search starts from: the units done, the running units' states
         of this search, and the executions those states hold."""
-        done = sum(len(level.get("done", {})) for level in self.levels.values())
+        done = sum(
+            len(level.get("done", {})) + len(level.get("made", {}))
+            for level in self.levels.values()
+        )
         states = executions = 0
         for path in sorted(self.units_dir.glob("*.json")) if self.units_dir.is_dir() else []:
             try:
@@ -266,6 +302,7 @@ class Progress:
                 indices=[int(i) for i in d["indices"]],
                 exhausted=bool(d["exhausted"]),
                 above=tuple(above_from_data(d["above"])),
+                rest=nodes_from_data(d["rest"]) if d.get("rest") is not None else None,
             )
         except (KeyError, TypeError, ValueError):
             raise PageraceInputError(f"{self.path}: a damaged checkpoint (unit results)") from None
@@ -298,18 +335,47 @@ def _levels_damage(levels: dict[str, Any]) -> str | None:
         for index, unit in level["done"].items():
             if not (index.isascii() and index.isdigit() and int(index) < units):
                 return f"bound {bound}: unit {index!r} of {units}"
-            if not (
-                isinstance(unit, dict)
-                and all(_count(unit.get(name)) for name in _COUNTS)
-                and all(isinstance(unit.get(name), bool) for name in _FLAGS)
-                and isinstance(unit.get("indices"), list)
-                and all(_count(i) for i in unit["indices"])
-                and isinstance(unit.get("findings"), list)
-                and all(isinstance(f, dict) for f in unit["findings"])
-                and isinstance(unit.get("above"), list)
-            ):
+            if not _unit_shape(unit):
                 return f"bound {bound}: the result of unit {index}"
+        made = level.get("made", {})
+        if not isinstance(made, dict):
+            return f"bound {bound}: the units made by division"
+        for key, unit in made.items():
+            try:
+                _path_of(key)
+            except ValueError:
+                return f"bound {bound}: a unit made by division, at {key[:40]!r}"
+            if not _unit_shape(unit):
+                return f"bound {bound}: the result of a unit made by division"
     return None
+
+
+def _unit_shape(unit: Any) -> bool:
+    """A unit's result is of the shape ``_unit_data`` writes."""
+    return (
+        isinstance(unit, dict)
+        and all(_count(unit.get(name)) for name in _COUNTS)
+        and all(isinstance(unit.get(name), bool) for name in _FLAGS)
+        and isinstance(unit.get("indices"), list)
+        and all(_count(i) for i in unit["indices"])
+        and isinstance(unit.get("findings"), list)
+        and all(isinstance(f, dict) for f in unit["findings"])
+        and isinstance(unit.get("above"), list)
+        and (unit.get("rest") is None or isinstance(unit["rest"], list))
+    )
+
+
+def _path_key(path: tuple[int, ...]) -> str:
+    """A path as a checkpoint's key (``made``): its threads, comma-separated."""
+    return ",".join(map(str, path))
+
+
+def _path_of(key: str) -> tuple[int, ...]:
+    """The path of a ``made`` key (``ValueError`` when it is not one)."""
+    parts = key.split(",") if key else []
+    if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):
+        raise ValueError(key)
+    return tuple(int(p) for p in parts)
 
 
 def _unit_data(r: UnitResult) -> dict[str, Any]:
@@ -324,4 +390,5 @@ def _unit_data(r: UnitResult) -> dict[str, Any]:
         "indices": r.indices,
         "findings": [finding_data(f) for f in r.findings],
         "above": above_data(r.above),
+        "rest": r.rest,
     }

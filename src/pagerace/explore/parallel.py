@@ -1109,6 +1109,17 @@ class _Level:
     ask: Callable[[int], bool] | None = None
     #: when each unit handed out went out (``time.monotonic()``)
     handed: dict[int, float] = field(default_factory=dict)
+    #: the units from this index on were made by division (``key``); ``later[0]``:
+    #: their executions from a checkpoint, not yet counted in ``carried``
+    made_from: int = 0
+    later: list[int] = field(default_factory=lambda: [0])
+
+    def key(self, i: int) -> tuple[int, ...] | None:
+        """What names unit ``i`` in a checkpoint besides its index: its path, for a
+        unit made by division (None: a unit of the split)."""
+        if self.order is None or i < self.made_from:
+            return None
+        return self.order.path(i)
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -1284,11 +1295,31 @@ def _start_level(
         return None if budget is None else max(budget - spent(), 1)
 
     # Bounded dpor units divide when a worker is idle (in this process, one at a
-    # time, none ever is: only ``divide_every`` divides them), unless a checkpoint
-    # records the units (it knows those of the split only).
-    dividing = order is not None and state is None and (not lazy or bool(search.divide_every))
+    # time, none ever is: only ``divide_every`` divides them).
+    dividing = order is not None and (not lazy or bool(search.divide_every))
+    made_from = len(units)  # (units made by division come after the split's)
+    later = [0]  # (executions from the checkpoint of units made by division)
+    if order is not None and state is not None:
+        # a unit made by division is named by its path: the checkpoint's result for
+        # it is its result, whatever its index in this run
+        made_done = state.made_results(bound)
+
+        def on_make(i: int) -> None:
+            assert order is not None
+            r = made_done.get(order.path(i))
+            if r is not None:
+                done[i] = r
+                later[0] += r.executions
+
+        order.on_make = on_make
 
     def submit(i: int) -> Future[UnitResult]:
+        resume = resumes.get(i)
+        path = None
+        if i >= made_from and order is not None:
+            path = order.path(i)
+            resume = _resume_of(state, bound, i, units[i], path)
+            later[0] += resume["executions"] if resume else 0
         return executor.submit(
             run_unit,
             search,
@@ -1297,8 +1328,8 @@ def _start_level(
             left(),
             deadline,
             tag=unit_tag(bound, i),
-            save=state.unit_save(bound, i) if state is not None else None,
-            resume=resumes.get(i),
+            save=state.unit_save(bound, i, path) if state is not None else None,
+            resume=resume,
             divide=dividing,
             below=order.rests.get(i) if order is not None else None,
         )
@@ -1309,6 +1340,8 @@ def _start_level(
         # those the single search enters first, others only on idle workers.
         level = _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
         level.dividing = dividing
+        level.made_from = made_from
+        level.later = later
         if not lazy:
             level.submit = submit
             level.window = window
@@ -1349,10 +1382,12 @@ def _executions(done: dict[int, UnitResult]) -> int:
     return sum(r.executions for r in done.values())
 
 
-def _resume_of(state: Any, bound: int | None, index: int, prefix: Unit) -> dict[str, Any] | None:
-    """The search state a checkpointed run left for unit ``index`` of ``bound``
-    (None: none, or no checkpoint)."""
-    return state.unit_state(bound, index, prefix) if state is not None else None
+def _resume_of(
+    state: Any, bound: int | None, index: int, prefix: Unit, path: tuple[int, ...] | None = None
+) -> dict[str, Any] | None:
+    """The search state a checkpointed run left for unit ``index`` of ``bound`` (made
+    by division: the unit of ``path``) (None: none, or no checkpoint)."""
+    return state.unit_state(bound, index, prefix, path) if state is not None else None
 
 
 #: A worker idle, the unit that the merge waits for is asked to divide once it has run
@@ -1609,7 +1644,7 @@ def _run_level(
                 cut = cut or r.bound_cut
                 if state is not None and j not in recorded and not r.exhausted:
                     recorded.add(j)
-                    state.unit_done(bound, j, r)
+                    state.unit_done(bound, j, r, current.key(j))
             if future.done():
                 # (it is merged next, and its notes may change what the order wants:
                 # a unit handed out now would go on what it knew before them)
@@ -1656,8 +1691,9 @@ def _run_level(
                     r, ran_out = _EMPTY, True  # (none of its executions counts)
                 else:
                     tag = unit_tag(bound, i)
-                    save = state.unit_save(bound, i) if state is not None else None
-                    resume = _resume_of(state, bound, i, prefix)
+                    key = current.key(i)
+                    save = state.unit_save(bound, i, key) if state is not None else None
+                    resume = _resume_of(state, bound, i, prefix, key)
                     if resume is not None:
                         merged.carried += resume["executions"]
                     with progress_sink(lambda _tag, n, share: report(0, 0, [(n, share)])):
@@ -1680,10 +1716,15 @@ def _run_level(
                 running.discard(future)
                 del futures[i]
                 ahead.pop(i, None)
-            if state is not None and i not in recorded and not (r.exhausted or ran_out):
+            if (
+                state is not None
+                and i not in recorded
+                and i not in done
+                and not (r.exhausted or ran_out)
+            ):
                 # (a unit cut by the budget or the time limit is not done)
                 recorded.add(i)
-                state.unit_done(bound, i, r)
+                state.unit_done(bound, i, r, current.key(i))
             count, stopped = _counted(search, merged, r)
             _add_findings(merged, r, count, hooks)
             merged.stopped = stopped
@@ -1703,6 +1744,8 @@ def _run_level(
             merged.units += 1
             level.units += 1
             finished += 1
+            merged.carried += current.later[0]  # (units made by division, checkpointed)
+            current.later[0] = 0
             for hook in hooks:
                 if hasattr(hook, "on_unit"):
                     hook.on_unit(bound, i, r)

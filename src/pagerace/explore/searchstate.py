@@ -24,7 +24,7 @@ from pagerace.errors import PageraceInputError
 from pagerace.explore.results import Finding
 from pagerace.explore.schedule import MAX_THREADS
 
-__all__ = ["SearchState", "above_data", "above_from_data", "finding_data"]
+__all__ = ["SearchState", "above_data", "above_from_data", "finding_data", "nodes_from_data"]
 
 
 @dataclass
@@ -95,6 +95,14 @@ class SearchState:
             findings,
             above,
         )
+
+
+def nodes_from_data(data: Any) -> list[list[Any]]:
+    """Frontier points ``[enabled, chosen, backtrack, done, sleep]`` from their data,
+    checked (``ValueError`` or ``TypeError`` otherwise)."""
+    if not isinstance(data, list):
+        raise TypeError
+    return [_node(item) for item in data]
 
 
 def _node(item: Any) -> list[Any]:

@@ -34,7 +34,7 @@ in the result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from pagerace.explore.strategies.dpor import bounded_addition
@@ -102,6 +102,8 @@ class SingleOrder:
         self._made: dict[tuple[int, ...], int] = {}
         #: per continuation of a divided unit: the frontier below its path, to go on from
         self.rests: dict[int, list[list[Any]]] = {}
+        #: called with the index of each unit made below a divided unit, as it is made
+        self.on_make: Callable[[int], None] | None = None
         self._newly_ruled: list[int] = []
         self.current: int | None = None
         if units:
@@ -151,8 +153,15 @@ class SingleOrder:
         """A new unit for ``prefix``, a path below a divided unit."""
         i = len(self._units)
         self._units.append(prefix)
-        self._made[tuple(point[1] for point in prefix)] = i
+        self._made[self.path(i)] = i
+        if self.on_make is not None:
+            self.on_make(i)
         return i
+
+    def path(self, i: int) -> tuple[int, ...]:
+        """The threads chosen on unit ``i``'s path: what names a unit made below a
+        divided one (its index depends on when it was made)."""
+        return tuple(point[1] for point in self._units[i])
 
     def _unit_at(self, path: tuple[int, ...]) -> int:
         """The unit for ``path``, a point of the walk with one of its branches: the
