@@ -621,29 +621,33 @@ class _Divisions:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_units_that_divide_anywhere_merge_to_the_single_search(seed: int, pool: Any) -> None:
-    """A bounded dpor unit that stops after a few executions and hands out what is
-    left (its points down to the first with a branch left join the order, the rest
-    below goes on as a unit of its own, and so on) merges to the single search: the
-    same executions, events, findings, schedules and coverage, however often units
-    divide, with a budget and a stop at a finding too."""
+    """A bounded dpor or dfs unit that stops after a few executions and hands out
+    what is left (below the first point with a branch left the rest goes on as a unit
+    of its own, and each branch there is a unit; for dpor those points join the
+    order) merges to the single search: the same executions, events, findings,
+    schedules and coverage, however often units divide, with a budget and a stop at a
+    finding too."""
     divided = executions = 0
-    for every, keep_going, budget in [
-        (1, True, None),
-        (2, False, None),
-        (3, True, 150),
-        (5, True, None),
+    for strategy, bound, every, keep_going, budget in [
+        ("dpor", "iterative", 1, True, None),
+        ("dpor", "iterative", 2, False, None),
+        ("dpor", "iterative", 3, True, 150),
+        ("dpor", "iterative", 5, True, None),
+        ("dfs", "iterative", 2, True, 400),
+        ("dfs", None, 3, True, 300),
     ]:
-        whole, search = _single_and_split(seed, "dpor", "iterative", keep_going, budget, None)
+        whole, search = _single_and_split(seed, strategy, bound, keep_going, budget, None)
         search = dataclasses.replace(search, divide_every=every)
-        config = (seed, every, keep_going, budget)
+        config = (seed, strategy, every, keep_going, budget)
         for executor in (InlineExecutor(), pool):
             seen = _Divisions()
-            split = explore_units(search, executor, preemption_bound="iterative", observers=[seen])
+            split = explore_units(search, executor, preemption_bound=bound, observers=[seen])
             assert split.coverage == whole.coverage, config
             assert _summary(split) == _summary(whole), config
             assert split.stats.bound_cut == whole.stats.bound_cut, config
             divided += seen.divided
-        executions = max(executions, whole.executions)
+            if strategy == "dpor":
+                executions = max(executions, whole.executions)
     if executions > 90:  # (smaller programs here end before a unit has much left)
         assert divided, seed
 

@@ -350,33 +350,33 @@ class _KillAfterUnits:
             raise _Killed
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("strategy", ["dpor", "dfs"])
+@pytest.mark.parametrize("seed", range(2))
 def test_a_search_whose_units_divide_resumes_from_its_checkpoint(
-    seed: int, search: Search, tmp_path: Path
+    seed: int, strategy: str, search: Search, tmp_path: Path
 ) -> None:
     # Units divide after 5 executions: the checkpoint holds the divided units with
     # what they handed out, and the units made so by their paths.  The resumed run
     # makes those units again from the checkpoint, whether its own units divide
-    # elsewhere (every 7 executions) or not at all.
-    expected = explore_units(search, InlineExecutor(), preemption_bound=3)
-    dividing = dataclasses.replace(search, divide_every=5)
-    rng = random.Random(seed)
-    for resumed_with in (dataclasses.replace(search, divide_every=7), search):
-        path = tmp_path / f"c{resumed_with.divide_every}.json"
-        progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
-        with pytest.raises(_Killed):
-            explore_units(
-                dividing,
-                InlineExecutor(),
-                preemption_bound=3,
-                state=progress,
-                observers=[_KillAfterUnits(rng.randrange(20, 60))],
-            )
-        levels = json.loads(path.read_text())["levels"]
-        assert any(u.get("rest") for level in levels.values() for u in level["done"].values())
-        assert any(level.get("made") for level in levels.values())
-        resumed = explore_units(
-            resumed_with, InlineExecutor(), preemption_bound=3, state=Progress.load(path)
+    # elsewhere (every 7 executions: seed 0) or not at all (seed 1).
+    bound = 3 if strategy == "dpor" else 2  # (dfs runs every interleaving: far more)
+    dividing = dataclasses.replace(search, strategy=strategy, divide_every=5)
+    count = _KillAfterUnits(10**9)  # (counts the units merged)
+    expected = explore_units(dividing, InlineExecutor(), preemption_bound=bound, observers=[count])
+    merged = 10**9 - count.count
+    path = tmp_path / "c.json"
+    progress = Progress(path, {}, "hash", {"o": 1}, interval=0.0)
+    kill = _KillAfterUnits(random.Random(seed).randrange(merged // 4, merged * 3 // 4))
+    with pytest.raises(_Killed):
+        explore_units(
+            dividing, InlineExecutor(), preemption_bound=bound, state=progress, observers=[kill]
         )
-        assert _summary(resumed) == _summary(expected)
-        assert resumed.coverage == expected.coverage
+    levels = json.loads(path.read_text())["levels"]
+    assert any(u.get("rest") for level in levels.values() for u in level["done"].values())
+    assert any(level.get("made") for level in levels.values())
+    resumed_with = dataclasses.replace(dividing, divide_every=7 if seed == 0 else None)
+    resumed = explore_units(
+        resumed_with, InlineExecutor(), preemption_bound=bound, state=Progress.load(path)
+    )
+    assert _summary(resumed) == _summary(expected)
+    assert resumed.coverage == expected.coverage

@@ -625,7 +625,11 @@ def run_unit(
     program = _program(search.recipe)
     state = None
     if below is not None:
-        nodes = [[list(e), c, [c], list(d), list(z)] for e, c, d, z in prefix] + below
+        # (the prefix's points as ``start_below`` makes them: they never branch -- a
+        # dfs point branches on its enabled threads, so it lists only the one taken)
+        dfs = search.strategy == "dfs"
+        nodes = [[[c] if dfs else list(e), c, [c], list(d), list(z)] for e, c, d, z in prefix]
+        nodes += below
         state = SearchState(nodes, 0, [], 0, 0, 0, 0, 0, False, [])
     cpu_before = 0.0
     indices = _Indices(search.count_traces)
@@ -662,9 +666,10 @@ def run_unit(
     observers: list[Any] = [indices]
     pause = None
     rest: list[list[Any]] = []
-    if divide and ordered(search, bound) and prefix:
+    if divide and divisible(search, bound) and prefix:
         floor = len(prefix)
         every = search.divide_every
+        by_enabled = search.strategy == "dfs"
         ran = 0
 
         def pause(frontier: Frontier) -> bool:
@@ -672,7 +677,7 @@ def run_unit(
             ran += 1
             if (every is None or ran < every) and not (tag and divide_asked(tag)):
                 return False
-            if not _worth_dividing(frontier.nodes, floor):
+            if not _worth_dividing(frontier.nodes, floor, by_enabled):
                 return False
             rest[:] = frontier.to_data()[floor:]
             return True
@@ -711,13 +716,15 @@ def run_unit(
     return r
 
 
-def _worth_dividing(nodes: list[Any], floor: int) -> bool:
+def _worth_dividing(nodes: list[Any], floor: int, by_enabled: bool) -> bool:
     """What is left of a search below ``floor`` (its frontier's ``nodes``) makes two
-    units at least: two branches left on the path below ``floor``."""
+    units at least: two branches left on the path below ``floor`` -- threads of the
+    backtrack set (dpor) or, ``by_enabled``, of the enabled ones (dfs) not taken."""
     left = 0
     for node in nodes[floor:]:
-        if len(node.backtrack) > 1:
-            for t in node.backtrack:
+        pool = node.enabled if by_enabled else node.backtrack
+        if len(pool) > 1:
+            for t in pool:
                 if t != node.chosen and t not in node.done and t not in node.sleep:
                     if t in node.enabled:
                         left += 1
@@ -1111,15 +1118,37 @@ class _Level:
     handed: dict[int, float] = field(default_factory=dict)
     #: the units from this index on were made by division (``key``); ``later[0]``:
     #: their executions from a checkpoint, not yet counted in ``carried``
-    made_from: int = 0
+    made_from: int = field(init=False)
     later: list[int] = field(default_factory=lambda: [0])
+    #: per continuation of a divided unit: the frontier below its path
+    rests: dict[int, list[list[Any]]] = field(default_factory=dict)
+    #: called with each unit made by division (a checkpoint's result for it is in)
+    on_make: Callable[[int], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.made_from = len(self.units)
 
     def key(self, i: int) -> tuple[int, ...] | None:
         """What names unit ``i`` in a checkpoint besides its index: its path, for a
         unit made by division (None: a unit of the split)."""
-        if self.order is None or i < self.made_from:
-            return None
-        return self.order.path(i)
+        return None if i < self.made_from else _path(self.units[i])
+
+    def divided(self, i: int, rest: list[list[Any]]) -> list[int]:
+        """Unordered (dfs) unit ``i`` paused with ``rest``: make the units of what is
+        left of it (handed out at once, unless a checkpoint has their results or they
+        run here) and return them, in the order they merge (next after ``i``)."""
+        made = []
+        for prefix, below in _dfs_made(self.units[i], rest):
+            j = len(self.units)
+            self.units.append(prefix)
+            if below is not None:
+                self.rests[j] = below
+            if self.on_make is not None:
+                self.on_make(j)
+            if self.submit is not None and j not in self.done:
+                self.futures[j] = self.submit(j)
+            made.append(j)
+        return made
 
     def cancel(self) -> None:
         for future in [*self.futures.values(), *self.tasks]:
@@ -1142,7 +1171,6 @@ class _Level:
             if sure is not None and i not in sure:
                 break  # (``wanted`` yields those it surely enters first)
             self.futures[i] = submit(i)
-            self.handed[i] = time.monotonic()
             out.append(i)
             slots -= 1
         return out
@@ -1294,32 +1322,34 @@ def _start_level(
         """What is left of the budget (a unit that runs past it runs for nothing)."""
         return None if budget is None else max(budget - spent(), 1)
 
-    # Bounded dpor units divide when a worker is idle (in this process, one at a
-    # time, none ever is: only ``divide_every`` divides them).
-    dividing = order is not None and (not lazy or bool(search.divide_every))
+    # Bounded dpor and dfs units divide when a worker is idle (in this process, one at
+    # a time, none ever is: only ``divide_every`` divides them).
+    dividing = divisible(search, bound) and (not lazy or bool(search.divide_every))
     made_from = len(units)  # (units made by division come after the split's)
     later = [0]  # (executions from the checkpoint of units made by division)
-    if order is not None and state is not None:
-        # a unit made by division is named by its path: the checkpoint's result for
-        # it is its result, whatever its index in this run
-        made_done = state.made_results(bound)
+    rests = order.rests if order is not None else {}  # (continuations: their frontiers)
+    handed: dict[int, float] = {}
+    made_done = state.made_results(bound) if state is not None and dividing else {}
 
-        def on_make(i: int) -> None:
-            assert order is not None
-            r = made_done.get(order.path(i))
-            if r is not None:
-                done[i] = r
-                later[0] += r.executions
+    def on_make(i: int) -> None:
+        """A unit made by division is named by its path: the checkpoint's result for
+        it is its result, whatever its index in this run."""
+        r = made_done.get(_path(units[i]))
+        if r is not None:
+            done[i] = r
+            later[0] += r.executions
 
+    if order is not None:
         order.on_make = on_make
 
     def submit(i: int) -> Future[UnitResult]:
         resume = resumes.get(i)
         path = None
-        if i >= made_from and order is not None:
-            path = order.path(i)
+        if i >= made_from:
+            path = _path(units[i])
             resume = _resume_of(state, bound, i, units[i], path)
             later[0] += resume["executions"] if resume else 0
+        handed[i] = time.monotonic()
         return executor.submit(
             run_unit,
             search,
@@ -1331,23 +1361,31 @@ def _start_level(
             save=state.unit_save(bound, i, path) if state is not None else None,
             resume=resume,
             divide=dividing,
-            below=order.rests.get(i) if order is not None else None,
+            below=rests.get(i),
         )
 
     window = max(1, _workers(executor))
-    if order is not None:
-        # Units go out as the merge comes to need them (``_run_level``'s ``feed``):
-        # those the single search enters first, others only on idle workers.
-        level = _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
+
+    def fitted(level: _Level) -> _Level:
+        """``level`` with what division needs."""
         level.dividing = dividing
-        level.made_from = made_from
         level.later = later
+        level.rests = rests
+        level.handed = handed
+        level.on_make = on_make
+        level.window = window
         if not lazy:
             level.submit = submit
-            level.window = window
             if dividing:
                 level.ask = functools.partial(ask_to_divide, executor)
         return level
+
+    if order is not None:
+        # Units go out as the merge comes to need them (``_run_level``'s ``feed``):
+        # those the single search enters first, others only on idle workers.
+        return fitted(
+            _Level(bound, units, False, done, {}, lazy, [], deadline, live, carried, order)
+        )
     size = 1
     if unit_seconds and not lazy:
         spread = max(1, len(todo) // (4 * _workers(executor)))  # (work for every worker)
@@ -1373,9 +1411,9 @@ def _start_level(
         task.add_done_callback(functools.partial(_hand_out, each))
         tasks.append(task)
         futures.update((i, f) for (i, _), f in zip(part, each, strict=True))
-    level = _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
-    level.window = window
-    return level
+    return fitted(
+        _Level(bound, units, split_cut, done, futures, lazy, tasks, deadline, live, carried)
+    )
 
 
 def _executions(done: dict[int, UnitResult]) -> int:
@@ -1458,6 +1496,38 @@ def ordered(search: Search, bound: int | None) -> bool:
     """Whether a split bound's units are merged as the single search enters them, and
     only those (``SingleOrder``): ``dpor`` under a preemption bound."""
     return search.strategy == "dpor" and bound is not None
+
+
+def divisible(search: Search, bound: int | None) -> bool:
+    """Whether a unit may divide (``run_unit``'s ``divide``): one of bounded ``dpor``
+    (what it hands out joins the order) or of ``dfs`` (merged in its place); not one
+    of unbounded ``dpor``, whose units are each explored apart, nor a sample."""
+    return ordered(search, bound) or search.strategy == "dfs"
+
+
+def _path(prefix: Unit) -> tuple[int, ...]:
+    """The threads chosen on a unit's path (what names a unit made by division)."""
+    return tuple(point[1] for point in prefix)
+
+
+def _dfs_made(prefix: Unit, rest: list[list[Any]]) -> list[tuple[Unit, list[list[Any]] | None]]:
+    """A dfs unit paused with ``rest`` (its frontier below ``prefix``): the units
+    that make up what is left of it, in the order dfs takes them, each a prefix and,
+    for a continuation, the frontier below it to go on from.  Below the first point
+    with a branch left, the rest goes on as one unit; then each branch of that point,
+    in order (dfs takes every thread there that it has not taken)."""
+    branches = [[t for t in sorted(p[0]) if t != p[1] and t not in p[3]] for p in rest]
+    first = next((k for k, b in enumerate(branches) if b), len(rest))
+    path = [*prefix, *([p[0], p[1], [], []] for p in rest[:first])]
+    made: list[tuple[Unit, list[list[Any]] | None]] = []
+    if first + 1 < len(rest) and any(branches[first + 1 :]):
+        point = rest[first]
+        below = [list(p) for p in rest[first + 1 :]]
+        made.append(([*path, [point[0], point[1], [], []]], below))
+    if first < len(rest):
+        enabled = rest[first][0]
+        made += [([*path, [enabled, t, [], []]], None) for t in branches[first]]
+    return made
 
 
 def remaining_estimate(
@@ -1555,6 +1625,8 @@ def _run_level(
     cut = level.bound_cut
     tags = {unit_tag(bound, j): j for j in futures}
     asked: dict[int, float] = {}  # units asked to divide, and when
+    waiting: int | None = None  # (the unit the merge waits for)
+    made: collections.deque[int] = collections.deque()  # (unordered: merged next)
     pace = PROGRESS_SECONDS  # (``wait_for``'s longest wait: shorter while one divides)
     reported = time.monotonic()
     # the last progress each unit posted, kept until its result is in (a unit clears
@@ -1580,12 +1652,15 @@ def _run_level(
         single search surely enters, then the next bound's split and its sure units
         (``next_bound``), then this bound's guesses, then the next bound's -- a
         guess may be dropped, the next bound is needed once a merged unit has cut.
-        (Unordered units all went out at once: only the next bound's remain.)"""
+        (Unordered units all went out at once: only the next bound's remain, and
+        division.)"""
         nonlocal pace
         pace = PROGRESS_SECONDS
         free = current.window - sum(1 for f in running if not f.done())
         if order is None:
-            running.update(next_bound(bound, free, cut, True))
+            tasks = next_bound(bound, free, cut, True)
+            running.update(tasks)
+            divide_current(free - len(tasks))
             return
         for guesses in (False, True):
             for j in current.feed(free, guesses):
@@ -1607,7 +1682,7 @@ def _run_level(
         the workers kept for what it hands out -- for ``DIVIDE_WAIT`` seconds at most
         (a unit with too little left goes on, and they take guesses)."""
         nonlocal pace
-        j = order.current if order is not None else None
+        j = order.current if order is not None else waiting
         ask = current.ask
         if free <= 0 or ask is None or j is None:
             return 0
@@ -1670,6 +1745,7 @@ def _run_level(
 
     i = -1
     nxt: int | None = 0 if units else None
+    following = 0  # (unordered: the split's unit merged after ``made``)
     if order is not None:
         nxt = taken[0] if taken else order.current
     try:
@@ -1707,10 +1783,11 @@ def _run_level(
                             save=save,
                             resume=resume,
                             divide=current.dividing,
-                            below=order.rests.get(i) if order is not None else None,
+                            below=current.rests.get(i),
                         )
             else:
                 future = futures[i]
+                waiting = i
                 wait_for(future)
                 r = future.result()
                 running.discard(future)
@@ -1735,7 +1812,7 @@ def _run_level(
                 # record of its executions, else by running them again
                 merged.exhausted = not stopped
                 cut_short = r.first_executions(count, not stopped) if count else _EMPTY
-                below = order.rests.get(i) if order is not None else None
+                below = current.rests.get(i)
                 r = cut_short or run_unit(search, bound, prefix, count, below=below)
             elif r.exhausted and not stopped:
                 merged.exhausted = True  # its own budget (time, executions) cut it
@@ -1750,7 +1827,22 @@ def _run_level(
                 if hasattr(hook, "on_unit"):
                     hook.on_unit(bound, i, r)
             if order is None:
-                nxt = i + 1 if i + 1 < len(units) else None
+                if r.rest is not None and not (merged.stopped or merged.exhausted):
+                    # what is left of a divided unit merges next, in dfs order
+                    fresh = current.divided(i, r.rest)
+                    made.extendleft(reversed(fresh))
+                    for j in fresh:
+                        if j in futures:
+                            f = futures[j]
+                            running.add(f)
+                            index[f] = j
+                            tags[unit_tag(bound, j)] = j
+                if i < current.made_from:
+                    following = i + 1  # (the split's next unit, after those made)
+                if made:
+                    nxt = made.popleft()
+                else:
+                    nxt = following if following < current.made_from else None
             elif not (merged.stopped or merged.exhausted):
                 if taken:  # (its notes are in the order: ``_Level.advance``)
                     taken.popleft()
