@@ -39,6 +39,17 @@ stops first): a worker that the bound has nothing sure for splits the next one
 (``split_units``), and then runs its units ahead; if the search ends first, what they
 ran is dropped.
 
+Idle workers also take work from busy ones: a bounded dpor or dfs unit that the merge
+waits for while a worker idles is asked to divide (``executors.ask_to_divide``), and
+stops between two executions to hand out what is left of it, its frontier
+(``UnitResult.rest``).  Below the first point with a branch left, what is left goes
+on as a unit of its own (a continuation, started from the frontier there); each
+branch of the points above is a unit of its own (bounded dpor: the points join the
+order, ``SingleOrder.divided``; dfs: the units merge in the divided unit's place,
+``_dfs_made``).  The subtree below a path is explored alike by whoever explores it,
+so the merged result does not depend on where or how often units divide; only the
+number of units merged does.  A checkpoint names the units made so by their paths.
+
 The program is not sent to workers: a *recipe*, a picklable callable (a module-level
 function with plain arguments, e.g. ``functools.partial``), builds it in each worker
 process once (``_program``).
@@ -137,9 +148,9 @@ class Search:
     #: random and pct: the run's seed (unit j's is ``sample_seed(seed, j)``) and depth
     seed: int = 0
     pct_depth: int = 3
-    #: bounded dpor: a unit that has run this many executions hands out what is left of
-    #: it (``run_unit``'s ``divide``) as soon as that makes two units or more, without
-    #: being asked (None: only when asked, by a pool with an idle worker)
+    #: bounded dpor and dfs: a unit that has run this many executions hands out what is
+    #: left of it (``run_unit``'s ``divide``) as soon as that makes two units or more,
+    #: without being asked (None: only when asked, by a pool with an idle worker)
     divide_every: int | None = None
 
 
@@ -613,12 +624,12 @@ def run_unit(
     ``time.time()`` value; ``tag`` (``unit_tag``): post progress while it runs;
     ``save``: keep its search state in that file while it runs (a dpor or dfs unit);
     ``resume``: go on from such a file's data (read by ``checkpoint.Progress``).
-    ``divide`` (a bounded dpor unit): when its owner asks (``divide_asked``), or
-    after ``search.divide_every`` executions, the unit stops between two executions
-    where what is left of it makes two units or more, and hands that out (``rest``,
-    see ``unitorder``); ``below``: a continuation's frontier below its path, to go
-    on from.  Ctrl-C raises ``Interrupted`` carrying the unit's ``UnitResult`` so
-    far."""
+    ``divide`` (a bounded dpor or a dfs unit, ``divisible``): when its owner asks
+    (``divide_asked``), or after ``search.divide_every`` executions, the unit stops
+    between two executions where what is left of it makes two units or more, and
+    hands that out (``rest``: see ``unitorder`` and ``_dfs_made``); ``below``: a
+    continuation's frontier below its path, to go on from.  Ctrl-C raises
+    ``Interrupted`` carrying the unit's ``UnitResult`` so far."""
     cpu = time.process_time()
     if tag:
         name_task(tag)  # (its owner may ask it to divide from now on)
