@@ -1442,10 +1442,11 @@ def _resume_of(
 #: A worker idle, the unit that the merge waits for is asked to divide once it has run
 #: this long (a unit that ends sooner is not worth it); the worker waits for what it
 #: hands out at most ``DIVIDE_WAIT`` seconds (a unit with little left goes on: the
-#: worker takes a guess), looking every ``DIVIDE_POLL`` seconds.
+#: worker takes a guess).  A unit not yet named in its worker's slot (on a cluster:
+#: until its first progress) is asked again every ``DIVIDE_POLL`` seconds.
 DIVIDE_AFTER = 0.01
 DIVIDE_WAIT = 0.02
-DIVIDE_POLL = 0.002
+DIVIDE_POLL = 0.01
 
 #: Units expected to take less CPU time than this go out several to a task.
 TASK_SECONDS = 0.02
@@ -1709,12 +1710,14 @@ def _run_level(
                 return 0
             if not ask(unit_tag(bound, j)):
                 # (it has not named itself yet -- a cluster's task, not posted yet)
-                pace = min(pace, 5 * DIVIDE_POLL)
+                pace = min(pace, DIVIDE_POLL)
                 return 0
             asked[j] = since = now
         if now - since >= DIVIDE_WAIT:
             return 0
-        pace = min(pace, DIVIDE_POLL)
+        # (what it hands out comes back as its result, which ends the wait: look
+        # again only when the worker kept for it is to take a guess instead)
+        pace = min(pace, since + DIVIDE_WAIT - now)
         return 1
 
     def wait_for(future: Future[UnitResult]) -> None:
