@@ -685,11 +685,17 @@ def test_a_running_task_is_asked_to_divide_through_its_workers_slot(pool: Any) -
     assert future.result(timeout=20)
 
 
-def test_the_unit_the_merge_waits_for_divides_for_an_idle_worker(pool: Any) -> None:
-    """On two workers, the long units of the four-CPU bench scenario divide (the
-    other worker idles otherwise) and the result is the single search's."""
+def test_the_unit_the_merge_waits_for_divides_for_an_idle_worker(
+    pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On two workers with no guesses to run (as on a cluster that has run them all),
+    the long units of the four-CPU bench scenario divide when the other worker idles,
+    and the result is the single search's."""
+    from pagerace.explore.unitorder import SingleOrder
     from pagerace.runner import RunOptions, run_scenario
     from pagerace.scenario import load_scenario
+
+    monkeypatch.setattr(SingleOrder, "wanted", SingleOrder._sure)  # (no guesses)
 
     scenario = load_scenario(ROOT / "bench/scenarios/four-cpus-small.toml")
     options = RunOptions(preemption_bound=2, keep_going=True)
