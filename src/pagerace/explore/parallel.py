@@ -1827,6 +1827,7 @@ def _run_level(
             finished += 1
             merged.carried += current.later[0]  # (units made by division, checkpointed)
             current.later[0] = 0
+            current.rests.pop(i, None)  # (a continuation's frontier: needed no more)
             for hook in hooks:
                 if hasattr(hook, "on_unit"):
                     hook.on_unit(bound, i, r)
