@@ -99,7 +99,7 @@ from pagerace.explore.options import SAMPLING
 from pagerace.explore.results import BoundCoverage, Coverage, Finding, Result, Stats, Status
 from pagerace.explore.searchstate import SearchState
 from pagerace.explore.strategies.dfs import PathSearch
-from pagerace.explore.unitorder import SingleOrder, Walk
+from pagerace.explore.unitorder import SingleOrder, Walk, branches_left, path_of
 
 __all__ = [
     "PROBE_EXECUTIONS",
@@ -636,11 +636,8 @@ def run_unit(
     program = _program(search.recipe)
     state = None
     if below is not None:
-        # (the prefix's points as ``start_below`` makes them: they never branch -- a
-        # dfs point branches on its enabled threads, so it lists only the one taken)
-        dfs = search.strategy == "dfs"
-        nodes = [[[c] if dfs else list(e), c, [c], list(d), list(z)] for e, c, d, z in prefix]
-        nodes += below
+        # (the prefix's points stand in for those the search makes of the prefix)
+        nodes = [[list(e), c, [c], list(d), list(z)] for e, c, d, z in prefix] + below
         state = SearchState(nodes, 0, [], 0, 0, 0, 0, 0, False, [])
     cpu_before = 0.0
     indices = _Indices(search.count_traces)
@@ -734,11 +731,8 @@ def _worth_dividing(nodes: list[Any], floor: int, by_enabled: bool) -> bool:
     left = 0
     for node in nodes[floor:]:
         pool = node.enabled if by_enabled else node.backtrack
-        if len(pool) > 1:
-            for t in pool:
-                if t != node.chosen and t not in node.done and t not in node.sleep:
-                    if t in node.enabled:
-                        left += 1
+        if len(pool) > 1:  # (most nodes: only the thread taken)
+            left += len(branches_left(node.enabled, node.chosen, pool, node.done, node.sleep))
             if left >= 2:
                 return True
     return False
@@ -1142,7 +1136,7 @@ class _Level:
     def key(self, i: int) -> tuple[int, ...] | None:
         """What names unit ``i`` in a checkpoint besides its index: its path, for a
         unit made by division (None: a unit of the split)."""
-        return None if i < self.made_from else _path(self.units[i])
+        return None if i < self.made_from else path_of(self.units[i])
 
     def divided(self, i: int, rest: list[list[Any]]) -> list[int]:
         """Unordered (dfs) unit ``i`` paused with ``rest``: make the units of what is
@@ -1345,7 +1339,7 @@ def _start_level(
     def on_make(i: int) -> None:
         """A unit made by division is named by its path: the checkpoint's result for
         it is its result, whatever its index in this run."""
-        r = made_done.get(_path(units[i]))
+        r = made_done.get(path_of(units[i]))
         if r is not None:
             done[i] = r
             later[0] += r.executions
@@ -1357,7 +1351,7 @@ def _start_level(
         resume = resumes.get(i)
         path = None
         if i >= made_from:
-            path = _path(units[i])
+            path = path_of(units[i])
             resume = _resume_of(state, bound, i, units[i], path)
             later[0] += resume["executions"] if resume else 0
         handed[i] = time.monotonic()
@@ -1515,18 +1509,13 @@ def divisible(search: Search, bound: int | None) -> bool:
     return ordered(search, bound) or search.strategy == "dfs"
 
 
-def _path(prefix: Unit) -> tuple[int, ...]:
-    """The threads chosen on a unit's path (what names a unit made by division)."""
-    return tuple(point[1] for point in prefix)
-
-
 def _dfs_made(prefix: Unit, rest: list[list[Any]]) -> list[tuple[Unit, list[list[Any]] | None]]:
     """A dfs unit paused with ``rest`` (its frontier below ``prefix``): the units
     that make up what is left of it, in the order dfs takes them, each a prefix and,
     for a continuation, the frontier below it to go on from.  Below the first point
     with a branch left, the rest goes on as one unit; then each branch of that point,
     in order (dfs takes every thread there that it has not taken)."""
-    branches = [[t for t in sorted(p[0]) if t != p[1] and t not in p[3]] for p in rest]
+    branches = [branches_left(p[0], p[1], p[0], p[3], p[4]) for p in rest]
     first = next((k for k, b in enumerate(branches) if b), len(rest))
     path = [*prefix, *([p[0], p[1], [], []] for p in rest[:first])]
     made: list[tuple[Unit, list[list[Any]] | None]] = []

@@ -39,9 +39,30 @@ from typing import Any
 
 from pagerace.explore.strategies.dpor import bounded_addition
 
-__all__ = ["SingleOrder"]
+__all__ = ["SingleOrder", "branches_left", "path_of"]
 
 Walk = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+def branches_left(
+    enabled: Sequence[int],
+    chosen: int,
+    pool: Sequence[int],
+    done: Sequence[int],
+    sleep: Sequence[int] = (),
+) -> list[int]:
+    """The threads of ``pool`` still to take at a point (dpor: its backtrack set; dfs:
+    its enabled threads), in the order a search takes them -- as
+    ``Frontier.next_branch`` picks them."""
+    return [
+        t for t in sorted(pool) if t != chosen and t not in done and t not in sleep and t in enabled
+    ]
+
+
+def path_of(prefix: Sequence[Sequence[Any]]) -> tuple[int, ...]:
+    """The threads chosen on a unit's path: what names a unit made by division (its
+    index depends on when it was made)."""
+    return tuple(point[1] for point in prefix)
 
 
 class _Top:
@@ -57,18 +78,14 @@ class _Top:
 
     def branches(self) -> list[int]:
         """The threads still to take here, in the order the search takes them."""
-        return [
-            t
-            for t in sorted(self.backtrack)
-            if t != self.chosen and t not in self.done and t in self.enabled
-        ]
+        return branches_left(self.enabled, self.chosen, self.backtrack, self.done)
 
 
 def _left(point: Sequence[Any]) -> bool:
     """A frontier point ``[enabled, chosen, backtrack, done, sleep]`` has a branch
     left to take."""
     enabled, chosen, backtrack, done, sleep = point
-    return any(t != chosen and t not in done and t not in sleep and t in enabled for t in backtrack)
+    return bool(branches_left(enabled, chosen, backtrack, done, sleep))
 
 
 class SingleOrder:
@@ -153,15 +170,10 @@ class SingleOrder:
         """A new unit for ``prefix``, a path below a divided unit."""
         i = len(self._units)
         self._units.append(prefix)
-        self._made[self.path(i)] = i
+        self._made[path_of(prefix)] = i
         if self.on_make is not None:
             self.on_make(i)
         return i
-
-    def path(self, i: int) -> tuple[int, ...]:
-        """The threads chosen on unit ``i``'s path: what names a unit made below a
-        divided one (its index depends on when it was made)."""
-        return tuple(point[1] for point in self._units[i])
 
     def _unit_at(self, path: tuple[int, ...]) -> int:
         """The unit for ``path``, a point of the walk with one of its branches: the

@@ -100,13 +100,15 @@ class PathSearch:
     def resume_at(self, frontier: Frontier, finished: int, sizes: list[list[int]]) -> None:
         """Go on below the prefix (``start_below``, called before) from a search that
         stopped between two executions with ``frontier`` (its path then, and its
-        counts for progress estimates): the next execution takes the next branch."""
+        counts for progress estimates): the next execution takes the next branch.
+        The prefix's nodes stay as ``start_below`` made them (they never branch)."""
         floor = self._floor
         nodes = self.frontier.nodes
         if len(frontier) < floor or any(
             frontier.nodes[j].chosen != nodes[j].chosen for j in range(floor)
         ):
             raise PageraceInputError("resume: the search state is not below the prefix")
+        frontier.nodes[:floor] = nodes[:floor]
         self.frontier = frontier
         frontier.finished = finished
         frontier.sizes = sizes
